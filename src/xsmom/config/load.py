@@ -1,0 +1,78 @@
+"""Load, validate, dump and identify configs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from xsmom.config.schema import Config
+from xsmom.data.atomic import atomic_write_text
+from xsmom.errors import ConfigError
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<root>"
+
+
+def _explain(exc: ValidationError, source: str) -> ConfigError:
+    lines = []
+    for err in exc.errors():
+        key = _where(err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown key '{key}' in {source}")
+        else:
+            lines.append(f"invalid value for '{key}' in {source}: {err['msg']}")
+    return ConfigError("; ".join(lines))
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validate a plain mapping into a :class:`Config`, naming ``source`` in errors."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, source) from exc
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Load a YAML config file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {p}: {exc.strerror}") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p} is not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of sections")
+    return config_from_dict(raw, str(p))
+
+
+def canonical_json(config: Config) -> str:
+    """Return the canonical JSON of a config: resolved defaults, sorted keys, no spaces."""
+    return json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+def version_id(config: Config) -> str:
+    """Return the config's version id: the sha256 of its canonical JSON."""
+    return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+
+
+def dump_yaml(config: Config) -> str:
+    """Return the resolved config as YAML (every key, defaults included)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, default_flow_style=None)
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the resolved config to ``path`` atomically."""
+    atomic_write_text(path, dump_yaml(config))

@@ -1,0 +1,142 @@
+"""A market panel: every symbol's bars aligned on one regular time grid, as float64 arrays."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import numpy.typing as npt
+
+from xsmom.data.store import ParquetStore
+from xsmom.data.timeframes import timeframe_ms
+from xsmom.data.validate import Kind
+from xsmom.errors import DataError
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class MarketPanel:
+    """Aligned arrays of shape (bars, symbols); NaN where a symbol has no bar.
+
+    ``funding_rate[t, i]`` is the sum of the funding rates of the events whose timestamp lies in
+    bar ``t`` (0 where none); ``funding_event[t, i]`` marks those bars. Mark prices fall back to
+    NaN where the store has no mark candle; users of the panel decide the fallback.
+    """
+
+    symbols: tuple[str, ...]
+    timeframe: str
+    timestamps: I64
+    open: F64
+    high: F64
+    low: F64
+    close: F64
+    volume: F64
+    mark_open: F64
+    mark_close: F64
+    funding_rate: F64
+    funding_event: npt.NDArray[np.bool_]
+
+    @property
+    def n_bars(self) -> int:
+        """Return the number of bars on the grid."""
+        return int(self.timestamps.size)
+
+    @property
+    def n_symbols(self) -> int:
+        """Return the number of symbols."""
+        return len(self.symbols)
+
+    @property
+    def bar_ms(self) -> int:
+        """Return the bar length in ms."""
+        return timeframe_ms(self.timeframe)
+
+    def slice(self, start: int, stop: int) -> MarketPanel:
+        """Return bars ``start:stop`` (positions on the grid) as a new panel."""
+        sl = np.s_[start:stop]
+        return replace(
+            self,
+            timestamps=self.timestamps[sl],
+            open=self.open[sl],
+            high=self.high[sl],
+            low=self.low[sl],
+            close=self.close[sl],
+            volume=self.volume[sl],
+            mark_open=self.mark_open[sl],
+            mark_close=self.mark_close[sl],
+            funding_rate=self.funding_rate[sl],
+            funding_event=self.funding_event[sl],
+        )
+
+    def between(self, start_ms: int | None, end_ms: int | None) -> MarketPanel:
+        """Return the bars with ``start_ms <= timestamp < end_ms``."""
+        lo = 0 if start_ms is None else int(np.searchsorted(self.timestamps, start_ms, "left"))
+        hi = self.n_bars if end_ms is None else int(np.searchsorted(self.timestamps, end_ms, "left"))
+        return self.slice(lo, hi)
+
+
+def _place(grid: I64, ts: I64, values: F64, out: F64, col: int, bar_ms: int) -> None:
+    pos = (ts - grid[0]) // bar_ms
+    ok = (pos >= 0) & (pos < grid.size) & (grid[np.clip(pos, 0, grid.size - 1)] == ts)
+    out[pos[ok], col] = values[ok]
+
+
+def load_panel(
+    store: ParquetStore,
+    timeframe: str = "1h",
+    symbols: Sequence[str] | None = None,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> MarketPanel:
+    """Load every (or the given) symbol's OHLCV, mark and funding from ``store`` on one grid."""
+    names = list(symbols) if symbols is not None else store.symbols(Kind.OHLCV, timeframe)
+    if not names:
+        raise DataError(f"no {timeframe} OHLCV data in store {store.root}")
+    bar_ms = timeframe_ms(timeframe)
+    frames = [store.read(Kind.OHLCV, s, timeframe, start_ms=start_ms, end_ms=end_ms) for s in names]
+    frames_ok = [f for f in frames if len(f)]
+    if not frames_ok:
+        raise DataError(f"no {timeframe} bars in the requested range in store {store.root}")
+    t0 = min(int(f["timestamp"].iloc[0]) for f in frames_ok)
+    t1 = max(int(f["timestamp"].iloc[-1]) for f in frames_ok)
+    grid = np.arange(t0, t1 + bar_ms, bar_ms, dtype=np.int64)
+    shape = (grid.size, len(names))
+    cols = {k: np.full(shape, np.nan) for k in ("open", "high", "low", "close", "volume")}
+    mark_open = np.full(shape, np.nan)
+    mark_close = np.full(shape, np.nan)
+    f_rate = np.zeros(shape)
+    f_event = np.zeros(shape, dtype=bool)
+    for j, (sym, df) in enumerate(zip(names, frames, strict=True)):
+        ts = df["timestamp"].to_numpy(np.int64)
+        for k, arr in cols.items():
+            _place(grid, ts, df[k].to_numpy(np.float64), arr, j, bar_ms)
+        if store.exists(Kind.MARK, sym, timeframe):
+            mk = store.read(Kind.MARK, sym, timeframe, start_ms=start_ms, end_ms=end_ms)
+            mts = mk["timestamp"].to_numpy(np.int64)
+            _place(grid, mts, mk["open"].to_numpy(np.float64), mark_open, j, bar_ms)
+            _place(grid, mts, mk["close"].to_numpy(np.float64), mark_close, j, bar_ms)
+        if store.exists(Kind.FUNDING, sym):
+            fd = store.read(Kind.FUNDING, sym)
+            fts = fd["timestamp"].to_numpy(np.int64)
+            pos = (fts - grid[0]) // bar_ms
+            ok = (pos >= 0) & (pos < grid.size)
+            np.add.at(f_rate[:, j], pos[ok], fd["rate"].to_numpy(np.float64)[ok])
+            f_event[pos[ok], j] = True
+    return MarketPanel(
+        symbols=tuple(names),
+        timeframe=timeframe,
+        timestamps=grid,
+        open=cols["open"],
+        high=cols["high"],
+        low=cols["low"],
+        close=cols["close"],
+        volume=cols["volume"],
+        mark_open=mark_open,
+        mark_close=mark_close,
+        funding_rate=f_rate,
+        funding_event=f_event,
+    )
