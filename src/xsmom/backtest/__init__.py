@@ -1,0 +1,1 @@
+"""Vectorized backtest: kernel, costs, metrics, attribution and report."""
