@@ -12,12 +12,14 @@
     │   ├── AuthenticationError
     │   ├── ConfigError
     │   ├── DataError             corrupt or invalid market data
-    │   └── CorruptStateError
+    │   ├── CorruptStateError
+    │   └── ClockDriftError       local clock too far from the venue's
     ├── RejectedError             the venue refused this request; do not repeat it as is
     │   ├── OrderRejectedError
     │   ├── InsufficientFundsError
     │   ├── InvalidOrderError
-    │   └── OrderNotFoundError
+    │   ├── OrderNotFoundError
+    │   └── TradingHaltedError    refused locally: trading state is REDUCING or HALTED
     └── StrategyError             the strategy could not produce targets
 """
 
@@ -72,6 +74,10 @@ class CorruptStateError(FatalError):
     """Persisted state cannot be trusted."""
 
 
+class ClockDriftError(FatalError):
+    """The local clock is too far from the venue's: fix the host clock before trading."""
+
+
 class RejectedError(XsmomError):
     """The venue refused the request; repeating it unchanged will fail again."""
 
@@ -90,6 +96,10 @@ class InvalidOrderError(RejectedError):
 
 class OrderNotFoundError(RejectedError):
     """No order with that id exists on the venue."""
+
+
+class TradingHaltedError(RejectedError):
+    """An order was refused before reaching the venue (circuit breaker, guards)."""
 
 
 class StrategyError(XsmomError):
