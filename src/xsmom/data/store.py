@@ -6,12 +6,19 @@ Layout under the store root::
     mark/<timeframe>/<BASE>_<QUOTE>_<SETTLE>.parquet    same columns, volume 0
     funding/<BASE>_<QUOTE>_<SETTLE>.parquet             timestamp, rate
 
-Timestamps are int64 ms UTC (bar open time for candles, funding time for funding events).
-Every write is validated and atomic, so a crash or a refused file never leaves half a store.
+Timestamps are int64 ms UTC (bar open time for candles, funding time for funding events, kept
+with the venue's ms jitter). Every write is validated and atomic, so a crash or a refused file
+never leaves half a store. Several series can be changed together with :meth:`ParquetStore.plan`
+and :meth:`ParquetStore.apply`: every new file is written to a temp file first, and only when all
+are written are they renamed into place.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +28,68 @@ import pyarrow.parquet as pq
 
 from xsmom.data.atomic import atomic_write
 from xsmom.data.symbols import from_file_id, to_file_id
-from xsmom.data.validate import Kind, ValidationReport, columns_for, validate_frame
+from xsmom.data.validate import (
+    FUNDING_MATCH_MS,
+    Kind,
+    ValidationReport,
+    columns_for,
+    validate_frame,
+)
 from xsmom.errors import DataError
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """A validated change to one stored series, not yet written.
+
+    ``frame`` is the whole new series (stored rows plus new ones), or None when nothing is new.
+    """
+
+    kind: Kind
+    symbol: str
+    timeframe: str | None
+    path: Path
+    frame: pd.DataFrame | None
+    added: int
+    report: ValidationReport
+
+
+def _near(existing: np.ndarray, incoming: np.ndarray, tol_ms: int) -> np.ndarray:
+    """Return a mask of ``incoming`` timestamps within ``tol_ms`` of a sorted ``existing`` one."""
+    if existing.size == 0:
+        return np.zeros(incoming.size, dtype=bool)
+    pos = np.searchsorted(existing, incoming)
+    left = existing[np.clip(pos - 1, 0, existing.size - 1)]
+    right = existing[np.clip(pos, 0, existing.size - 1)]
+    dist = np.minimum(np.abs(incoming - left), np.abs(right - incoming))
+    return np.asarray(dist < tol_ms)
+
+
+def new_rows(kind: Kind, current: pd.DataFrame, incoming: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows of ``incoming`` that ``current`` does not hold yet.
+
+    Candles match on the exact timestamp; funding events match within a minute, so the same
+    event reported with different ms jitter is not stored twice.
+    """
+    cur = current["timestamp"].to_numpy(np.int64)
+    inc = incoming["timestamp"].to_numpy(np.int64)
+    exact = kind is not Kind.FUNDING
+    seen = np.isin(inc, cur) if exact else _near(np.sort(cur), inc, FUNDING_MATCH_MS)
+    return incoming.loc[~seen]
+
+
+def _to_table(kind: Kind, frame: pd.DataFrame) -> pa.Table:
+    cols = list(columns_for(kind))
+    typed = frame[cols].astype({c: ("int64" if c == "timestamp" else "float64") for c in cols})
+    return pa.Table.from_pandas(typed.reset_index(drop=True), preserve_index=False)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class ParquetStore:
@@ -77,7 +144,7 @@ class ParquetStore:
             table = pq.read_table(path, columns=list(columns_for(kind)))
         except (pa.ArrowException, OSError) as exc:
             raise DataError(f"{path}: unreadable Parquet file ({exc})") from exc
-        df = table.to_pandas()
+        df: pd.DataFrame = table.to_pandas()
         if start_ms is not None or end_ms is not None:
             ts = df["timestamp"].to_numpy()
             keep = np.ones(len(df), dtype=bool)
@@ -107,13 +174,92 @@ class ParquetStore:
     ) -> ValidationReport:
         """Validate ``df`` and replace the stored series with it, atomically."""
         cols = list(columns_for(kind))
-        frame = df[cols].copy() if set(cols) <= set(df.columns) else df
+        frame = df[cols] if set(cols) <= set(df.columns) else df
         report = validate_frame(kind, frame, source=source or symbol, timeframe=timeframe)
-        frame = frame.astype({c: ("int64" if c == "timestamp" else "float64") for c in cols})
-        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        table = _to_table(kind, frame)
         path = self.path(kind, symbol, timeframe)
         atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
         return report
+
+    def plan(
+        self,
+        kind: Kind,
+        symbol: str,
+        df: pd.DataFrame,
+        timeframe: str | None = None,
+        *,
+        source: str | None = None,
+    ) -> MergePlan:
+        """Validate ``df`` and work out the merged series, without writing anything.
+
+        Rows already stored win over incoming rows with the same timestamp (within a minute for
+        funding), so a re-import adds nothing and an interrupted download resumes cleanly.
+        """
+        src = source or symbol
+        path = self.path(kind, symbol, timeframe)
+        cols = list(columns_for(kind))
+        missing = [c for c in cols if c not in df.columns]
+        if missing:
+            raise DataError(f"{src}: missing columns {missing}")
+        incoming = df[cols]
+        report = validate_frame(kind, incoming, source=src, timeframe=timeframe)
+        if not path.is_file():
+            frame = incoming.reset_index(drop=True)
+            return MergePlan(kind, symbol, timeframe, path, frame, len(frame), report)
+        current = self.read(kind, symbol, timeframe)
+        new = new_rows(kind, current, incoming)
+        if new.empty:
+            report = validate_frame(kind, current, source=str(path), timeframe=timeframe)
+            return MergePlan(kind, symbol, timeframe, path, None, 0, report)
+        merged = pd.concat([current, new], ignore_index=True)
+        merged = merged.sort_values("timestamp", kind="stable").reset_index(drop=True)
+        report = validate_frame(
+            kind, merged, source=f"{src} merged into {path}", timeframe=timeframe
+        )
+        return MergePlan(kind, symbol, timeframe, path, merged, len(new), report)
+
+    def apply(self, plans: Sequence[MergePlan]) -> None:
+        """Write every plan's series: all to temp files first, then rename them into place.
+
+        If any temp file cannot be written, all are removed and the store is unchanged. The
+        renames come last; a crash among them leaves each file whole (old or new), and a rerun
+        of an incremental import or download completes the rest.
+        """
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for p in plans:
+                if p.frame is None:
+                    continue
+                staged.append((self._stage(p), p.path))
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in staged}:
+            _fsync_dir(folder)
+
+    def _stage(self, plan: MergePlan) -> Path:
+        assert plan.frame is not None
+        table = _to_table(plan.kind, plan.frame)
+        try:
+            plan.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(
+                prefix=f".{plan.path.name}.", suffix=".tmp", dir=plan.path.parent
+            )
+        except OSError as exc:
+            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+        except (OSError, pa.ArrowException) as exc:
+            tmp.unlink(missing_ok=True)
+            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+        return tmp
 
     def merge(
         self,
@@ -129,15 +275,6 @@ class ParquetStore:
         Rows already stored win over incoming rows with the same timestamp, so a re-import
         is a no-op and an interrupted download resumes where it stopped.
         """
-        src = source or symbol
-        incoming = df[list(columns_for(kind))]
-        validate_frame(kind, incoming, source=src, timeframe=timeframe)
-        if not self.exists(kind, symbol, timeframe):
-            return len(incoming), self.write(kind, symbol, incoming, timeframe, source=src)
-        current = self.read(kind, symbol, timeframe)
-        new = incoming.loc[~incoming["timestamp"].isin(current["timestamp"])]
-        if new.empty:
-            report = validate_frame(kind, current, source=src, timeframe=timeframe)
-            return 0, report
-        merged = pd.concat([current, new], ignore_index=True).sort_values("timestamp")
-        return len(new), self.write(kind, symbol, merged, timeframe, source=src)
+        plan = self.plan(kind, symbol, df, timeframe, source=source)
+        self.apply([plan])
+        return plan.added, plan.report

@@ -1,10 +1,14 @@
 """Validation of market-data frames before they enter the store.
 
 Fatal problems (refused with :class:`DataError` naming the source and the problem): empty frame,
-missing columns, non-numeric or NaN values, duplicate or unsorted timestamps, non-positive
-prices, ``high < low``, open/close outside ``[low, high]``, negative volume.
+missing columns, non-numeric or NaN values, timestamps that are not ms since the epoch (seconds
+or nanoseconds by mistake), duplicate or unsorted timestamps, timestamps off the timeframe grid,
+non-positive or infinite prices, ``high < low``, open/close outside ``[low, high]``, negative
+volume; for funding: a rate beyond 5 % per interval, or two events less than a minute apart (the
+same event twice, with the venue's ms jitter).
 
-Warnings (kept in the report, data accepted): gaps in the bar grid, and spikes (a bar whose
+Warnings (kept in the report, data accepted): gaps in the bar grid, funding pauses longer than a
+day, and spikes (a bar whose
 range or close-to-close move is more than ``spike_sigma`` robust deviations from the series'
 median move).
 """
@@ -32,6 +36,14 @@ class Kind(StrEnum):
 OHLCV_COLUMNS: tuple[str, ...] = ("timestamp", "open", "high", "low", "close", "volume")
 FUNDING_COLUMNS: tuple[str, ...] = ("timestamp", "rate")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
+# Plausible ms timestamps: 2009-01-01 .. 2100-01-01. Outside it, the unit is wrong.
+MIN_TS_MS = 1_230_768_000_000
+MAX_TS_MS = 4_102_444_800_000
+# Funding events closer than this are one event reported twice (ms jitter between sources).
+FUNDING_MATCH_MS = 60_000
+MAX_FUNDING_RATE = 0.05
+# Funding is paid every 1, 4 or 8 h; a pause longer than a day is reported as a gap.
+FUNDING_GAP_MS = 86_400_000
 
 
 def columns_for(kind: Kind) -> tuple[str, ...]:
@@ -82,6 +94,14 @@ def _check_columns(df: pd.DataFrame, kind: Kind, source: str) -> None:
 
 
 def _check_timestamps(ts: np.ndarray, source: str) -> None:
+    out = np.flatnonzero((ts < MIN_TS_MS) | (ts > MAX_TS_MS))
+    if out.size:
+        row = int(out[0])
+        raise _fail(
+            source,
+            f"timestamp {int(ts[row])} at row {row} is not ms since the epoch in 2009..2100 "
+            "(seconds or nanoseconds?)",
+        )
     diffs = np.diff(ts)
     if (diffs == 0).any():
         row = int(np.flatnonzero(diffs == 0)[0]) + 1
@@ -110,11 +130,38 @@ def _check_prices(df: pd.DataFrame, source: str) -> None:
         raise _fail(source, f"negative volume at row {int(bad[0])}")
 
 
+def _check_funding(df: pd.DataFrame, ts: np.ndarray, source: str) -> None:
+    rates = df["rate"].to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(rates) | (np.abs(rates) > MAX_FUNDING_RATE))
+    if bad.size:
+        row = int(bad[0])
+        raise _fail(source, f"funding rate {rates[row]} beyond 5% per interval at row {row}")
+    close = np.flatnonzero(np.diff(ts) < FUNDING_MATCH_MS)
+    if close.size:
+        row = int(close[0]) + 1
+        raise _fail(
+            source, f"duplicate funding event at row {row}: less than 60 s after the previous one"
+        )
+
+
 def find_gaps(ts: np.ndarray, step_ms: int) -> list[tuple[int, int]]:
     """Return ``(timestamp_before_gap, bars_missing)`` for each hole in a regular grid."""
     diffs = np.diff(ts)
     idx = np.flatnonzero(diffs > step_ms)
     return [(int(ts[i]), int(diffs[i] // step_ms) - 1) for i in idx]
+
+
+def find_funding_gaps(ts: np.ndarray) -> list[tuple[int, int]]:
+    """Return ``(timestamp_before_gap, events_missing)`` for pauses longer than a day.
+
+    The events missing are counted at the series' median interval.
+    """
+    diffs = np.diff(ts)
+    idx = np.flatnonzero(diffs > FUNDING_GAP_MS)
+    if idx.size == 0:
+        return []
+    step = float(np.median(diffs))
+    return [(int(ts[i]), max(round(diffs[i] / step) - 1, 1)) for i in idx]
 
 
 def find_spikes(df: pd.DataFrame, spike_sigma: float) -> list[int]:
@@ -148,16 +195,18 @@ def validate_frame(
     _check_timestamps(ts, source)
     report = ValidationReport(source=source, rows=len(df))
     if kind is Kind.FUNDING:
-        rates = df["rate"].to_numpy(dtype=np.float64)
-        if (np.abs(rates) > 0.05).any():
-            raise _fail(source, f"funding rate beyond 5% per interval at row {int(np.argmax(np.abs(rates) > 0.05))}")
+        _check_funding(df, ts, source)
+        report.gaps = find_funding_gaps(ts)
         return report
     _check_prices(df, source)
     if timeframe is not None:
         step = timeframe_ms(timeframe)
-        if (ts % step != 0).any():
-            row = int(np.flatnonzero(ts % step != 0)[0])
-            raise _fail(source, f"timestamp {int(ts[row])} at row {row} is not on the {timeframe} grid")
+        off = np.flatnonzero(ts % step != 0)
+        if off.size:
+            row = int(off[0])
+            raise _fail(
+                source, f"timestamp {int(ts[row])} at row {row} is off the {timeframe} grid"
+            )
         report.gaps = find_gaps(ts, step)
     if kind is Kind.OHLCV:
         report.spikes = find_spikes(df, spike_sigma)
