@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xsmom.config.optimize import OptimizeConfig
+
 
 class Section(BaseModel):
     """Base of every config section: immutable, strict about unknown keys."""
@@ -91,7 +93,7 @@ class SelectionConfig(Section):
     k_min: int = Field(2, ge=1, description="Smallest K in dispersion mode.")
     k_max: int = Field(6, ge=1, description="Largest K in dispersion mode.")
     exit_band: int = Field(1, ge=0, description="Hysteresis: a held name stays until its rank passes K + band.")
-    weight_band: float = Field(0.0, ge=0, description="No-trade band: keep the old weight if the change is smaller.")
+    weight_band: float = Field(0.02, ge=0, description="No-trade band: keep the old weight if the change is smaller.")
 
 
 class PortfolioConfig(Section):
@@ -100,6 +102,9 @@ class PortfolioConfig(Section):
     gross_leverage: float = Field(1.0, gt=0, le=20, description="Target sum of |weights|.")
     max_weight: float = Field(0.25, gt=0, le=5, description="Cap on |weight| per symbol, after scaling.")
     market_neutral: bool = Field(True, description="Demean weights in xsmom mode (sum of weights = 0).")
+    rebalance_every: int = Field(
+        24, ge=1, description="Recompute targets only at closes on a multiple of this many bars (UTC clock)."
+    )
 
 
 class ExitConfig(Section):
@@ -158,3 +163,4 @@ class Config(Section):
     strategy: StrategyConfig = StrategyConfig()
     costs: CostConfig = CostConfig()
     backtest: BacktestConfig = BacktestConfig()
+    optimize: OptimizeConfig = OptimizeConfig()

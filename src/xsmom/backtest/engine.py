@@ -1,0 +1,150 @@
+"""Run a backtest: strategy targets -> kernel -> metrics and attribution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from xsmom.backtest import kernel as k
+from xsmom.backtest.metrics import compute_metrics
+from xsmom.config.schema import Config
+from xsmom.data.panel import MarketPanel
+from xsmom.data.timeframes import bars_per_year
+from xsmom.errors import DataError
+from xsmom.strategy import Targets, compute_targets
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Everything a backtest produced over its window of bars."""
+
+    symbols: tuple[str, ...]
+    timestamps: npt.NDArray[np.int64]
+    equity: F64
+    returns: F64
+    weights: F64
+    held: F64
+    bars: F64
+    attribution: pd.DataFrame
+    metrics: dict[str, float]
+    initial_equity: float
+
+    @property
+    def gross_exposure(self) -> F64:
+        """Return sum of |held notional| / equity per bar."""
+        return np.asarray(self.bars[:, k.B_GROSS])
+
+    @property
+    def liquidated(self) -> bool:
+        """Return True if the account was liquidated."""
+        return bool(self.bars[:, k.B_LIQUIDATED].any())
+
+
+def kernel_params(cfg: Config) -> F64:
+    """Return the kernel's scalar parameter vector for ``cfg``."""
+    p = np.zeros(k.N_PARAMS)
+    p[k.P_EQUITY] = cfg.backtest.initial_equity
+    p[k.P_TAKER] = cfg.costs.taker_fee_bps
+    p[k.P_MAKER] = cfg.costs.maker_fee_bps
+    p[k.P_IS_MAKER] = 1.0 if cfg.costs.order_type == "limit" else 0.0
+    p[k.P_SLIP] = cfg.costs.slippage_bps
+    p[k.P_IMPACT] = cfg.costs.impact_coef
+    p[k.P_MAX_LEV] = cfg.backtest.max_leverage
+    p[k.P_MM] = cfg.backtest.maintenance_margin
+    p[k.P_LIQ_FEE] = cfg.backtest.liquidation_fee
+    p[k.P_MIN_NOTIONAL] = cfg.backtest.min_notional
+    p[k.P_FUNDING] = 1.0 if cfg.backtest.funding else 0.0
+    return p
+
+
+def _last_bars(close: F64) -> npt.NDArray[np.int64]:
+    finite = np.isfinite(close)
+    n = close.shape[0]
+    last = n - 1 - np.argmax(finite[::-1], axis=0)
+    return np.where(finite.any(axis=0), last, -1).astype(np.int64)
+
+
+def attribution_frame(symbols: tuple[str, ...], attr: F64) -> pd.DataFrame:
+    """Return per-symbol PnL by component (funding and costs as positive amounts paid)."""
+    df = pd.DataFrame(
+        {
+            "price": attr[:, k.A_PRICE],
+            "fees": attr[:, k.A_FEES],
+            "slippage": attr[:, k.A_SLIP],
+            "funding": attr[:, k.A_FUNDING],
+            "traded_notional": attr[:, k.A_TRADED],
+            "round_trips": attr[:, k.A_WINS] + attr[:, k.A_LOSSES],
+        },
+        index=pd.Index(symbols, name="symbol"),
+    )
+    df["total"] = df["price"] - df["fees"] - df["slippage"] - df["funding"]
+    return df
+
+
+def trade_weights(weights: F64, start: int, stop: int) -> F64:
+    """Return the targets traded at the open of each bar of ``[start, stop)``."""
+    w = np.zeros((stop - start, weights.shape[1]))
+    w[1:] = weights[start : stop - 1]
+    if start > 0:
+        w[0] = weights[start - 1]
+    return w
+
+
+def run_backtest(
+    panel: MarketPanel,
+    config: Config,
+    *,
+    targets: Targets | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> BacktestResult:
+    """Backtest bars ``[start, stop)`` of ``panel`` with ``config``.
+
+    Targets are computed on the whole panel (or passed in), so bars before ``start`` serve
+    as warm-up and decisions inside the window never see bars after them.
+    """
+    stop = panel.n_bars if stop is None else stop
+    if not 0 <= start < stop <= panel.n_bars:
+        raise DataError(f"backtest window [{start}, {stop}) outside the {panel.n_bars} bars")
+    tg = targets if targets is not None else compute_targets(panel, config.strategy)
+    sl = np.s_[start:stop]
+    mark = np.where(np.isfinite(panel.mark_open[sl]), panel.mark_open[sl], panel.open[sl])
+    lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
+    bar, attr, held = k.run_kernel(
+        trade_weights(tg.weights, start, stop),
+        tg.exit_price[sl],
+        panel.open[sl], panel.high[sl], panel.low[sl], panel.close[sl], panel.volume[sl],
+        panel.funding_rate[sl], mark, _last_bars(panel.close[sl]), lots, kernel_params(config),
+    )
+    equity = bar[:, k.B_EQUITY]
+    init = config.backtest.initial_equity
+    metrics = compute_metrics(
+        equity, init, bars_per_year(panel.timeframe),
+        fees=float(attr[:, k.A_FEES].sum()),
+        funding=float(attr[:, k.A_FUNDING].sum()),
+        slippage=float(attr[:, k.A_SLIP].sum()),
+        traded_notional=float(attr[:, k.A_TRADED].sum()),
+        gross_exposure=bar[:, k.B_GROSS],
+        wins=float(attr[:, k.A_WINS].sum()),
+        losses=float(attr[:, k.A_LOSSES].sum()),
+    )
+    prev = np.concatenate(([init], equity[:-1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        returns = np.where(prev > 0, equity / prev - 1.0, 0.0)
+    return BacktestResult(
+        symbols=panel.symbols,
+        timestamps=panel.timestamps[sl],
+        equity=equity,
+        returns=returns,
+        weights=tg.weights[sl],
+        held=held,
+        bars=bar,
+        attribution=attribution_frame(panel.symbols, attr),
+        metrics=metrics,
+        initial_equity=init,
+    )

@@ -1,0 +1,212 @@
+"""The backtest kernel: one numba loop over bars and symbols.
+
+Per bar t, in this order:
+
+1. funding: events inside bar t are charged on the position held into the bar (before the
+   rebalance), at the bar's mark open: ``qty * mark * rate`` (longs pay when rate > 0);
+2. rebalance at the open to ``w[t]``, the targets decided at the close of t-1, for each symbol
+   whose target changed (or whose position a stop closed): target quantity =
+   weight x equity at the open / open (between target changes positions drift with prices), rounded down to the lot, orders below the minimum
+   notional skipped (closing a position always trades); fills at the open plus slippage
+   (fixed bps + impact x participation of the previous bar's quote volume), fee on the fill;
+3. intrabar exits: a stop from the strategy closes the position at its stop price, as a taker;
+4. liquidation: if equity at the bar's worst prices (low for longs, high for shorts) falls to
+   the maintenance margin, every position is closed there with the liquidation fee, and the
+   account stops trading;
+5. close: positions are marked to the close; a symbol whose data ends before the window does
+   is settled at its last close.
+
+Accounting: cash moves by ``-dq * ref`` per trade plus fees, slippage (``|dq| * ref * slip``)
+and funding; price PnL is ``qty * (price move)`` at the reference prices (open, stop, close),
+so equity = initial + price PnL - fees - slippage - funding, per symbol and in total.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from xsmom.backtest.costs import fee_rate, fill_price, slippage_fraction
+
+F64 = npt.NDArray[np.float64]
+
+# indices into the scalar parameter vector
+P_EQUITY, P_TAKER, P_MAKER, P_IS_MAKER, P_SLIP, P_IMPACT = 0, 1, 2, 3, 4, 5
+P_MAX_LEV, P_MM, P_LIQ_FEE, P_MIN_NOTIONAL, P_FUNDING = 6, 7, 8, 9, 10
+N_PARAMS = 11
+# per-symbol accumulators: columns of the attribution array
+A_PRICE, A_FEES, A_SLIP, A_FUNDING, A_TRADED, A_WINS, A_LOSSES = 0, 1, 2, 3, 4, 5, 6
+N_ATTR = 7
+# per-bar series: columns of the bar array
+B_EQUITY, B_FEES, B_SLIP, B_FUNDING, B_TRADED, B_GROSS, B_LIQUIDATED = 0, 1, 2, 3, 4, 5, 6
+N_BAR = 7
+
+
+@njit(cache=True)
+def _trade(
+    j: int, dq: float, ref: float, slip: float, fee: float,
+    cash: F64, qty: F64, attr: F64, bar: F64, trade_pnl: F64, t: int,
+) -> None:  # pragma: no cover - numba
+    if dq == 0.0:
+        return
+    side = 1.0 if dq > 0 else -1.0
+    px = fill_price(ref, side, slip)
+    slip_cost = abs(dq) * ref * slip
+    fee_cost = abs(dq) * px * fee
+    cash[0] -= dq * ref + slip_cost + fee_cost
+    attr[j, A_FEES] += fee_cost
+    attr[j, A_SLIP] += slip_cost
+    attr[j, A_TRADED] += abs(dq) * ref
+    bar[t, B_FEES] += fee_cost
+    bar[t, B_SLIP] += slip_cost
+    bar[t, B_TRADED] += abs(dq) * ref
+    old = qty[j]
+    new = old + dq
+    trade_pnl[j] -= slip_cost + fee_cost
+    if old != 0.0 and (new == 0.0 or new * old < 0.0):
+        if trade_pnl[j] > 0.0:
+            attr[j, A_WINS] += 1.0
+        else:
+            attr[j, A_LOSSES] += 1.0
+        trade_pnl[j] = 0.0
+    qty[j] = new
+
+
+@njit(cache=True)
+def _mark(j: int, price: float, qty: F64, last: F64, attr: F64, trade_pnl: F64) -> None:  # pragma: no cover
+    if np.isfinite(price):
+        if qty[j] != 0.0:
+            pnl = qty[j] * (price - last[j])
+            attr[j, A_PRICE] += pnl
+            trade_pnl[j] += pnl
+        last[j] = price
+
+
+@njit(cache=True)
+def _equity(cash: float, qty: F64, last: F64) -> float:  # pragma: no cover - numba
+    eq = cash
+    for j in range(qty.shape[0]):
+        if qty[j] != 0.0:
+            eq += qty[j] * last[j]
+    return eq
+
+
+@njit(cache=True)
+def _slip_for(j: int, t: int, dq_notional: float, close: F64, volume: F64, p: F64) -> float:  # pragma: no cover
+    qv = 0.0
+    if t > 0 and np.isfinite(close[t - 1, j]) and np.isfinite(volume[t - 1, j]):
+        qv = close[t - 1, j] * volume[t - 1, j]
+    return slippage_fraction(p[P_SLIP], p[P_IMPACT], dq_notional, qv)
+
+
+@njit(cache=True)
+def _rebalance(
+    t: int, w: F64, open_: F64, close: F64, volume: F64, lots: F64, p: F64,
+    cash: F64, qty: F64, last: F64, attr: F64, bar: F64, trade_pnl: F64, goal: F64,
+) -> None:  # pragma: no cover - numba
+    m = qty.shape[0]
+    eq = _equity(cash[0], qty, last)
+    gross = 0.0
+    for j in range(m):
+        gross += abs(w[t, j])
+    scale = p[P_MAX_LEV] / gross if gross > p[P_MAX_LEV] else 1.0
+    fee = fee_rate(p[P_TAKER], p[P_MAKER], p[P_IS_MAKER] > 0.5)
+    for j in range(m):
+        o = open_[t, j]
+        if not np.isfinite(o) or w[t, j] == goal[j]:
+            continue
+        goal[j] = w[t, j]
+        tq = w[t, j] * scale * eq / o if eq > 0.0 else 0.0
+        if lots[j] > 0.0:
+            tq = np.trunc(tq / lots[j]) * lots[j]
+        dq = tq - qty[j]
+        if dq == 0.0 or (tq != 0.0 and abs(dq) * o < p[P_MIN_NOTIONAL]):
+            continue
+        slip = _slip_for(j, t, abs(dq) * o, close, volume, p)
+        _trade(j, dq, o, slip, fee, cash, qty, attr, bar, trade_pnl, t)
+
+
+@njit(cache=True)
+def _liquidate_if_needed(
+    t: int, high: F64, low: F64, p: F64, cash: F64, qty: F64, last: F64, attr: F64,
+    bar: F64, trade_pnl: F64,
+) -> bool:  # pragma: no cover - numba
+    m = qty.shape[0]
+    worst = last.copy()
+    eq = cash[0]
+    maint = 0.0
+    for j in range(m):
+        if qty[j] == 0.0:
+            continue
+        px = low[t, j] if qty[j] > 0 else high[t, j]
+        if np.isfinite(px):
+            worst[j] = px
+        eq += qty[j] * worst[j]
+        maint += abs(qty[j]) * worst[j] * p[P_MM]
+    if maint == 0.0 or eq > maint:
+        return False
+    for j in range(m):
+        if qty[j] != 0.0:
+            _mark(j, worst[j], qty, last, attr, trade_pnl)
+            _trade(j, -qty[j], worst[j], 0.0, p[P_LIQ_FEE], cash, qty, attr, bar, trade_pnl, t)
+    bar[t, B_LIQUIDATED] = 1.0
+    return True
+
+
+@njit(cache=True)
+def run_kernel(
+    w: F64, exit_price: F64, open_: F64, high: F64, low: F64, close: F64, volume: F64,
+    funding_rate: F64, funding_mark: F64, last_bar: npt.NDArray[np.int64], lots: F64, p: F64,
+) -> tuple[F64, F64, F64]:  # pragma: no cover - numba
+    """Simulate the bars; return (per-bar series, per-symbol attribution, held weights).
+
+    ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1).
+    """
+    n, m = close.shape
+    cash = np.array([p[P_EQUITY]])
+    qty = np.zeros(m)
+    last = np.full(m, np.nan)
+    attr = np.zeros((m, N_ATTR))
+    bar = np.zeros((n, N_BAR))
+    held = np.zeros((n, m))
+    trade_pnl = np.zeros(m)
+    goal = np.zeros(m)  # the target weight last traded toward; NaN forces a trade
+    taker = p[P_TAKER] * 1e-4
+    dead = False
+    for t in range(n):
+        for j in range(m):
+            if p[P_FUNDING] > 0.5 and qty[j] != 0.0 and funding_rate[t, j] != 0.0:
+                mk = funding_mark[t, j] if np.isfinite(funding_mark[t, j]) else last[j]
+                pay = qty[j] * mk * funding_rate[t, j]
+                cash[0] -= pay
+                attr[j, A_FUNDING] += pay
+                bar[t, B_FUNDING] += pay
+                trade_pnl[j] -= pay
+            _mark(j, open_[t, j], qty, last, attr, trade_pnl)
+        if not dead:
+            _rebalance(t, w, open_, close, volume, lots, p, cash, qty, last, attr, bar, trade_pnl, goal)
+        for j in range(m):
+            px = exit_price[t, j]
+            if qty[j] != 0.0 and np.isfinite(px):
+                _mark(j, px, qty, last, attr, trade_pnl)
+                slip = _slip_for(j, t, abs(qty[j]) * px, close, volume, p)
+                _trade(j, -qty[j], px, slip, taker, cash, qty, attr, bar, trade_pnl, t)
+                goal[j] = np.nan
+        if not dead:
+            dead = _liquidate_if_needed(t, high, low, p, cash, qty, last, attr, bar, trade_pnl)
+        for j in range(m):
+            _mark(j, close[t, j], qty, last, attr, trade_pnl)
+            if t == last_bar[j] and t < n - 1 and qty[j] != 0.0:
+                slip = _slip_for(j, t, abs(qty[j]) * last[j], close, volume, p)
+                _trade(j, -qty[j], last[j], slip, taker, cash, qty, attr, bar, trade_pnl, t)
+                goal[j] = np.nan
+        eq = _equity(cash[0], qty, last)
+        bar[t, B_EQUITY] = eq
+        gross = 0.0
+        for j in range(m):
+            if qty[j] != 0.0 and eq != 0.0:
+                held[t, j] = qty[j] * last[j] / eq
+                gross += abs(held[t, j])
+        bar[t, B_GROSS] = gross
+    return bar, attr, held

@@ -1,0 +1,5 @@
+"""Pure strategy functions on arrays: no I/O, no clock, no exchange."""
+
+from xsmom.strategy.targets import Targets, compute_targets
+
+__all__ = ["Targets", "compute_targets"]

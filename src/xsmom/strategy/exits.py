@@ -1,0 +1,160 @@
+"""Stops and exits on closed bars, simulated per symbol as a state machine.
+
+For a position entered at the open of bar e (because the target at the close of e-1 asked
+for it), with ``R = atr_stop * ATR[e-1]``:
+
+* initial stop: entry -/+ R;
+* chandelier trail: at each close, extreme (high for longs, low for shorts) since entry -/+
+  ``trail_atr * ATR[t]``; the stop only ratchets toward the price;
+* breakeven: once the close is ``breakeven_r * R`` in profit, the stop moves to the entry;
+* catastrophic stop: entry x (1 -/+ ``catastrophic_stop``), always in force;
+* time exit: after ``max_bars_held`` closed bars, the target goes to 0 (exit at the next open);
+* cooldown: after a stop or time exit, no new position for ``cooldown_bars`` closes.
+
+Conservative intrabar rule: a bar whose range reaches the stop fills at the stop, or at the
+open if the bar opened beyond it (a gap). Stops set at the close of bar t act from bar t+1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from xsmom.config.schema import ExitConfig
+
+F64 = npt.NDArray[np.float64]
+I8 = npt.NDArray[np.int8]
+
+NONE, STOP_INITIAL, STOP_TRAIL, STOP_BREAKEVEN, STOP_CATASTROPHIC, TIME_EXIT = range(6)
+EXIT_REASONS = ("none", "stop", "trailing_stop", "breakeven_stop", "catastrophic_stop", "time_exit")
+
+
+@dataclass(frozen=True)
+class ExitResult:
+    """Targets after exits, and where and why positions were closed inside bars."""
+
+    weights: F64
+    exit_price: F64
+    exit_reason: I8
+    stop_price: F64
+
+
+@njit(cache=True)
+def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float:  # pragma: no cover
+    if side > 0 and lo <= level:
+        return min(o, level)
+    if side < 0 and h >= level:
+        return max(o, level)
+    return np.nan
+
+
+@njit(cache=True)
+def _effective(side: int, stop: float, kind: int, entry: float, cat: float) -> tuple[float, int]:  # pragma: no cover
+    if cat > 0.0:
+        cs = entry * (1.0 - side * cat)
+        if not np.isfinite(stop) or side * (cs - stop) > 0.0:
+            return cs, STOP_CATASTROPHIC
+    return stop, kind
+
+
+@njit(cache=True)
+def simulate_exits(
+    w_in: F64,
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    atr: F64,
+    params: F64,
+) -> tuple[F64, F64, I8, F64]:  # pragma: no cover - numba
+    """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
+    max_bars_held, cooldown_bars). Return (weights, exit_price, exit_reason, stop_price)."""
+    atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
+    max_bars, cooldown = int(params[4]), int(params[5])
+    n, m = w_in.shape
+    w = w_in.copy()
+    exit_px = np.full((n, m), np.nan)
+    reason = np.zeros((n, m), dtype=np.int8)
+    stop_out = np.full((n, m), np.nan)
+    side = np.zeros(m, dtype=np.int64)
+    new = np.zeros(m, dtype=np.bool_)
+    entry = np.full(m, np.nan)
+    r_unit = np.full(m, np.nan)
+    stop = np.full(m, np.nan)
+    kind = np.zeros(m, dtype=np.int64)
+    extreme = np.full(m, np.nan)
+    held = np.zeros(m, dtype=np.int64)
+    cool_until = np.full(m, -1, dtype=np.int64)
+    for t in range(n):
+        for j in range(m):
+            s = side[j]
+            o = open_[t, j]
+            if s != 0 and np.isfinite(o):
+                if new[j]:
+                    a = atr[t - 1, j] if t > 0 else np.nan
+                    entry[j] = o
+                    has_atr = atr_stop > 0.0 and np.isfinite(a)
+                    r_unit[j] = atr_stop * a if has_atr else np.nan
+                    stop[j] = o - s * atr_stop * a if has_atr else np.nan
+                    kind[j] = STOP_INITIAL
+                    extreme[j] = o
+                    held[j] = 0
+                    new[j] = False
+                level, k = _effective(s, stop[j], kind[j], entry[j], cat)
+                px = np.nan
+                if np.isfinite(level):
+                    px = _stop_hit(s, o, high[t, j], low[t, j], level)
+                if np.isfinite(px):
+                    exit_px[t, j] = px
+                    reason[t, j] = k
+                    side[j] = 0
+                    cool_until[j] = t + cooldown
+                else:
+                    held[j] += 1
+                    if s > 0:
+                        extreme[j] = max(extreme[j], high[t, j])
+                    else:
+                        extreme[j] = min(extreme[j], low[t, j])
+                    if trail > 0.0 and np.isfinite(atr[t, j]):
+                        ts = extreme[j] - s * trail * atr[t, j]
+                        if not np.isfinite(stop[j]) or s * (ts - stop[j]) > 0.0:
+                            stop[j] = ts
+                            kind[j] = STOP_TRAIL
+                    if be_r > 0.0 and np.isfinite(r_unit[j]) and s * (close[t, j] - entry[j]) >= be_r * r_unit[j]:
+                        if not np.isfinite(stop[j]) or s * (entry[j] - stop[j]) > 0.0:
+                            stop[j] = entry[j]
+                            kind[j] = STOP_BREAKEVEN
+                    if max_bars > 0 and held[j] >= max_bars:
+                        w[t, j] = 0.0
+                        reason[t, j] = TIME_EXIT
+                        cool_until[j] = t + cooldown
+            if t < cool_until[j]:
+                w[t, j] = 0.0
+            target = 1 if w[t, j] > 0.0 else (-1 if w[t, j] < 0.0 else 0)
+            if target != side[j]:
+                side[j] = target
+                new[j] = target != 0
+            if side[j] != 0 and not new[j]:
+                stop_out[t, j] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
+    return w, exit_px, reason, stop_out
+
+
+def apply_exits(
+    w_in: F64, open_: F64, high: F64, low: F64, close: F64, atr: F64, cfg: ExitConfig
+) -> ExitResult:
+    """Apply the configured exit rules to target weights (see the module docstring)."""
+    params = np.array(
+        [
+            cfg.atr_stop,
+            cfg.trail_atr,
+            cfg.breakeven_r,
+            cfg.catastrophic_stop,
+            float(cfg.max_bars_held),
+            float(cfg.cooldown_bars),
+        ]
+    )
+    w, px, why, stop = simulate_exits(w_in, open_, high, low, close, atr, params)
+    return ExitResult(weights=w, exit_price=px, exit_reason=why, stop_price=stop)

@@ -1,0 +1,41 @@
+"""Which symbols may trade at each bar: data, history, price, liquidity, allow and deny lists."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from xsmom.config.schema import UniverseConfig
+from xsmom.strategy.cross_section import rank_desc
+from xsmom.strategy.rolling import rolling_mean, valid_count
+
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+
+def universe_mask(
+    symbols: Sequence[str], close: F64, volume: F64, cfg: UniverseConfig
+) -> B:
+    """Return a (bars, symbols) mask of the names eligible at the close of each bar.
+
+    A name is eligible when its bar exists, it has ``min_history`` bars so far, its close is at
+    least ``min_price``, its trailing mean quote volume (close x volume over
+    ``liquidity_lookback`` bars) is at least ``min_quote_volume`` and ranks within the
+    ``max_symbols`` largest, and the allow and deny lists admit it.
+    """
+    has_bar = np.isfinite(close)
+    quote_vol = rolling_mean(close * volume, cfg.liquidity_lookback, 1)
+    mask = (
+        has_bar
+        & (valid_count(close) >= cfg.min_history)
+        & (np.nan_to_num(close, nan=0.0) >= cfg.min_price)
+        & (np.nan_to_num(quote_vol, nan=-1.0) >= cfg.min_quote_volume)
+    )
+    listed = np.array(
+        [(not cfg.allow or s in cfg.allow) and s not in cfg.deny for s in symbols], dtype=bool
+    )
+    mask &= listed[None, :]
+    ranks = rank_desc(np.nan_to_num(quote_vol, nan=-1.0), mask)
+    return np.asarray(mask & (ranks < cfg.max_symbols))
