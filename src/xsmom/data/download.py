@@ -1,0 +1,240 @@
+"""Download OHLCV, mark-price candles and funding history over ccxt into the store.
+
+Each series continues from its newest stored timestamp (``since`` only applies to a series the
+store does not hold yet), pages forward with ``since``/``limit``, and merges what it fetched into
+the store every ``flush_rows`` rows, at the end, and also when it is interrupted (an error after
+the retries, Ctrl-C), so a rerun resumes where the last one stopped, without duplicates. Only
+closed candles are stored: the candle still forming at ``now`` is dropped. Network errors and rate
+limits are retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ccxt
+import pandas as pd
+from tqdm import tqdm
+
+from xsmom import errors
+from xsmom.data.store import ParquetStore
+from xsmom.data.timeframes import timeframe_ms
+from xsmom.data.validate import OHLCV_COLUMNS, Kind
+from xsmom.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXCHANGE = "binanceusdm"
+DEFAULT_HISTORY_MS = 365 * 86_400_000
+ALL_KINDS: tuple[Kind, ...] = (Kind.OHLCV, Kind.MARK, Kind.FUNDING)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry a request that failed for a transient reason."""
+
+    attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, attempt: int) -> float:
+        """Return the pause after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.base_delay * 2 ** (attempt - 1), self.max_delay))
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What one series' download did."""
+
+    kind: Kind
+    symbol: str
+    timeframe: str | None
+    added: int
+    pages: int
+    last_timestamp: int | None
+
+
+def make_exchange(exchange_id: str = DEFAULT_EXCHANGE) -> Any:
+    """Return a public (no keys) ccxt exchange object for ``exchange_id``."""
+    cls = getattr(ccxt, exchange_id, None)
+    if cls is None or not isinstance(cls, type):
+        raise ConfigError(f"unknown ccxt exchange id {exchange_id!r}")
+    return cls({"enableRateLimit": True, "options": {"fetchCurrencies": False}})
+
+
+def map_ccxt_error(exc: Exception) -> errors.XsmomError:
+    """Map a ccxt exception raised while fetching market data to the xsmom error tree."""
+    msg = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ccxt.DDoSProtection):  # RateLimitExceeded is a subclass
+        return errors.RateLimitError(msg)
+    if isinstance(exc, ccxt.RequestTimeout):
+        return errors.RequestTimeoutError(msg)
+    if isinstance(exc, ccxt.ExchangeNotAvailable):
+        return errors.ExchangeUnavailableError(msg)
+    if isinstance(exc, ccxt.NetworkError):
+        return errors.NetworkError(msg)
+    if isinstance(exc, ccxt.AuthenticationError):
+        return errors.AuthenticationError(msg)
+    return DataError(f"the exchange refused a market-data request ({msg})")
+
+
+class Downloader:
+    """Fetch history for symbols from a ccxt exchange object (injectable) into a store."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        store: ParquetStore,
+        *,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        now_ms: Callable[[], int] | None = None,
+        page_limit: int = 1000,
+        flush_rows: int = 5000,
+        progress: bool = True,
+    ) -> None:
+        self.exchange = exchange
+        self.store = store
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.now_ms = now_ms or (lambda: int(time.time() * 1000))
+        self.page_limit = page_limit
+        self.flush_rows = flush_rows
+        self.progress = progress
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn``, retrying ccxt network errors and rate limits with backoff."""
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                return fn(*args, **kwargs)
+            except ccxt.NetworkError as exc:
+                if attempt == self.retry.attempts:
+                    raise map_ccxt_error(exc) from exc
+                pause = self.retry.delay(attempt)
+                log.warning("%s failed (%s); retry %d in %.1fs", fn.__name__, exc, attempt, pause)
+                self.sleep(pause)
+            except ccxt.BaseError as exc:
+                raise map_ccxt_error(exc) from exc
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def run(
+        self,
+        symbols: Sequence[str],
+        timeframe: str = "1h",
+        kinds: Sequence[Kind] = ALL_KINDS,
+        since_ms: int | None = None,
+    ) -> list[DownloadResult]:
+        """Download every (symbol, kind) in turn; return what each added."""
+        timeframe_ms(timeframe)
+        self.call(self.exchange.load_markets)
+        unknown = [s for s in symbols if s not in self.exchange.markets]
+        if unknown:
+            raise DataError(f"{self.exchange.id} has no market {', '.join(unknown)}")
+        results: list[DownloadResult] = []
+        for symbol in symbols:
+            for kind in kinds:
+                tf = None if kind is Kind.FUNDING else timeframe
+                start = self._start(kind, symbol, tf, since_ms)
+                if kind is Kind.FUNDING:
+                    results.append(self._funding(symbol, start))
+                else:
+                    results.append(self._candles(kind, symbol, timeframe, start))
+        return results
+
+    def _start(self, kind: Kind, symbol: str, tf: str | None, since_ms: int | None) -> int:
+        last = self.store.last_timestamp(kind, symbol, tf)
+        if last is not None:
+            return last + (1 if tf is None else timeframe_ms(tf))
+        if since_ms is not None:
+            return since_ms
+        return self.now_ms() - DEFAULT_HISTORY_MS
+
+    def _flush(self, kind: Kind, symbol: str, tf: str | None, rows: list[list[Any]]) -> int:
+        if not rows:
+            return 0
+        cols = list(OHLCV_COLUMNS) if kind is not Kind.FUNDING else ["timestamp", "rate"]
+        df = pd.DataFrame(list(rows), columns=cols)
+        rows.clear()  # a refused batch is not retried by the flush in ``finally``
+        df = df.astype({c: ("int64" if c == "timestamp" else "float64") for c in cols})
+        source = f"{self.exchange.id} {symbol} {kind.value}{' ' + tf if tf else ''}"
+        added, _ = self.store.merge(kind, symbol, df, tf, source=source)
+        return added
+
+    def _bar(self, symbol: str, kind: Kind, total: int | None) -> tqdm[Any]:
+        return tqdm(
+            total=total,
+            desc=f"{symbol} {kind.value}",
+            unit=" rows",
+            disable=not self.progress,
+            leave=False,
+        )
+
+    def _candles(self, kind: Kind, symbol: str, tf: str, start: int) -> DownloadResult:
+        step = timeframe_ms(tf)
+        first_open = (self.now_ms() // step) * step  # the forming candle: never stored
+        params = {"price": "mark"} if kind is Kind.MARK else {}
+        buffer: list[list[Any]] = []
+        added = pages = 0
+        cursor = start
+        with self._bar(symbol, kind, max((first_open - start) // step, 0)) as bar:
+            try:
+                while cursor < first_open:
+                    page = self.call(
+                        self.exchange.fetch_ohlcv,
+                        symbol,
+                        tf,
+                        since=cursor,
+                        limit=self.page_limit,
+                        params=params,
+                    )
+                    rows = [r[:6] for r in page if cursor <= r[0] < first_open]
+                    if not rows:
+                        break
+                    if kind is Kind.MARK:
+                        rows = [[*r[:5], 0.0 if r[5] is None else r[5]] for r in rows]
+                    buffer.extend(rows)
+                    pages += 1
+                    bar.update(len(rows))
+                    cursor = int(rows[-1][0]) + step
+                    if len(buffer) >= self.flush_rows:
+                        added += self._flush(kind, symbol, tf, buffer)
+            finally:
+                added += self._flush(kind, symbol, tf, buffer)
+        last = self.store.last_timestamp(kind, symbol, tf)
+        return DownloadResult(kind, symbol, tf, added, pages, last)
+
+    def _funding(self, symbol: str, start: int) -> DownloadResult:
+        now = self.now_ms()
+        buffer: list[list[Any]] = []
+        added = pages = 0
+        cursor = start
+        with self._bar(symbol, Kind.FUNDING, None) as bar:
+            try:
+                while cursor <= now:
+                    page = self.call(
+                        self.exchange.fetch_funding_rate_history,
+                        symbol,
+                        since=cursor,
+                        limit=self.page_limit,
+                    )
+                    rows = [
+                        [int(e["timestamp"]), float(e["fundingRate"])]
+                        for e in page
+                        if e.get("timestamp") is not None and cursor <= e["timestamp"] <= now
+                    ]
+                    if not rows:
+                        break
+                    buffer.extend(rows)
+                    pages += 1
+                    bar.update(len(rows))
+                    cursor = int(rows[-1][0]) + 1
+                    if len(buffer) >= self.flush_rows:
+                        added += self._flush(Kind.FUNDING, symbol, None, buffer)
+            finally:
+                added += self._flush(Kind.FUNDING, symbol, None, buffer)
+        last = self.store.last_timestamp(Kind.FUNDING, symbol)
+        return DownloadResult(Kind.FUNDING, symbol, None, added, pages, last)
