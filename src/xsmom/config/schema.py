@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xsmom.config.optimize import OptimizeConfig
 
+from xsmom.config.optimize import OptimizeConfig
+
 
 class Section(BaseModel):
     """Base of every config section: immutable, strict about unknown keys."""
@@ -163,4 +165,5 @@ class Config(Section):
     strategy: StrategyConfig = StrategyConfig()
     costs: CostConfig = CostConfig()
     backtest: BacktestConfig = BacktestConfig()
+    optimize: OptimizeConfig = OptimizeConfig()
     optimize: OptimizeConfig = OptimizeConfig()
