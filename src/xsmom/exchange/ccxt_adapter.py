@@ -1,0 +1,443 @@
+"""`CcxtExchange`: the `Exchange` interface over any ccxt exchange with linear swaps.
+
+Every request goes through `_raw` (rate limiter, ccxt error mapping, call observers) and,
+for everything but order placement, through the `Retrier` (backoff with jitter, retryable
+errors only). `place_order` has its own loop: after an attempt whose outcome is unknown
+(timeout, dropped connection, 5xx) it looks the client id up before sending again, so one
+intent never becomes two orders.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import ccxt
+
+from xsmom.errors import (
+    ConfigError,
+    FatalError,
+    InvalidOrderError,
+    OrderNotFoundError,
+    RateLimitError,
+    RejectedError,
+    RetryableError,
+)
+from xsmom.exchange import ccxt_parse as cp
+from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
+from xsmom.exchange.clock import ClockSync, wall_ms
+from xsmom.exchange.keys import ApiCredentials
+from xsmom.exchange.precision import prepare_order
+from xsmom.exchange.ratelimit import TokenBucket
+from xsmom.exchange.reports import (
+    BalanceReport,
+    Candles,
+    FillReport,
+    FundingEvent,
+    MarginMode,
+    MarketInfo,
+    MarkPrice,
+    OrderReport,
+    OrderRequest,
+    OrderType,
+    PositionReport,
+    Ticker,
+)
+from xsmom.exchange.retry import Retrier, RetryPolicy
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+CallObserver = Callable[[str, bool], None]
+_TF_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Return the length of a ccxt timeframe such as ``1h`` in ms."""
+    try:
+        return int(timeframe[:-1]) * _TF_MS[timeframe[-1]]
+    except (KeyError, ValueError):
+        raise ConfigError(f"unsupported timeframe {timeframe!r}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcxtConfig:
+    """How to build and drive the ccxt client."""
+
+    exchange_id: str = "binanceusdm"
+    settle: str = "USDT"
+    timeout_ms: int = 10_000
+    rate_per_s: float = 10.0
+    burst: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_clock_drift_ms: int | None = 1_000
+    ccxt_rate_limit: bool = True
+    conditional_params: Mapping[str, Any] | None = field(default_factory=lambda: {"trigger": True})
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -> Any:
+    """Return a ccxt client for ``config`` (keys only in the client, never logged)."""
+    cls = getattr(ccxt, config.exchange_id, None)
+    if cls is None:
+        raise ConfigError(f"ccxt has no exchange {config.exchange_id!r}")
+    opts: dict[str, Any] = {
+        "defaultType": "swap",
+        "warnOnFetchOpenOrdersWithoutSymbol": False,
+        **config.options,
+    }
+    params: dict[str, Any] = {
+        "enableRateLimit": config.ccxt_rate_limit,
+        "timeout": config.timeout_ms,
+        "options": opts,
+    }
+    if credentials is not None:
+        params.update(credentials.ccxt_config())
+    return cls(params)
+
+
+class CcxtExchange:
+    """The `Exchange` interface over one ccxt client."""
+
+    def __init__(
+        self,
+        config: CcxtConfig,
+        credentials: ApiCredentials | None = None,
+        *,
+        client: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], int] = wall_ms,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self._creds = credentials
+        self.client = client if client is not None else make_client(config, credentials)
+        self._retrier = Retrier(config.retry, sleep=sleep, rng=rng)
+        self._limiter = TokenBucket(
+            config.rate_per_s, config.burst, clock=lambda: clock() / 1000.0, sleep=sleep
+        )
+        self.clock = ClockSync(
+            self._fetch_time,
+            max_drift_ms=config.max_clock_drift_ms or 2**62,
+            local_ms=clock,
+        )
+        self._observers: list[CallObserver] = []
+        self._markets: dict[str, MarketInfo] | None = None
+        self.requests = 0
+
+    def __repr__(self) -> str:
+        return f"CcxtExchange({self.config.exchange_id}, keys={'set' if self._creds else 'none'})"
+
+    @property
+    def name(self) -> str:
+        """Return the ccxt exchange id."""
+        return self.config.exchange_id
+
+    def observe_calls(self, observer: CallObserver) -> None:
+        """Call ``observer(name, ok)`` after every raw request (retries included)."""
+        self._observers.append(observer)
+
+    # ---- plumbing ----------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return self._creds.redact(text) if self._creds is not None else text
+
+    def _notify(self, name: str, ok: bool) -> None:
+        for obs in self._observers:
+            obs(name, ok)
+
+    def _raw(self, name: str, fn: Callable[[], T]) -> T:
+        """Make one request: rate limit, map errors, notify observers."""
+        self._limiter.acquire()
+        self.requests += 1
+        try:
+            result = fn()
+        except ccxt.BaseError as exc:
+            headers = getattr(self.client, "last_response_headers", None)
+            err = map_ccxt_error(exc, headers=headers, redact=self._redact)
+            self._notify(name, not isinstance(err, RetryableError | FatalError))
+            if is_clock_skew(exc):
+                self._resync_quietly()
+            # the vendor exception may carry request details: raise only the redacted copy
+            raise err from None
+        self._notify(name, True)
+        return result
+
+    def _call(self, name: str, fn: Callable[[], T]) -> T:
+        return self._retrier.call(lambda: self._raw(name, fn), what=name)
+
+    def _fetch_time(self) -> int:
+        return int(self._raw("fetch_time", self.client.fetch_time))
+
+    def _apply_offset(self) -> None:
+        # ccxt signs with milliseconds() - options["timeDifference"]
+        self.client.options["timeDifference"] = -self.clock.offset_ms
+
+    def _resync_quietly(self) -> None:
+        try:
+            self.clock.measure()
+        except RetryableError as err:
+            log.warning("clock resync failed: %s", err)
+            return
+        self._apply_offset()
+
+    def sync_clock(self) -> int:
+        """Measure the clock offset now, hand it to ccxt and return it (ms, server - local)."""
+        sample = self._retrier.call(self.clock.measure, what="fetch_time")
+        self._apply_offset()
+        return sample.offset_ms
+
+    def server_ms(self) -> int:
+        """Return the venue's time (measured once on first use)."""
+        if self.clock.last is None:
+            self.sync_clock()
+        return self.clock.server_ms()
+
+    def _check_clock(self) -> None:
+        stale = self.clock.last
+        sample = self._retrier.call(self.clock.ensure_synced, what="fetch_time")
+        if sample is not stale:
+            self._apply_offset()
+
+    # ---- markets -----------------------------------------------------------------------------
+    def markets(self) -> Mapping[str, MarketInfo]:
+        """Return the linear swaps settled in the configured currency (loaded once)."""
+        if self._markets is None:
+            raw = self._call("load_markets", self.client.load_markets)
+            mode = int(getattr(self.client, "precisionMode", cp.TICK_SIZE))
+            self._markets = {
+                m["symbol"]: cp.parse_market(m, mode)
+                for m in raw.values()
+                if cp.is_linear_swap(m) and m.get("settle") == self.config.settle
+            }
+        return self._markets
+
+    def market(self, symbol: str) -> MarketInfo:
+        """Return one market or raise InvalidOrderError."""
+        info = self.markets().get(symbol)
+        if info is None:
+            raise InvalidOrderError(f"{self.name} has no linear swap {symbol!r}")
+        return info
+
+    # ---- market data -------------------------------------------------------------------------
+    def ticker(self, symbol: str) -> Ticker:
+        """Return the ticker of ``symbol``."""
+        self.market(symbol)
+        raw = self._call("fetch_ticker", lambda: self.client.fetch_ticker(symbol))
+        return cp.parse_ticker(raw, symbol, wall_ms())
+
+    def tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]:
+        """Return the tickers of ``symbols``."""
+        for s in symbols:
+            self.market(s)
+        raw = self._call("fetch_tickers", lambda: self.client.fetch_tickers(list(symbols)))
+        return {s: cp.parse_ticker(raw[s], s, wall_ms()) for s in symbols if s in raw}
+
+    def ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> Candles:
+        """Return closed candles (the forming one, judged by the venue's clock, is dropped)."""
+        self.market(symbol)
+        tf = timeframe_ms(timeframe)
+        rows = self._call(
+            "fetch_ohlcv", lambda: self.client.fetch_ohlcv(symbol, timeframe, since, limit)
+        )
+        now = self.server_ms()
+        closed = [r for r in rows if int(r[0]) + tf <= now]
+        return Candles.from_rows(symbol, timeframe, closed)
+
+    def funding_history(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[FundingEvent]:
+        """Return settled funding events, oldest first."""
+        self.market(symbol)
+        raw = self._call(
+            "fetch_funding_rate_history",
+            lambda: self.client.fetch_funding_rate_history(symbol, since, limit),
+        )
+        events = [cp.parse_funding_event(r, symbol) for r in raw]
+        return sorted(events, key=lambda e: e.ts)
+
+    def mark_price(self, symbol: str) -> MarkPrice:
+        """Return the mark price and current funding rate of ``symbol``."""
+        self.market(symbol)
+        raw = self._call("fetch_funding_rate", lambda: self.client.fetch_funding_rate(symbol))
+        return cp.parse_funding_rate(raw, symbol, wall_ms())
+
+    def mark_prices(self, symbols: Sequence[str]) -> dict[str, MarkPrice]:
+        """Return mark prices of ``symbols``."""
+        for s in symbols:
+            self.market(s)
+        raw = self._call(
+            "fetch_funding_rates", lambda: self.client.fetch_funding_rates(list(symbols))
+        )
+        return {s: cp.parse_funding_rate(raw[s], s, wall_ms()) for s in symbols if s in raw}
+
+    # ---- account -----------------------------------------------------------------------------
+    def balance(self) -> BalanceReport:
+        """Return the margin account in the settlement currency."""
+        raw = self._call("fetch_balance", self.client.fetch_balance)
+        return cp.parse_balance(raw, self.config.settle, wall_ms())
+
+    def positions(self, symbols: Sequence[str] | None = None) -> list[PositionReport]:
+        """Return the non-zero positions."""
+        wanted = list(symbols) if symbols is not None else None
+        raw = self._call("fetch_positions", lambda: self.client.fetch_positions(wanted))
+        mkts = self.markets()
+        out = [
+            cp.parse_position(p, mkts[p["symbol"]], wall_ms())
+            for p in raw
+            if p.get("symbol") in mkts and cp.f0(p.get("contracts")) != 0.0
+        ]
+        return [p for p in out if wanted is None or p.symbol in wanted]
+
+    def _cond(self) -> list[dict[str, Any]]:
+        """Return the params sets that cover plain and (if separate) conditional orders."""
+        extra = self.config.conditional_params
+        return [{}] if not extra else [{}, dict(extra)]
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Return the open orders, conditional ones included."""
+        if symbol is not None:
+            self.market(symbol)
+        mkts, out = self.markets(), []
+        for params in self._cond():
+            raw = self._call(
+                "fetch_open_orders",
+                lambda p=params: self.client.fetch_open_orders(symbol, None, None, p),  # type: ignore[misc]  # default binds the loop value
+            )
+            out += [
+                cp.parse_order(o, mkts[o["symbol"]], wall_ms())
+                for o in raw
+                if o.get("symbol") in mkts
+            ]
+        return out
+
+    def order_by_client_id(self, symbol: str, client_id: str) -> OrderReport | None:
+        """Return the order with ``client_id`` (plain, then conditional), or None."""
+        market = self.market(symbol)
+        for params in self._cond():
+            query = {**params, "clientOrderId": client_id}
+            try:
+                raw = self._call(
+                    "fetch_order",
+                    lambda q=query: self.client.fetch_order(None, symbol, q),  # type: ignore[misc]  # default binds the loop value
+                )
+            except OrderNotFoundError:
+                continue
+            return cp.parse_order(raw, market, wall_ms())
+        return None
+
+    def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
+        """Return our executions on ``symbol`` from ``since`` on."""
+        market = self.market(symbol)
+        raw = self._call("fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, since))
+        return sorted((cp.parse_fill(t, market) for t in raw), key=lambda f: (f.ts, f.trade_id))
+
+    # ---- trading -----------------------------------------------------------------------------
+    def _create(self, req: OrderRequest, market: MarketInfo) -> OrderReport:
+        params: dict[str, Any] = {"clientOrderId": req.client_id}
+        if req.reduce_only:
+            params["reduceOnly"] = True
+        if req.post_only:
+            params["postOnly"] = True
+        ccxt_type = "limit" if req.type is OrderType.LIMIT else "market"
+        if req.type is OrderType.STOP_MARKET:
+            params["stopLossPrice"] = req.stop_price
+        amount = req.qty / market.contract_size
+        raw = self._raw(
+            "create_order",
+            lambda: self.client.create_order(
+                req.symbol, ccxt_type, req.side.value, amount, req.price, params
+            ),
+        )
+        report = cp.parse_order(raw, market, wall_ms())
+        return report if report.client_id else _with_client_id(report, req.client_id)
+
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        """Round and place ``request``; after an unknown outcome, look it up before resending."""
+        market = self.market(request.symbol)
+        if self.config.max_clock_drift_ms is not None:
+            self._check_clock()
+        req = prepare_order(market, request)
+        uncertain = False
+        last: RetryableError | None = None
+        for attempt in range(self.config.retry.max_attempts):
+            if attempt > 0 and last is not None:
+                self._retrier.backoff(attempt - 1, last)
+            if uncertain:
+                found = self.order_by_client_id(req.symbol, req.client_id)
+                if found is not None:
+                    log.warning(
+                        "order %s was accepted despite the error; not resending", req.client_id
+                    )
+                    return found
+            try:
+                return self._create(req, market)
+            except RateLimitError as err:
+                last = err  # refused before it was applied: resend without a lookup
+            except RetryableError as err:
+                last, uncertain = err, True
+            except RejectedError:
+                found = self.order_by_client_id(req.symbol, req.client_id) if uncertain else None
+                if found is not None:
+                    return found
+                raise
+        assert last is not None  # the loop ran at least once and only exits by error here
+        raise last
+
+    def cancel_order(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderReport:
+        """Cancel an order by client id or venue id (plain, then conditional)."""
+        if (client_id is None) == (venue_order_id is None):
+            raise InvalidOrderError("cancel_order needs exactly one of client_id, venue_order_id")
+        market = self.market(symbol)
+        last: OrderNotFoundError | None = None
+        for params in self._cond():
+            query = dict(params)
+            if client_id is not None:
+                query["clientOrderId"] = client_id
+            try:
+                raw = self._call(
+                    "cancel_order",
+                    lambda q=query: self.client.cancel_order(venue_order_id, symbol, q),  # type: ignore[misc]  # default binds the loop value
+                )
+            except OrderNotFoundError as err:
+                last = err
+                continue
+            return cp.parse_order(raw, market, wall_ms())
+        assert last is not None
+        raise last
+
+    def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set the leverage of ``symbol``."""
+        market = self.market(symbol)
+        if not 1 <= leverage <= market.max_leverage:
+            raise InvalidOrderError(
+                f"{symbol}: leverage {leverage} outside 1..{market.max_leverage}"
+            )
+        self._call("set_leverage", lambda: self.client.set_leverage(leverage, symbol))
+
+    def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """Set the margin mode of ``symbol``; 'already set' counts as success."""
+        self.market(symbol)
+        try:
+            self._call("set_margin_mode", lambda: self.client.set_margin_mode(mode.value, symbol))
+        except RejectedError as err:
+            if "no need to change" not in str(err).lower():
+                raise
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        session = getattr(self.client, "session", None)
+        if session is not None:
+            session.close()
+
+
+def _with_client_id(report: OrderReport, client_id: str) -> OrderReport:
+    from dataclasses import replace
+
+    return replace(report, client_id=client_id)

@@ -1,0 +1,207 @@
+"""`GuardedExchange`: the circuit breaker wrapped around any `Exchange`.
+
+Every call is counted. An adapter that exposes ``observe_calls`` (the ccxt adapter does)
+reports each HTTP attempt, retries included, so a 30% fault rate is seen even when retries
+hide it from the caller; other adapters are counted once per interface call. Rejections
+(the venue answered "no") count as successes: the venue is healthy. While the breaker is
+not closed, the trading state is the configured restricted state (REDUCING or HALTED) and
+orders that state does not allow are refused with `TradingHaltedError` before they reach
+the venue; reads and cancels always pass (they are the half-open probes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TypeVar, runtime_checkable
+
+from xsmom.errors import ConfigError, RejectedError, TradingHaltedError
+from xsmom.exchange.breaker import BreakerState, BreakerStatus, CircuitBreaker
+from xsmom.exchange.interface import Exchange
+from xsmom.exchange.reports import (
+    BalanceReport,
+    Candles,
+    FillReport,
+    FundingEvent,
+    MarginMode,
+    MarketInfo,
+    MarkPrice,
+    OrderReport,
+    OrderRequest,
+    PositionReport,
+    Ticker,
+)
+from xsmom.exchange.state import TradingState
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+CallObserver = Callable[[str, bool], None]
+
+
+@runtime_checkable
+class ObservableCalls(Protocol):
+    """An adapter that reports every raw request outcome (name, ok)."""
+
+    def observe_calls(self, observer: CallObserver) -> None:
+        """Call ``observer(name, ok)`` after each raw request."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class GuardStatus:
+    """What a status display shows about the exchange connection."""
+
+    trading_state: TradingState
+    breaker: BreakerStatus
+    refused_orders: int
+
+
+class GuardedExchange:
+    """An `Exchange` whose calls feed a `CircuitBreaker` that gates orders."""
+
+    def __init__(
+        self,
+        inner: Exchange,
+        breaker: CircuitBreaker,
+        *,
+        open_state: TradingState = TradingState.REDUCING,
+    ) -> None:
+        if open_state is TradingState.ACTIVE:
+            raise ConfigError("breaker open_state must be REDUCING or HALTED")
+        self.inner = inner
+        self.breaker = breaker
+        self.open_state = open_state
+        self.refused_orders = 0
+        self._per_attempt = isinstance(inner, ObservableCalls)
+        if isinstance(inner, ObservableCalls):
+            inner.observe_calls(lambda _name, ok: breaker.record(ok))
+
+    @property
+    def name(self) -> str:
+        """Return the inner venue's name."""
+        return self.inner.name
+
+    def trading_state(self) -> TradingState:
+        """Return ACTIVE while the breaker is closed, else the configured open state."""
+        closed = self.breaker.state is BreakerState.CLOSED
+        return TradingState.ACTIVE if closed else self.open_state
+
+    def status(self) -> GuardStatus:
+        """Return a snapshot for display."""
+        return GuardStatus(
+            trading_state=self.trading_state(),
+            breaker=self.breaker.status(),
+            refused_orders=self.refused_orders,
+        )
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        if self._per_attempt:
+            return fn()
+        try:
+            result = fn()
+        except RejectedError:
+            self.breaker.record(True)
+            raise
+        except Exception:  # counted, then re-raised unchanged
+            self.breaker.record(False)
+            raise
+        self.breaker.record(True)
+        return result
+
+    # ---- market data -------------------------------------------------------------------------
+    def markets(self) -> Mapping[str, MarketInfo]:
+        """Return the inner venue's markets."""
+        return self._call(self.inner.markets)
+
+    def ticker(self, symbol: str) -> Ticker:
+        """Return a ticker."""
+        return self._call(lambda: self.inner.ticker(symbol))
+
+    def tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]:
+        """Return tickers."""
+        return self._call(lambda: self.inner.tickers(symbols))
+
+    def ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> Candles:
+        """Return closed candles."""
+        return self._call(lambda: self.inner.ohlcv(symbol, timeframe, since, limit))
+
+    def funding_history(
+        self, symbol: str, since: int | None = None, limit: int | None = None
+    ) -> list[FundingEvent]:
+        """Return funding events."""
+        return self._call(lambda: self.inner.funding_history(symbol, since, limit))
+
+    def mark_price(self, symbol: str) -> MarkPrice:
+        """Return a mark price."""
+        return self._call(lambda: self.inner.mark_price(symbol))
+
+    def mark_prices(self, symbols: Sequence[str]) -> dict[str, MarkPrice]:
+        """Return mark prices."""
+        return self._call(lambda: self.inner.mark_prices(symbols))
+
+    # ---- account -----------------------------------------------------------------------------
+    def balance(self) -> BalanceReport:
+        """Return the balance."""
+        return self._call(self.inner.balance)
+
+    def positions(self, symbols: Sequence[str] | None = None) -> list[PositionReport]:
+        """Return positions."""
+        return self._call(lambda: self.inner.positions(symbols))
+
+    def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """Return open orders."""
+        return self._call(lambda: self.inner.open_orders(symbol))
+
+    def order_by_client_id(self, symbol: str, client_id: str) -> OrderReport | None:
+        """Return an order by client id, or None."""
+        return self._call(lambda: self.inner.order_by_client_id(symbol, client_id))
+
+    def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
+        """Return fills."""
+        return self._call(lambda: self.inner.fills(symbol, since))
+
+    # ---- trading -----------------------------------------------------------------------------
+    def place_order(self, request: OrderRequest) -> OrderReport:
+        """Place ``request`` unless the trading state forbids it (TradingHaltedError)."""
+        state = self.trading_state()
+        if not state.allows(reduce_only=request.reduce_only):
+            self.refused_orders += 1
+            kind = "reduce-only order" if request.reduce_only else "order"
+            raise TradingHaltedError(
+                f"{kind} {request.client_id} on {request.symbol} refused: circuit breaker "
+                f"{self.breaker.state.value}, trading state {state.value}"
+            )
+        return self._call(lambda: self.inner.place_order(request))
+
+    def cancel_order(
+        self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
+    ) -> OrderReport:
+        """Cancel an order (always allowed: it reduces risk)."""
+        return self._call(
+            lambda: self.inner.cancel_order(
+                symbol, client_id=client_id, venue_order_id=venue_order_id
+            )
+        )
+
+    def set_leverage(self, symbol: str, leverage: int) -> None:
+        """Set leverage (refused unless ACTIVE: it can grow exposure)."""
+        self._require_active("set_leverage")
+        self._call(lambda: self.inner.set_leverage(symbol, leverage))
+
+    def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
+        """Set margin mode (refused unless ACTIVE)."""
+        self._require_active("set_margin_mode")
+        self._call(lambda: self.inner.set_margin_mode(symbol, mode))
+
+    def _require_active(self, what: str) -> None:
+        state = self.trading_state()
+        if state is not TradingState.ACTIVE:
+            self.refused_orders += 1
+            raise TradingHaltedError(f"{what} refused: trading state {state.value}")
+
+    def close(self) -> None:
+        """Close the inner adapter."""
+        self.inner.close()

@@ -1,0 +1,60 @@
+"""A token-bucket rate limiter with an injectable clock and sleep.
+
+``rate`` tokens per second refill a bucket of ``burst`` tokens; each call takes ``cost``
+tokens and waits until they are there, so the adapter never exceeds the configured rate
+whatever ccxt's own limiter does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from xsmom.errors import ConfigError
+
+
+class TokenBucket:
+    """Block until a call may proceed under ``rate`` per second with bursts of ``burst``."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: float | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ConfigError(f"rate limit must be > 0 calls/s, got {rate}")
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(rate, 1.0))
+        if self.burst < 1:
+            raise ConfigError("rate limit burst must be >= 1")
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = self.burst
+        self._last = clock()
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
+    def acquire(self, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens, sleeping until available; return the seconds waited."""
+        if cost > self.burst:
+            raise ConfigError(f"call cost {cost} exceeds the bucket size {self.burst}")
+        waited = 0.0
+        with self._lock:
+            while True:
+                self._refill()
+                if self._tokens >= cost:
+                    self._tokens -= cost
+                    self.waited += waited
+                    return waited
+                wait = (cost - self._tokens) / self.rate
+                self._sleep(wait)
+                waited += wait
