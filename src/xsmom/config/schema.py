@@ -12,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from xsmom.config.optimize import OptimizeConfig
 
-from xsmom.config.optimize import OptimizeConfig
-
 
 class Section(BaseModel):
     """Base of every config section: immutable, strict about unknown keys."""
@@ -165,5 +163,4 @@ class Config(Section):
     strategy: StrategyConfig = StrategyConfig()
     costs: CostConfig = CostConfig()
     backtest: BacktestConfig = BacktestConfig()
-    optimize: OptimizeConfig = OptimizeConfig()
     optimize: OptimizeConfig = OptimizeConfig()
