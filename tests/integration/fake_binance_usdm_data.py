@@ -73,11 +73,19 @@ def _template(base: str) -> dict[str, Any]:
         "liquidationFee": "0.012000",
         "marketTakeBound": "0.30",
         "filters": [
-            {"minPrice": "0.0001", "maxPrice": "1246396.60", "filterType": "PRICE_FILTER",
-             "tickSize": "0.0001"},
+            {
+                "minPrice": "0.0001",
+                "maxPrice": "1246396.60",
+                "filterType": "PRICE_FILTER",
+                "tickSize": "0.0001",
+            },
             {"stepSize": "0.001", "filterType": "LOT_SIZE", "maxQty": "1000", "minQty": "0.001"},
-            {"stepSize": "0.001", "filterType": "MARKET_LOT_SIZE", "maxQty": "1000",
-             "minQty": "0.001"},
+            {
+                "stepSize": "0.001",
+                "filterType": "MARKET_LOT_SIZE",
+                "maxQty": "1000",
+                "minQty": "0.001",
+            },
             {"limit": 200, "filterType": "MAX_NUM_ORDERS"},
             {"notional": "5", "filterType": "MIN_NOTIONAL"},
         ],
@@ -120,8 +128,17 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path == "/fapi/v1/exchangeInfo":
             bases = sorted({s[:-4] for s, _ in st.data.ohlcv} | {s[:-4] for s in st.data.funding})
             symbols = [_template(b) for b in bases]
-            self._send(200, {"timezone": "UTC", "serverTime": 0, "symbols": symbols,
-                             "rateLimits": [], "exchangeFilters": [], "assets": []})
+            self._send(
+                200,
+                {
+                    "timezone": "UTC",
+                    "serverTime": 0,
+                    "symbols": symbols,
+                    "rateLimits": [],
+                    "exchangeFilters": [],
+                    "assets": [],
+                },
+            )
             return
         if url.path == "/fapi/v1/time":
             self._send(200, {"serverTime": 0})
@@ -162,8 +179,20 @@ class _Handler(BaseHTTPRequestHandler):
         part = _window(df, q, MAX_KLINES, 500)
         step = _TF_MS[q["interval"]]
         rows = [
-            [int(r.timestamp), str(r.open), str(r.high), str(r.low), str(r.close),
-             str(r.volume), int(r.timestamp) + step - 1, "0", 1, "0", "0", "0"]
+            [
+                int(r.timestamp),
+                str(r.open),
+                str(r.high),
+                str(r.low),
+                str(r.close),
+                str(r.volume),
+                int(r.timestamp) + step - 1,
+                "0",
+                1,
+                "0",
+                "0",
+                "0",
+            ]
             for r in part.itertuples()
         ]
         self._send(200, rows)
@@ -181,8 +210,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         part = _window(df, q, MAX_FUNDING, 100)
         rows = [
-            {"symbol": q["symbol"], "fundingTime": int(r.timestamp),
-             "fundingRate": f"{r.rate:.8f}", "markPrice": "1.0"}
+            {
+                "symbol": q["symbol"],
+                "fundingTime": int(r.timestamp),
+                "fundingRate": f"{r.rate:.8f}",
+                "markPrice": "1.0",
+            }
             for r in part.itertuples()
         ]
         self._send(200, rows)

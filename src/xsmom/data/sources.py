@@ -180,6 +180,13 @@ def _to_ms(col: pd.Series, path: Path) -> pd.Series:
     return (delta // pd.Timedelta(milliseconds=1)).astype("int64")
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path)
+    if len(df) and df.iloc[-1].isna().any() and not path.read_bytes().endswith(b"\n"):
+        raise DataError(f"{path}: truncated: the last line is incomplete")
+    return df
+
+
 def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
     try:
         if fmt == "feather":
@@ -188,7 +195,7 @@ def _read_raw(path: Path, fmt: str) -> pd.DataFrame:
             table: pd.DataFrame = pq.read_table(path).to_pandas()
             return table
         if fmt == "csv":
-            return pd.read_csv(path)
+            return _read_csv(path)
         opener = gzip.open if fmt == "json.gz" else open
         with opener(path, "rt", encoding="utf-8") as fh:
             rows = json.load(fh)
