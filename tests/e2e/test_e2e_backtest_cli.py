@@ -1,0 +1,67 @@
+"""Drive ``xsmom backtest`` and ``xsmom config`` as a user would, in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from xsmom.backtest import METRIC_KEYS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def xsmom(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "xsmom.cli.main", *args], capture_output=True, text=True,
+        cwd=REPO, timeout=600,
+    )
+
+
+def test_backtest_on_sample_writes_every_output(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    r = xsmom("backtest", "--store", "sample", "--config", "config/example.yaml",
+              "--start", "2025-08-01", "--end", "2026-02-01", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "sharpe" in r.stdout and "max_drawdown" in r.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(METRIC_KEYS) <= set(metrics)
+    eq = pd.read_csv(out / "equity.csv")
+    assert list(eq.columns) == ["timestamp", "equity"]
+    first = pd.Timestamp("2025-08-01", tz="UTC").value // 10**6
+    last = pd.Timestamp("2026-02-01", tz="UTC").value // 10**6
+    assert eq["timestamp"].iloc[0] == first and eq["timestamp"].iloc[-1] < last
+    assert abs(eq["equity"].iloc[-1] / 10_000 - 1 - metrics["total_return"]) < 1e-9
+    w = pd.read_parquet(out / "weights.parquet")
+    assert len(w) == len(eq) and "BTC/USDT:USDT" in w.columns
+    attr = pd.read_csv(out / "attribution.csv", index_col=0)
+    assert {"price", "fees", "slippage", "funding", "total"} <= set(attr.columns)
+    assert "TOTAL" in attr.index
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 5 and "http" not in html.replace("https://", "")
+
+
+def test_backtest_without_config_uses_defaults(tmp_path: Path) -> None:
+    r = xsmom("backtest", "--store", "sample", "--start", "2026-03-01", "--out", str(tmp_path), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "built-in defaults" in r.stdout
+
+
+def test_errors_are_one_clean_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("costs:\n  taker_fee: 3\n")
+    r = xsmom("backtest", "--store", "sample", "--config", str(bad), "--out", str(tmp_path))
+    assert r.returncode == 2
+    assert "unknown key 'costs.taker_fee'" in r.stderr and "Traceback" not in r.stderr
+    r = xsmom("backtest", "--store", str(tmp_path / "nowhere"), "--out", str(tmp_path))
+    assert r.returncode == 2 and "no 1h OHLCV data" in r.stderr
+
+
+def test_config_validate_and_show() -> None:
+    r = xsmom("config", "validate", "config/example.yaml")
+    assert r.returncode == 0 and r.stdout.startswith("ok:")
+    r = xsmom("config", "show")
+    assert r.returncode == 0 and "rebalance_every: 24" in r.stdout
