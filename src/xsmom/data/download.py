@@ -69,7 +69,7 @@ def make_exchange(exchange_id: str = DEFAULT_EXCHANGE) -> Any:
 def map_ccxt_error(exc: Exception) -> errors.XsmomError:
     """Map a ccxt exception raised while fetching market data to the xsmom error tree."""
     msg = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, ccxt.DDoSProtection):  # RateLimitExceeded is a subclass
+    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
         return errors.RateLimitError(msg)
     if isinstance(exc, ccxt.RequestTimeout):
         return errors.RequestTimeoutError(msg)
@@ -130,6 +130,7 @@ class Downloader:
     ) -> list[DownloadResult]:
         """Download every (symbol, kind) in turn; return what each added."""
         timeframe_ms(timeframe)
+        self._check_support(kinds)
         self.call(self.exchange.load_markets)
         unknown = [s for s in symbols if s not in self.exchange.markets]
         if unknown:
@@ -144,6 +145,18 @@ class Downloader:
                 else:
                     results.append(self._candles(kind, symbol, timeframe, start))
         return results
+
+    def _check_support(self, kinds: Sequence[Kind]) -> None:
+        """Refuse kinds the exchange cannot serve (ccxt would return trade candles for mark)."""
+        need = {Kind.OHLCV: "fetchOHLCV", Kind.MARK: "fetchMarkOHLCV"}
+        need[Kind.FUNDING] = "fetchFundingRateHistory"
+        has = getattr(self.exchange, "has", {})
+        missing = [k.value for k in kinds if not has.get(need[k])]
+        if missing:
+            raise ConfigError(
+                f"{self.exchange.id} cannot download {', '.join(missing)} "
+                f"(ccxt has no {', '.join(need[Kind(m)] for m in missing)}); drop it from --kinds"
+            )
 
     def _start(self, kind: Kind, symbol: str, tf: str | None, since_ms: int | None) -> int:
         last = self.store.last_timestamp(kind, symbol, tf)
