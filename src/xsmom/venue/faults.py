@@ -1,0 +1,220 @@
+"""Injected faults: per-endpoint error rates, latency, lost responses, rejects, maintenance.
+
+A fault plan comes from a YAML/JSON file (``--faults FILE``) or ``POST /admin/faults`` (same
+shape, replaces the plan)::
+
+    seed: 7                          # the RNG seed; same seed + same requests = same faults
+    endpoints:                       # key: "METHOD /path", "/path" or "*" (first match wins)
+      "POST /fapi/v1/order":
+        error_rate: 0.3              # share of requests answered with one of ``errors``
+        errors: [500, 503, 429, 418, timeout, drop, late]
+        retry_after: 2               # seconds, for 429/418
+        timeout_s: 3.0               # how long ``timeout``/``late`` stall (past the client timeout)
+        latency_ms: 50               # added to every request of this endpoint
+        drop_response_rate: 0.1      # the order IS placed, then the connection closes unanswered
+        reject_rate: 0.1             # refuse order placement with ``reject``
+        reject: margin               # margin (-2019) | min_notional (-4164) | price_filter (-4014)
+    maintenance:                     # venue-time windows answered 503 / -1001 (ISO or ms)
+      - {start: "2025-06-01T00:00:00Z", end: "2025-06-01T00:30:00Z"}
+    maintenance_now: false           # admin switch: everything 503 until turned off
+
+Error kinds: ``500``/``502``/``503``/``504`` (plain-text body, as a proxy sends), ``429`` and
+``418`` (JSON -1003 with ``Retry-After``), ``timeout`` (stall ``timeout_s`` and close without
+applying the request), ``drop`` (apply, then close without an answer), ``late`` (apply, answer
+after ``timeout_s``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from xsmom.errors import ConfigError
+
+ERROR_KINDS = frozenset({"500", "502", "503", "504", "429", "418", "timeout", "drop", "late"})
+REJECTS = {
+    "margin": (-2019, "Margin is insufficient."),
+    "min_notional": (
+        -4164,
+        "Order's notional must be no smaller than 5 (unless you choose reduce only).",
+    ),
+    "price_filter": (-4014, "Price not increased by tick size."),
+}
+ORDER_PATHS = frozenset({"/fapi/v1/order", "/fapi/v1/algoOrder", "/fapi/v1/batchOrders"})
+_ENDPOINT_KEYS = frozenset(
+    {
+        "error_rate",
+        "errors",
+        "retry_after",
+        "timeout_s",
+        "latency_ms",
+        "drop_response_rate",
+        "reject_rate",
+        "reject",
+    }
+)
+
+
+@dataclass(frozen=True)
+class EndpointFaults:
+    """Faults of one endpoint pattern."""
+
+    error_rate: float = 0.0
+    errors: tuple[str, ...] = ("500",)
+    retry_after: int = 1
+    timeout_s: float = 3.0
+    latency_ms: float = 0.0
+    drop_response_rate: float = 0.0
+    reject_rate: float = 0.0
+    reject: str = "margin"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do to one request."""
+
+    latency_s: float = 0.0
+    error: str | None = None  # one of ERROR_KINDS, "reject" or "maintenance"
+    retry_after: int = 1
+    timeout_s: float = 3.0
+    reject: tuple[int, str] | None = None
+
+
+@dataclass
+class FaultPlan:
+    """A parsed fault plan (see the module docstring)."""
+
+    seed: int = 0
+    endpoints: dict[str, EndpointFaults] = field(default_factory=dict)
+    maintenance: list[tuple[int, int]] = field(default_factory=list)
+    maintenance_now: bool = False
+
+
+def _ms(value: Any) -> int:
+    """Return a time given as ms or as an ISO date (UTC when no zone is given) in ms."""
+    if isinstance(value, int | float):
+        return int(value)
+    ts = pd.Timestamp(str(value))
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+def _endpoint(name: str, raw: Mapping[str, Any]) -> EndpointFaults:
+    unknown = set(raw) - _ENDPOINT_KEYS
+    if unknown:
+        raise ConfigError(f"faults: unknown keys {sorted(unknown)} for endpoint {name!r}")
+    errors = tuple(str(e) for e in raw.get("errors", ["500"]))
+    bad = set(errors) - ERROR_KINDS
+    if bad:
+        raise ConfigError(f"faults: unknown error kinds {sorted(bad)} (use {sorted(ERROR_KINDS)})")
+    reject = str(raw.get("reject", "margin"))
+    if reject not in REJECTS:
+        raise ConfigError(f"faults: reject must be one of {sorted(REJECTS)}, not {reject!r}")
+    rates = [float(raw.get(k, 0.0)) for k in ("error_rate", "drop_response_rate", "reject_rate")]
+    if any(not 0.0 <= r <= 1.0 for r in rates):
+        raise ConfigError(f"faults: rates must lie in [0, 1] for endpoint {name!r}")
+    return EndpointFaults(
+        error_rate=rates[0],
+        errors=errors,
+        retry_after=int(raw.get("retry_after", 1)),
+        timeout_s=float(raw.get("timeout_s", 3.0)),
+        latency_ms=float(raw.get("latency_ms", 0.0)),
+        drop_response_rate=rates[1],
+        reject_rate=rates[2],
+        reject=reject,
+    )
+
+
+def parse_plan(raw: Mapping[str, Any]) -> FaultPlan:
+    """Validate a fault plan given as data; raise :class:`ConfigError` on anything unknown."""
+    unknown = set(raw) - {"seed", "endpoints", "maintenance", "maintenance_now"}
+    if unknown:
+        raise ConfigError(f"faults: unknown keys {sorted(unknown)}")
+    try:
+        windows = [(_ms(w["start"]), _ms(w["end"])) for w in raw.get("maintenance") or []]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"faults: maintenance windows need start and end ({exc})") from exc
+    return FaultPlan(
+        seed=int(raw.get("seed", 0)),
+        endpoints={k: _endpoint(k, v or {}) for k, v in (raw.get("endpoints") or {}).items()},
+        maintenance=windows,
+        maintenance_now=bool(raw.get("maintenance_now", False)),
+    )
+
+
+def load_plan(path: Path | str) -> FaultPlan:
+    """Read a fault plan from a YAML or JSON file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(f"faults: cannot read {p}: {exc}") from exc
+    try:
+        raw = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"faults: {p} is not valid YAML/JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"faults: {p} must hold a mapping")
+    return parse_plan(raw)
+
+
+class FaultInjector:
+    """Decide, request by request, which fault (if any) to inject; thread-safe, seeded."""
+
+    def __init__(self, plan: FaultPlan | None = None) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.replace(plan or FaultPlan())
+
+    def replace(self, plan: FaultPlan) -> None:
+        """Install a new plan and reseed the RNG with its seed."""
+        with self._lock:
+            self.plan = plan
+            self._rng = random.Random(plan.seed)
+
+    def _match(self, method: str, path: str) -> EndpointFaults | None:
+        eps = self.plan.endpoints
+        return eps.get(f"{method} {path}") or eps.get(path) or eps.get("*")
+
+    def decide(self, method: str, path: str, venue_now: int) -> Decision:
+        """Return the fault for one request (no fault: ``Decision()``)."""
+        with self._lock:
+            decision = self._decide(method, path, venue_now)
+            key = decision.error or "ok"
+            self.counts[key] = self.counts.get(key, 0) + 1
+            return decision
+
+    def _decide(self, method: str, path: str, venue_now: int) -> Decision:
+        if path.startswith("/admin"):
+            return Decision()
+        if self.plan.maintenance_now or any(a <= venue_now < b for a, b in self.plan.maintenance):
+            return Decision(error="maintenance")
+        ep = self._match(method, path)
+        if ep is None:
+            return Decision()
+        error: str | None = None
+        reject: tuple[int, str] | None = None
+        if ep.error_rate > 0 and self._rng.random() < ep.error_rate:
+            error = self._rng.choice(ep.errors)
+        elif method == "POST" and path in ORDER_PATHS and self._hit(ep.reject_rate):
+            error, reject = "reject", REJECTS[ep.reject]
+        elif self._hit(ep.drop_response_rate):
+            error = "drop"
+        return Decision(
+            latency_s=ep.latency_ms / 1000.0,
+            error=error,
+            retry_after=ep.retry_after,
+            timeout_s=ep.timeout_s,
+            reject=reject,
+        )
+
+    def _hit(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate

@@ -1,0 +1,220 @@
+"""HTTP server speaking the Binance USDT-M futures REST subset, on 127.0.0.1 only.
+
+Thin: it parses the request, injects faults, charges weights, checks the signature, calls the
+route under the venue's lock and writes JSON. State lives in :class:`Venue` and its engine.
+Admin endpoints (``/admin/...``, loopback only, no signature):
+
+* ``GET /admin/clock`` -> ``{"now": ms, "speed": x}``; ``POST /admin/clock`` with JSON
+  ``{"advance_ms": n}`` or ``{"set_ms": t}`` steps the replay clock and syncs the engine.
+* ``GET /admin/faults`` -> counts of injected faults; ``POST /admin/faults`` with a fault plan
+  (see :mod:`xsmom.venue.faults`) replaces the plan.
+* ``GET /admin/state`` -> the matching engine's snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from xsmom.errors import ConfigError, XsmomError
+from xsmom.venue.auth import Credentials, WeightMeter, check_signed
+from xsmom.venue.binance import ApiError
+from xsmom.venue.faults import Decision, FaultInjector, parse_plan
+from xsmom.venue.params import Params, Route
+from xsmom.venue.routes_account import ACCOUNT_ROUTES
+from xsmom.venue.routes_market import MARKET_ROUTES
+from xsmom.venue.service import Venue
+
+log = logging.getLogger(__name__)
+ROUTES: dict[tuple[str, str], Route] = {**MARKET_ROUTES, **ACCOUNT_ROUTES}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_PLAIN_5XX = {
+    "500": "Internal Server Error",
+    "502": "Bad Gateway",
+    "503": "Service Unavailable",
+    "504": "Gateway Timeout",
+}
+
+
+class _Drop(Exception):
+    """Close the connection without answering."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def do_GET(self) -> None:
+        self.server.app.handle(self)
+
+    do_POST = do_GET
+    do_DELETE = do_GET
+    do_PUT = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's parameter name
+        log.debug("%s " + format, self.address_string(), *args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    app: VenueServer
+
+
+class VenueServer:
+    """The simulated venue over HTTP; ``start()`` serves in a thread, ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        venue: Venue,
+        *,
+        credentials: Credentials,
+        faults: FaultInjector | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        weight_limit: int = 2400,
+    ) -> None:
+        if host not in LOOPBACK:
+            raise ConfigError(f"the venue binds to loopback only, not {host!r}")
+        self.venue = venue
+        self.credentials = credentials
+        self.faults = faults or FaultInjector()
+        self.weights = WeightMeter(weight_limit)
+        self.httpd = _HTTPServer((host, port), _Handler)
+        self.httpd.app = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """Return the bound port."""
+        return int(self.httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Return the base URL (``http://127.0.0.1:PORT``)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> VenueServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self.httpd.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ---- request handling --------------------------------------------------------------------
+    def handle(self, req: _Handler) -> None:
+        """Answer one request (or drop it, if a fault says so)."""
+        split = urlsplit(req.path)
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length).decode() if length else ""
+        try:
+            status, payload, headers = self._dispatch(req, split.path, split.query, body)
+        except _Drop:
+            req.close_connection = True
+            return
+        self._write(req, status, payload, headers)
+
+    def _dispatch(
+        self, req: _Handler, path: str, query: str, body: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        if path.startswith("/admin/"):
+            return self._admin(req, path, body)
+        decision = self.faults.decide(req.command, path, self.venue.clock.now_ms())
+        headers: dict[str, str] = {}
+        try:
+            self._pre_faults(decision)
+            route = ROUTES.get((req.command, path))
+            if route is None:
+                raise ApiError(404, -5000, f"Path {path}, Method {req.command} is invalid")
+            params = Params(dict(parse_qsl(query)) | dict(parse_qsl(body)))
+            used = self.weights.charge(req.client_address[0], route.weight_of(params))
+            headers["X-MBX-USED-WEIGHT-1M"] = str(used)
+            if route.signed:
+                now = self.venue.server_time()
+                key = req.headers.get("X-MBX-APIKEY")
+                check_signed(self.credentials, key, query, body, params.raw, now)
+            with self.venue.lock:
+                self.venue.sync()
+                result = route.handler(self.venue, params)
+        except ApiError as exc:
+            return exc.status, exc.body(), {**headers, **exc.headers}
+        self._post_faults(decision)
+        return 200, result, headers
+
+    def _pre_faults(self, d: Decision) -> None:
+        if d.latency_s > 0:
+            time.sleep(d.latency_s)
+        if d.error == "maintenance":
+            raise ApiError(503, -1001, "System is under maintenance.")
+        if d.error in _PLAIN_5XX:
+            raise ApiError(int(d.error), 0, _PLAIN_5XX[d.error])
+        if d.error in ("429", "418"):
+            msg = "Too many requests." if d.error == "429" else "Way too much request weight used."
+            raise ApiError(int(d.error), -1003, msg, {"Retry-After": str(d.retry_after)})
+        if d.error == "timeout":
+            time.sleep(d.timeout_s)
+            raise _Drop
+        if d.error == "reject" and d.reject is not None:
+            raise ApiError(400, d.reject[0], d.reject[1])
+
+    def _post_faults(self, d: Decision) -> None:
+        if d.error == "drop":
+            raise _Drop
+        if d.error == "late":
+            time.sleep(d.timeout_s)
+
+    def _admin(self, req: _Handler, path: str, body: str) -> tuple[int, Any, dict[str, str]]:
+        if req.client_address[0] not in LOOPBACK:
+            return 403, {"code": -2015, "msg": "admin endpoints are loopback only"}, {}
+        try:
+            data = json.loads(body) if body else {}
+            return 200, self._admin_call(req.command, path, data), {}
+        except (ValueError, XsmomError) as exc:
+            return 400, {"code": -1102, "msg": str(exc)}, {}
+
+    def _admin_call(self, method: str, path: str, data: dict[str, Any]) -> Any:
+        clock = self.venue.clock
+        if path == "/admin/clock":
+            if method == "POST":
+                if "set_ms" in data:
+                    clock.set_to(int(data["set_ms"]))
+                clock.advance(int(data.get("advance_ms", 0)))
+            return {"now": self.venue.sync(), "speed": clock.speed}
+        if path == "/admin/faults":
+            if method == "POST":
+                self.faults.replace(parse_plan(data))
+            return {"counts": dict(self.faults.counts)}
+        if path == "/admin/state":
+            with self.venue.lock:
+                return self.venue.engine.snapshot()
+        raise ValueError(f"unknown admin path {path}")
+
+    def _write(self, req: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:
+        if status >= 500 and isinstance(payload, dict) and payload.get("code") == 0:
+            data = str(payload["msg"]).encode()
+            ctype = "text/plain"
+        else:
+            data = json.dumps(payload, separators=(",", ":")).encode()
+            ctype = "application/json"
+        req.send_response(status)
+        req.send_header("Content-Type", ctype)
+        req.send_header("Content-Length", str(len(data)))
+        for k, v in headers.items():
+            req.send_header(k, v)
+        req.end_headers()
+        req.wfile.write(data)

@@ -1,0 +1,166 @@
+"""Start a venue on a free loopback port and configure the real ccxt client for it.
+
+For tests and benchmarks (the exchange helper's contract suite uses it)::
+
+    from xsmom.venue.testing import start_venue
+
+    with start_venue("sample", start="2025-06-01", speed=0.0) as rv:
+        ex = ccxt.binanceusdm(rv.ccxt_config())      # or rv.ccxt_client()
+        ex.load_markets()
+        rv.advance(3_600_000)                         # step the replay clock by one hour
+
+``speed=0`` freezes the replay clock, so only :meth:`RunningVenue.advance` moves it (the
+deterministic choice for tests). ``faults`` takes a fault plan mapping (see
+:mod:`xsmom.venue.faults`); :meth:`RunningVenue.set_faults` replaces it later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from xsmom.data.bundled import resolve_store
+from xsmom.venue.auth import Credentials
+from xsmom.venue.faults import FaultInjector, parse_plan
+from xsmom.venue.market import MarketData
+from xsmom.venue.server import VenueServer
+from xsmom.venue.service import ReplayClock, Venue
+from xsmom.venue.types import FeeModel
+
+TEST_API_KEY = "venue-test-key"
+TEST_API_SECRET = "venue-test-secret"  # a fixed test credential, not a real secret
+
+
+def parse_start(start: str | int | None, data: MarketData) -> int:
+    """Return the replay start in ms: a date, ms, or by default 30 days before the data ends."""
+    if start is None:
+        return data.last_ts - 30 * 86_400_000
+    if isinstance(start, int):
+        return start
+    ts = pd.Timestamp(start)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+def ccxt_config(
+    url: str,
+    api_key: str = TEST_API_KEY,
+    secret: str = TEST_API_SECRET,
+    *,
+    timeout_ms: int = 5000,
+) -> dict[str, Any]:
+    """Return the ``ccxt.binanceusdm(config)`` that points every API of the client at ``url``.
+
+    Options: ``fetchCurrencies: False`` (no sapi call in ``load_markets``), rate limiting off
+    (the venue enforces weights itself), no time adjustment. ``exceptions`` adds ccxt's own
+    linear (fapi) code table to the generic one: ccxt picks that table by the URL's host
+    (``fapi.binance.com``), which a loopback URL does not match.
+    """
+    import ccxt  # heavy import, only when a client is configured
+
+    proto = ccxt.binanceusdm()
+    urls = {k: url + urlsplit(v).path for k, v in proto.urls["api"].items() if isinstance(v, str)}
+    return {
+        "apiKey": api_key,
+        "secret": secret,
+        "enableRateLimit": False,
+        "timeout": timeout_ms,
+        "urls": {"api": urls},
+        "options": {
+            "fetchCurrencies": False,
+            "defaultType": "swap",
+            "adjustForTimeDifference": False,
+            "warnOnFetchOpenOrdersWithoutSymbol": False,
+        },
+        "exceptions": {"exact": dict(proto.exceptions["linear"]["exact"])},
+    }
+
+
+@dataclass
+class RunningVenue:
+    """A venue serving in a background thread."""
+
+    server: VenueServer
+    venue: Venue
+    api_key: str
+    api_secret: str
+
+    @property
+    def url(self) -> str:
+        """Return the base URL."""
+        return self.server.url
+
+    def ccxt_config(self, *, timeout_ms: int = 5000) -> dict[str, Any]:
+        """Return the ccxt ``binanceusdm`` config for this venue (see :func:`ccxt_config`)."""
+        return ccxt_config(self.url, self.api_key, self.api_secret, timeout_ms=timeout_ms)
+
+    def ccxt_client(self, *, timeout_ms: int = 5000) -> Any:
+        """Return a configured ``ccxt.binanceusdm``."""
+        import ccxt  # heavy import, only when asked
+
+        return ccxt.binanceusdm(self.ccxt_config(timeout_ms=timeout_ms))
+
+    def advance(self, ms: int) -> int:
+        """Step the replay clock and sync the engine; return the new venue time."""
+        self.venue.clock.advance(ms)
+        return self.venue.sync()
+
+    def now(self) -> int:
+        """Return the venue time."""
+        return self.venue.sync()
+
+    def set_faults(self, plan: Mapping[str, Any]) -> None:
+        """Replace the fault plan."""
+        self.server.faults.replace(parse_plan(plan))
+
+    def stop(self) -> None:
+        """Stop the server."""
+        self.server.stop()
+
+    def __enter__(self) -> RunningVenue:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_venue(
+    store: str | Path = "sample",
+    *,
+    start: str | int | None = None,
+    speed: float = 0.0,
+    timeframe: str = "1h",
+    symbols: list[str] | None = None,
+    faults: Mapping[str, Any] | None = None,
+    initial_balance: float = 10_000.0,
+    fees: FeeModel | None = None,
+    api_key: str = TEST_API_KEY,
+    api_secret: str = TEST_API_SECRET,
+    port: int = 0,
+    weight_limit: int = 2400,
+) -> RunningVenue:
+    """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread."""
+    data = MarketData(resolve_store(store), timeframe, symbols)
+    clock = ReplayClock(parse_start(start, data), speed)
+    venue = Venue(data, clock, fees=fees, initial_balance=initial_balance)
+    injector = FaultInjector(parse_plan(faults) if faults else None)
+    server = VenueServer(
+        venue,
+        credentials=Credentials(api_key, api_secret),
+        faults=injector,
+        port=port,
+        weight_limit=weight_limit,
+    )
+    server.start()
+    return RunningVenue(server=server, venue=venue, api_key=api_key, api_secret=api_secret)
