@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "backtest": "xsmom.cli.backtest:backtest",
     "config": "xsmom.cli.config_cmd:config",
     "data": "xsmom.cli.data:data",
+    "venue": "xsmom.cli.venue:venue",
 }
 
 

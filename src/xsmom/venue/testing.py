@@ -23,29 +23,15 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-import pandas as pd
-
-from xsmom.data.bundled import resolve_store
+from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials
-from xsmom.venue.faults import FaultInjector, parse_plan
-from xsmom.venue.market import MarketData
+from xsmom.venue.faults import parse_plan
 from xsmom.venue.server import VenueServer
-from xsmom.venue.service import ReplayClock, Venue
+from xsmom.venue.service import Venue
 from xsmom.venue.types import FeeModel
 
 TEST_API_KEY = "venue-test-key"
 TEST_API_SECRET = "venue-test-secret"  # a fixed test credential, not a real secret
-
-
-def parse_start(start: str | int | None, data: MarketData) -> int:
-    """Return the replay start in ms: a date, ms, or by default 30 days before the data ends."""
-    if start is None:
-        return data.last_ts - 30 * 86_400_000
-    if isinstance(start, int):
-        return start
-    ts = pd.Timestamp(start)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
 
 
 def ccxt_config(
@@ -151,16 +137,18 @@ def start_venue(
     weight_limit: int = 2400,
 ) -> RunningVenue:
     """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread."""
-    data = MarketData(resolve_store(store), timeframe, symbols)
-    clock = ReplayClock(parse_start(start, data), speed)
-    venue = Venue(data, clock, fees=fees, initial_balance=initial_balance)
-    injector = FaultInjector(parse_plan(faults) if faults else None)
-    server = VenueServer(
-        venue,
+    server = create_server(
+        store,
         credentials=Credentials(api_key, api_secret),
-        faults=injector,
+        start=start,
+        speed=speed,
+        timeframe=timeframe,
+        symbols=symbols,
+        faults=parse_plan(faults) if faults else None,
+        initial_balance=initial_balance,
+        fees=fees,
         port=port,
         weight_limit=weight_limit,
     )
     server.start()
-    return RunningVenue(server=server, venue=venue, api_key=api_key, api_secret=api_secret)
+    return RunningVenue(server=server, venue=server.venue, api_key=api_key, api_secret=api_secret)

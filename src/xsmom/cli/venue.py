@@ -1,0 +1,97 @@
+"""``xsmom venue``: serve the simulated Binance USDT-M venue on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from xsmom.errors import ConfigError
+from xsmom.venue.app import create_server
+from xsmom.venue.auth import Credentials
+from xsmom.venue.faults import load_plan
+
+KEY_ENV = "XSMOM_VENUE_API_KEY"
+SECRET_ENV = "XSMOM_VENUE_API_SECRET"  # the name of the variable, not a secret
+
+
+@click.group()
+def venue() -> None:
+    """Simulated exchange that the real ccxt binanceusdm client can trade against."""
+
+
+@venue.command()
+@click.option("--store", required=True, help="Parquet store folder, or 'sample'.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Venue seconds per wall second (0 freezes the clock; admin can step it).",
+)
+@click.option(
+    "--start",
+    default=None,
+    help="Replay start (date/time UTC); default 30 days before the data ends.",
+)
+@click.option("--timeframe", default="1h", show_default=True, help="Bar size the engine replays.")
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Fault plan (YAML or JSON); see docs/venue.md.",
+)
+@click.option(
+    "--balance", type=float, default=10_000.0, show_default=True, help="Initial USDT wallet."
+)
+@click.option("--api-key", default=None, help=f"API key (or ${KEY_ENV}).")
+@click.option("--api-secret", default=None, help=f"API secret (or ${SECRET_ENV}).")
+@click.option(
+    "--time-source",
+    type=click.Choice(["wall", "venue"]),
+    default="wall",
+    show_default=True,
+    help="Clock for /fapi/v1/time and signature timestamps.",
+)
+def serve(
+    store: str,
+    port: int,
+    speed: float,
+    start: str | None,
+    timeframe: str,
+    faults_file: Path | None,
+    balance: float,
+    api_key: str | None,
+    api_secret: str | None,
+    time_source: str,
+) -> None:
+    """Serve the venue until interrupted (Ctrl-C)."""
+    key = api_key or os.environ.get(KEY_ENV)
+    secret = api_secret or os.environ.get(SECRET_ENV)
+    if not key or not secret:
+        raise ConfigError(f"venue needs --api-key/--api-secret or ${KEY_ENV}/${SECRET_ENV}")
+    server = create_server(
+        store,
+        credentials=Credentials(key, secret),
+        start=start,
+        speed=speed,
+        timeframe=timeframe,
+        faults=load_plan(faults_file) if faults_file else None,
+        initial_balance=balance,
+        port=port,
+        time_source=time_source,
+    )
+    data = server.venue.data
+    click.echo(
+        f"venue: {server.url} ({len(data.symbols)} symbols, {timeframe}, speed {speed:g}, "
+        f"api key {key}, replay from {server.venue.clock.now_ms()} ms)"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("venue: stopped")
+    finally:
+        server.httpd.server_close()

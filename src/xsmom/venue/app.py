@@ -1,0 +1,56 @@
+"""Assemble a venue server from a store: market data, replay clock, engine, faults, keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from xsmom.data.bundled import resolve_store
+from xsmom.venue.auth import Credentials
+from xsmom.venue.faults import FaultInjector, FaultPlan
+from xsmom.venue.market import MarketData
+from xsmom.venue.server import VenueServer
+from xsmom.venue.service import ReplayClock, Venue
+from xsmom.venue.types import FeeModel
+
+
+def parse_start(start: str | int | None, data: MarketData) -> int:
+    """Return the replay start in ms: a date, ms, or by default 30 days before the data ends."""
+    if start is None:
+        return data.last_ts - 30 * 86_400_000
+    if isinstance(start, int):
+        return start
+    ts = pd.Timestamp(start)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return int(ts.value // 1_000_000)
+
+
+def create_server(
+    store: str | Path,
+    *,
+    credentials: Credentials,
+    start: str | int | None = None,
+    speed: float = 1.0,
+    timeframe: str = "1h",
+    symbols: list[str] | None = None,
+    faults: FaultPlan | None = None,
+    initial_balance: float = 10_000.0,
+    fees: FeeModel | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    weight_limit: int = 2400,
+    time_source: str = "wall",
+) -> VenueServer:
+    """Build (not start) a venue server over ``store`` (a folder, or ``sample``)."""
+    data = MarketData(resolve_store(store), timeframe, symbols)
+    clock = ReplayClock(parse_start(start, data), speed)
+    venue = Venue(data, clock, fees=fees, initial_balance=initial_balance, time_source=time_source)
+    return VenueServer(
+        venue,
+        credentials=credentials,
+        faults=FaultInjector(faults),
+        host=host,
+        port=port,
+        weight_limit=weight_limit,
+    )
