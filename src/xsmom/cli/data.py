@@ -95,6 +95,10 @@ def import_cmd(
 @click.option("--since", help="Start date (UTC) for series not stored yet; default 365 days ago.")
 @click.option("--kinds", default="ohlcv,mark,funding", show_default=True)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@click.option(
+    "--api-base",
+    help="Send every API request to this scheme://host[:port] instead (a proxy, a mirror, a fake).",
+)
 def download_cmd(
     store_spec: str,
     exchange_id: str,
@@ -103,6 +107,7 @@ def download_cmd(
     since: str | None,
     kinds: str,
     no_progress: bool,
+    api_base: str | None,
 ) -> None:
     """Download candles, mark candles and funding over ccxt, from the last stored bar on."""
     from xsmom.data.download import Downloader, make_exchange
@@ -112,7 +117,8 @@ def download_cmd(
     names = _symbols(symbols) or store.symbols(Kind.OHLCV, timeframe)
     if not names:
         raise ConfigError("no symbols: give --symbols (the store holds none to update)")
-    downloader = Downloader(make_exchange(exchange_id), store, progress=not no_progress)
+    exchange = make_exchange(exchange_id, api_base=api_base)
+    downloader = Downloader(exchange, store, progress=not no_progress)
     results = downloader.run(names, timeframe, _kinds(kinds), _since_ms(since))
 
     for r in results:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import ccxt
 import pandas as pd
@@ -58,12 +59,32 @@ class DownloadResult:
     last_timestamp: int | None
 
 
-def make_exchange(exchange_id: str = DEFAULT_EXCHANGE) -> Any:
-    """Return a public (no keys) ccxt exchange object for ``exchange_id``."""
+def make_exchange(exchange_id: str = DEFAULT_EXCHANGE, *, api_base: str | None = None) -> Any:
+    """Return a public (no keys) ccxt exchange object for ``exchange_id``.
+
+    ``api_base`` (like ``http://127.0.0.1:8080``) replaces the scheme and host of every API URL
+    of the exchange, keeping the paths: for a proxy, a mirror or a local fake.
+    """
     cls = getattr(ccxt, exchange_id, None)
     if cls is None or not isinstance(cls, type):
         raise ConfigError(f"unknown ccxt exchange id {exchange_id!r}")
-    return cls({"enableRateLimit": True, "options": {"fetchCurrencies": False}})
+    exchange = cls({"enableRateLimit": True, "options": {"fetchCurrencies": False}})
+    if api_base is not None:
+        base = urlsplit(api_base)
+        if base.scheme not in ("http", "https") or not base.netloc:
+            raise ConfigError(f"--api-base must look like https://host[:port], not {api_base!r}")
+        _rebase(exchange.urls, f"{base.scheme}://{base.netloc}")
+    return exchange
+
+
+def _rebase(urls: dict[str, Any], base: str) -> None:
+    api = urls.get("api")
+    if not isinstance(api, dict):
+        return
+    for key, value in list(api.items()):
+        if isinstance(value, str):
+            parts = urlsplit(value)
+            api[key] = f"{base}{parts.path}"
 
 
 def map_ccxt_error(exc: Exception) -> errors.XsmomError:
