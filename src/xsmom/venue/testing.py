@@ -16,15 +16,19 @@ deterministic choice for tests). ``faults`` takes a fault plan mapping (see
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from xsmom.venue.app import create_server
-from xsmom.venue.auth import Credentials
+from xsmom.venue.auth import Credentials, sign
 from xsmom.venue.faults import parse_plan
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import Venue
@@ -92,6 +96,38 @@ class RunningVenue:
 
         return ccxt.binanceusdm(self.ccxt_config(timeout_ms=timeout_ms))
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        signed: bool = False,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, dict[str, str], Any]:
+        """Send one raw request (signed like ccxt if asked); return (status, headers, JSON)."""
+        query = dict(params or {})
+        if signed:
+            query["timestamp"] = timestamp if timestamp is not None else int(time.time() * 1000)
+        qs = urlencode(query)
+        if signed:
+            qs += "&signature=" + sign(qs, secret if secret is not None else self.api_secret)
+        url = f"{self.url}{path}"
+        body = None
+        if method in ("GET", "DELETE"):
+            url += f"?{qs}" if qs else ""
+        else:
+            body = qs.encode()
+        req = urllib.request.Request(url, data=body, method=method)
+        req.add_header("X-MBX-APIKEY", self.api_key)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:  # loopback URL
+                return resp.status, dict(resp.headers), _json(resp.read())
+        except urllib.error.HTTPError as err:
+            return err.code, dict(err.headers), _json(err.read())
+
     def advance(self, ms: int) -> int:
         """Step the replay clock and sync the engine; return the new venue time."""
         self.venue.clock.advance(ms)
@@ -119,6 +155,13 @@ class RunningVenue:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode(errors="replace")
 
 
 def start_venue(
