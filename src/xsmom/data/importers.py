@@ -101,9 +101,8 @@ def read_and_group(
         for series in read_source(sf):
             if not _wanted(series, tf_set, sym_set):
                 continue
-            validate_frame(
-                series.kind, series.frame, source=str(sf.path), timeframe=series.timeframe
-            )
+            where = str(sf.path) if sf.symbol is not None else f"{sf.path} [{series.symbol}]"
+            validate_frame(series.kind, series.frame, source=where, timeframe=series.timeframe)
             groups.setdefault((series.kind, series.symbol, series.timeframe), []).append(series)
     return groups, skipped
 

@@ -151,14 +151,22 @@ def discover(src: Path) -> tuple[list[SourceFile], list[Skipped]]:
     """Walk ``src`` (a folder or one file) and classify every file, in path order."""
     if not src.exists():
         raise DataError(f"{src}: no such file or folder")
-    paths = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+    if src.is_file():
+        paths = [src]
+    else:  # hidden files and folders (temp files, .git) are not data
+        paths = sorted(
+            p
+            for p in src.rglob("*")
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(src).parts)
+        )
     found: list[SourceFile] = []
     skipped: list[Skipped] = []
     for p in paths:
-        if p.name.startswith("."):
-            continue
         item = classify(p)
-        (found if isinstance(item, SourceFile) else skipped).append(item)  # type: ignore[arg-type]  # the isinstance picks the list
+        if isinstance(item, SourceFile):
+            found.append(item)
+        else:
+            skipped.append(item)
     return found, skipped
 
 

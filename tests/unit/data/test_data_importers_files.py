@@ -245,3 +245,19 @@ def test_no_importable_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(DataError, match="no importable"):
         import_data(tmp_path, ParquetStore(tmp_path / "store"))
+
+
+def test_hidden_files_are_ignored_and_bad_symbol_rows_are_named(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / ".cache/ohlcv/1h").mkdir(parents=True)
+    (src / ".cache/ohlcv/1h/BTCUSDT.csv").write_text("garbage")
+    fund = pd.DataFrame(
+        {
+            "timestamp": [T0, T0 + 8 * H, T0, T0 + 8 * H],
+            "symbol": ["BTCUSDT", "BTCUSDT", "ETHUSDT", "ETHUSDT"],
+            "rate": [1e-4, 1e-4, 1e-4, 0.3],
+        }
+    )
+    fund.to_csv(src / "all_funding.csv", index=False)
+    with pytest.raises(DataError, match=r"all_funding\.csv \[ETH/USDT:USDT\]: funding rate 0\.3"):
+        import_data(src, ParquetStore(tmp_path / "store"))
