@@ -156,6 +156,12 @@ class Downloader:
         unknown = [s for s in symbols if s not in self.exchange.markets]
         if unknown:
             raise DataError(f"{self.exchange.id} has no market {', '.join(unknown)}")
+        with self.store.writer_lock():
+            return self._run(symbols, timeframe, kinds, since_ms)
+
+    def _run(
+        self, symbols: Sequence[str], timeframe: str, kinds: Sequence[Kind], since_ms: int | None
+    ) -> list[DownloadResult]:
         results: list[DownloadResult] = []
         for symbol in symbols:
             for kind in kinds:

@@ -136,9 +136,12 @@ def import_data(
     groups, skipped = read_and_group(src, timeframes=timeframes, symbols=symbols)
     if not groups:
         raise DataError(f"{src}: no importable market-data files found")
-    planned = plan_import(store, groups)
-    if not dry_run:
-        store.apply([p for p, _ in planned])
+    if dry_run:
+        planned = plan_import(store, groups)
+    else:
+        with store.writer_lock():
+            planned = plan_import(store, groups)
+            store.apply([p for p, _ in planned])
     result = ImportResult(skipped=skipped, written=not dry_run)
     for plan, n_files in planned:
         rep = plan.report

@@ -15,9 +15,11 @@ are written are they renamed into place.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +99,26 @@ class ParquetStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the store's writer lock (``.lock``), or fail at once if another writer has it.
+
+        Imports and downloads take it so that two of them never merge into one file at the same
+        time; readers need no lock, since every file is replaced atomically.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise DataError(
+                    f"{self.root}: another import or download is writing to this store"
+                ) from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def path(self, kind: Kind, symbol: str, timeframe: str | None = None) -> Path:
         """Return the file that holds ``symbol``'s series of ``kind``."""

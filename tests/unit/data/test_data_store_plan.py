@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xsmom.data.importers import import_data
 from xsmom.data.store import ParquetStore
 from xsmom.data.validate import Kind
 from xsmom.errors import DataError
@@ -56,3 +57,13 @@ def test_invalid_incoming_rows_are_refused_and_store_kept(tmp_path: Path) -> Non
     with pytest.raises(DataError, match=r"upstream\.csv: funding rate"):
         store.merge(Kind.FUNDING, SYM, events([T0 + 8 * H], 0.5), source="upstream.csv")
     assert store.path(Kind.FUNDING, SYM).read_bytes() == before
+
+
+def test_a_second_writer_is_refused_while_the_lock_is_held(tmp_path: Path) -> None:
+    src = tmp_path / "src" / "funding"
+    src.mkdir(parents=True)
+    events([T0]).assign(symbol="BTCUSDT").to_csv(src / "all.csv", index=False)
+    store = ParquetStore(tmp_path / "store")
+    with store.writer_lock(), pytest.raises(DataError, match="another import or download"):
+        import_data(src, store)
+    assert import_data(src, store).added == 1  # released afterwards
