@@ -182,7 +182,10 @@ class ParquetStore:
         path = self.path(kind, symbol, timeframe)
         if not path.is_file():
             return None
-        ts = pq.read_table(path, columns=["timestamp"]).column("timestamp").to_numpy()
+        try:
+            ts = pq.read_table(path, columns=["timestamp"]).column("timestamp").to_numpy()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{path}: unreadable Parquet file ({exc})") from exc
         return int(ts[-1]) if ts.size else None
 
     def write(

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xsmom.data.importers import import_data
 from xsmom.data.store import ParquetStore
@@ -67,3 +69,48 @@ def test_a_second_writer_is_refused_while_the_lock_is_held(tmp_path: Path) -> No
     with store.writer_lock(), pytest.raises(DataError, match="another import or download"):
         import_data(src, store)
     assert import_data(src, store).added == 1  # released afterwards
+
+
+def test_a_damaged_store_file_is_a_data_error(tmp_path: Path) -> None:
+    store = ParquetStore(tmp_path)
+    store.merge(Kind.FUNDING, SYM, events([T0]))
+    store.path(Kind.FUNDING, SYM).write_bytes(b"PAR1 not really")
+    with pytest.raises(DataError, match=r"BTC_USDT_USDT\.parquet: unreadable"):
+        store.last_timestamp(Kind.FUNDING, SYM)
+    with pytest.raises(DataError, match=r"BTC_USDT_USDT\.parquet: unreadable"):
+        store.merge(Kind.FUNDING, SYM, events([T0 + 8 * H]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    bars=st.sets(st.integers(0, 200), min_size=1, max_size=80),
+    n_chunks=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_merging_chunks_in_any_order_gives_their_union(
+    tmp_path_factory: pytest.TempPathFactory, bars: set[int], n_chunks: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    idx = np.array(sorted(bars))
+    close = 100 + idx.astype(float)
+    full = pd.DataFrame(
+        {
+            "timestamp": T0 + H * idx,
+            "open": close,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": 1.0,
+        }
+    )
+    store = ParquetStore(tmp_path_factory.mktemp("prop"))
+    labels = rng.integers(0, n_chunks, len(full))
+    total = 0
+    for k in rng.permutation(n_chunks):
+        chunk = full[labels == k]
+        if len(chunk):
+            total += store.merge(Kind.OHLCV, SYM, chunk, "1h")[0]
+        if len(chunk) and rng.random() < 0.5:  # a repeated chunk adds nothing
+            assert store.merge(Kind.OHLCV, SYM, chunk, "1h")[0] == 0
+    assert total == len(full)
+    pd.testing.assert_frame_equal(store.read(Kind.OHLCV, SYM, "1h"), full.reset_index(drop=True))
