@@ -89,11 +89,18 @@ def import_cmd(
 
 @data.command("download")
 @click.option("--store", "store_spec", required=True, help="Store folder to download into.")
-@click.option("--exchange", "exchange_id", default="binanceusdm", show_default=True)
+@click.option(
+    "--exchange", "exchange_id", default="binanceusdm", show_default=True, help="ccxt exchange id."
+)
 @click.option("--symbols", help="Comma-separated symbols; default: the symbols already stored.")
 @click.option("--timeframe", default="1h", show_default=True, help="Candle timeframe.")
 @click.option("--since", help="Start date (UTC) for series not stored yet; default 365 days ago.")
-@click.option("--kinds", default="ohlcv,mark,funding", show_default=True)
+@click.option(
+    "--kinds",
+    default="ohlcv,mark,funding",
+    show_default=True,
+    help="What to download: trade candles, mark-price candles, funding events.",
+)
 @click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
 @click.option(
     "--api-base",
