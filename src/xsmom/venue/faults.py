@@ -3,7 +3,8 @@
 A fault plan comes from a YAML/JSON file (``--faults FILE``) or ``POST /admin/faults`` (same
 shape, replaces the plan)::
 
-    seed: 7                          # the RNG seed; same seed + same requests = same faults
+    seed: 7                          # RNG seed, one RNG per endpoint pattern: same seed and
+                                     # same requests to that endpoint = same faults
     endpoints:                       # key: "METHOD /path", "/path" or "*" (first match wins)
       "POST /fapi/v1/order":
         error_rate: 0.3              # share of requests answered with one of ``errors``
@@ -178,11 +179,20 @@ class FaultInjector:
         """Install a new plan and reseed the RNG with its seed."""
         with self._lock:
             self.plan = plan
-            self._rng = random.Random(plan.seed)
+            self._rngs: dict[str, random.Random] = {}
 
-    def _match(self, method: str, path: str) -> EndpointFaults | None:
+    def _match(self, method: str, path: str) -> tuple[str, EndpointFaults] | None:
         eps = self.plan.endpoints
-        return eps.get(f"{method} {path}") or eps.get(path) or eps.get("*")
+        for key in (f"{method} {path}", path, "*"):
+            if key in eps:
+                return key, eps[key]
+        return None
+
+    def _rng(self, key: str) -> random.Random:
+        """Return the RNG of one endpoint pattern: its faults do not depend on other traffic."""
+        if key not in self._rngs:
+            self._rngs[key] = random.Random(f"{self.plan.seed}:{key}")
+        return self._rngs[key]
 
     def decide(self, method: str, path: str, venue_now: int) -> Decision:
         """Return the fault for one request (no fault: ``Decision()``)."""
@@ -197,16 +207,18 @@ class FaultInjector:
             return Decision()
         if self.plan.maintenance_now or any(a <= venue_now < b for a, b in self.plan.maintenance):
             return Decision(error="maintenance")
-        ep = self._match(method, path)
-        if ep is None:
+        matched = self._match(method, path)
+        if matched is None:
             return Decision()
+        key, ep = matched
+        rng = self._rng(key)
         error: str | None = None
         reject: tuple[int, str] | None = None
-        if ep.error_rate > 0 and self._rng.random() < ep.error_rate:
-            error = self._rng.choice(ep.errors)
-        elif method == "POST" and path in ORDER_PATHS and self._hit(ep.reject_rate):
+        if _hit(rng, ep.error_rate):
+            error = rng.choice(ep.errors)
+        elif method == "POST" and path in ORDER_PATHS and _hit(rng, ep.reject_rate):
             error, reject = "reject", REJECTS[ep.reject]
-        elif self._hit(ep.drop_response_rate):
+        elif _hit(rng, ep.drop_response_rate):
             error = "drop"
         return Decision(
             latency_s=ep.latency_ms / 1000.0,
@@ -216,5 +228,6 @@ class FaultInjector:
             reject=reject,
         )
 
-    def _hit(self, rate: float) -> bool:
-        return rate > 0 and self._rng.random() < rate
+
+def _hit(rng: random.Random, rate: float) -> bool:
+    return rate > 0 and rng.random() < rate

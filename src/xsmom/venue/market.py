@@ -80,15 +80,23 @@ def _candles(store: ParquetStore, kind: Kind, symbol: str, timeframe: str) -> Ca
     )
 
 
-def derive_spec(symbol: str, typical_price: float) -> MarketSpec:
-    """Return filters like Binance's for a price level: 6 significant price digits, 5 USDT min."""
-    mag = math.floor(math.log10(typical_price)) if typical_price > 0 else 0
-    tick = 10.0 ** (mag - 5)
+def price_decimals(prices: F64, max_decimals: int = 8) -> int:
+    """Return the fewest decimals that write every price exactly (the data's own tick)."""
+    sample = prices[-2000:]
+    for d in range(max_decimals + 1):
+        scaled = sample * 10.0**d
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return d
+    return max_decimals
+
+
+def derive_spec(symbol: str, typical_price: float, decimals: int) -> MarketSpec:
+    """Return Binance-like filters: the data's price tick, a step near 5 USDT, 5 USDT min."""
     step = 10.0 ** min(math.floor(math.log10(5.0 / typical_price)) if typical_price > 0 else 0, 0)
     return MarketSpec(
         symbol=symbol,
         venue_id=to_venue_id(symbol),
-        price_tick=float(f"{tick:.10g}"),
+        price_tick=float(f"{10.0**-decimals:.10g}"),
         qty_step=float(f"{step:.10g}"),
         min_qty=float(f"{step:.10g}"),
         min_notional=5.0,
@@ -131,8 +139,17 @@ class MarketData:
 
     @cached_property
     def specs(self) -> dict[str, MarketSpec]:
-        """Return each symbol's filters, derived from its median close (stable per store)."""
-        return {s: derive_spec(s, float(np.median(c.close))) for s, c in self.trade.items()}
+        """Return each symbol's filters, derived from its prices (stable for a store)."""
+        return {
+            s: derive_spec(
+                s,
+                float(np.median(c.close)),
+                price_decimals(
+                    np.concatenate([c.open[-500:], c.high[-500:], c.low[-500:], c.close[-500:]])
+                ),
+            )
+            for s, c in self.trade.items()
+        }
 
     @property
     def first_ts(self) -> int:
