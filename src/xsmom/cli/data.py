@@ -120,13 +120,14 @@ def download_cmd(
     from xsmom.data.download import Downloader, make_exchange
     from xsmom.data.inventory import fmt_ms
 
+    wanted_kinds, since_ms = _kinds(kinds), _since_ms(since)
     store = _writable_store(store_spec)
     names = _symbols(symbols) or store.symbols(Kind.OHLCV, timeframe)
     if not names:
         raise ConfigError("no symbols: give --symbols (the store holds none to update)")
     exchange = make_exchange(exchange_id, api_base=api_base)
     downloader = Downloader(exchange, store, progress=not no_progress)
-    results = downloader.run(names, timeframe, _kinds(kinds), _since_ms(since))
+    results = downloader.run(names, timeframe, wanted_kinds, since_ms)
 
     for r in results:
         click.echo(
