@@ -47,6 +47,7 @@ class _Drop(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     server: _HTTPServer
 
     def do_GET(self) -> None:
