@@ -15,7 +15,9 @@ from xsmom.errors import XsmomError
 COMMANDS: dict[str, str] = {
     "backtest": "xsmom.cli.backtest:backtest",
     "config": "xsmom.cli.config_cmd:config",
+    "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
+    "optimize": "xsmom.cli.optimize:optimize",
     "venue": "xsmom.cli.venue:venue",
 }
 

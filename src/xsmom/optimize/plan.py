@@ -1,0 +1,84 @@
+"""From a config and the data to a research panel and its walk-forward fold plan."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from xsmom.config import Config, canonical_json
+from xsmom.config.optimize import parse_date_ms, span_bars
+from xsmom.data import MarketPanel, ParquetStore, load_panel
+from xsmom.errors import ConfigError
+from xsmom.optimize.folds import FoldPlan, make_folds
+
+
+def load_research_panel(store: ParquetStore, cfg: Config) -> MarketPanel:
+    """Load the panel of ``cfg.data`` restricted to ``optimize.folds.start/end``."""
+    f = cfg.optimize.folds
+    start = parse_date_ms(f.start) if f.start else None
+    end = parse_date_ms(f.end) if f.end else None
+    symbols = list(cfg.data.symbols) if cfg.data.symbols else None
+    panel = load_panel(store, cfg.data.timeframe, symbols, start_ms=start, end_ms=end)
+    if start is not None and end is not None and panel.n_bars == 0:
+        raise ConfigError(f"no bars between {f.start} and {f.end}")
+    return panel
+
+
+def auto_horizon(cfg: Config) -> int:
+    """Return the label horizon purged before a test window when ``folds.purge`` is unset.
+
+    The longest momentum lookback, rebalance interval or time exit the config or the search
+    space can use: the bars over which a training bar's return keeps depending on its entry.
+    """
+    s = cfg.strategy
+    values = [max(s.signal.lookbacks), s.portfolio.rebalance_every, s.exits.max_bars_held]
+    space = cfg.optimize.space
+    lb = space.get("strategy.signal.lookbacks")
+    if lb is not None:
+        values += [max(c) for c in lb.choices if isinstance(c, tuple) and c]
+    for key in ("strategy.portfolio.rebalance_every", "strategy.exits.max_bars_held"):
+        spec = space.get(key)
+        if spec is not None and spec.high is not None:
+            values.append(int(spec.high))
+        elif spec is not None:
+            values += [int(c) for c in spec.choices if isinstance(c, int | float)]
+    return int(max(values))
+
+
+def plan_from_config(cfg: Config, panel: MarketPanel) -> FoldPlan:
+    """Lay out the folds of ``cfg.optimize.folds`` on ``panel``."""
+    f = cfg.optimize.folds
+    bar = panel.bar_ms
+    horizon = span_bars(f.purge, bar) if f.purge is not None else auto_horizon(cfg)
+    return make_folds(
+        panel.n_bars,
+        n_folds=f.n_folds,
+        train=span_bars(f.train, bar),
+        test=span_bars(f.test, bar),
+        embargo=span_bars(f.embargo, bar),
+        horizon=horizon,
+        mode=f.mode,
+    )
+
+
+def iso(ts_ms: int) -> str:
+    """Return a UTC ISO timestamp for ms since the epoch."""
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="minutes")
+
+
+def default_study_name(cfg: Config, panel: MarketPanel) -> str:
+    """Return a study name fixed by the config (except the trial count) and the data range.
+
+    The same inputs give the same name, so an interrupted run resumes its study.
+    """
+    raw = json.loads(canonical_json(cfg))
+    raw["optimize"].pop("trials", None)
+    key = {
+        "config": raw,
+        "symbols": list(panel.symbols),
+        "first": int(panel.timestamps[0]),
+        "last": int(panel.timestamps[-1]),
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return f"xsmom-{digest[:12]}"
