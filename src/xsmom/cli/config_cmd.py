@@ -29,3 +29,56 @@ def show(file: Path | None) -> None:
     cfg = load_config(file)
     click.echo(f"# version {version_id(cfg)}")
     click.echo(dump_yaml(cfg), nl=False)
+
+
+# --- config versions (history and diff), see docs/optimize.md -----------------------------
+
+_HISTORY_OPTION = click.option(
+    "--history",
+    "history_dir",
+    type=click.Path(path_type=Path),
+    default=Path("xsmom-state") / "configs",
+    show_default=True,
+    help="Config history folder.",
+)
+
+
+@config.command()
+@_HISTORY_OPTION
+def history(history_dir: Path) -> None:
+    """List stored config versions: id, parent, status, time and key metrics."""
+    from xsmom.config.history import ConfigHistory
+
+    records = ConfigHistory(history_dir).records()
+    if not records:
+        click.echo(f"no config versions in {history_dir}")
+        return
+    for r in records:
+        m = r.metrics
+        shown = " ".join(
+            f"{k}={m[k]:.3f}"
+            for k in ("oos_sharpe", "deflated_sharpe", "pbo")
+            if isinstance(m.get(k), int | float)
+        )
+        parent = r.parent[:12] if r.parent else "-"
+        click.echo(f"{r.version[:12]}  {r.status:<9} parent {parent:<12}  {r.created_at}  {shown}")
+
+
+@config.command()
+@click.argument("a")
+@click.argument("b")
+@_HISTORY_OPTION
+def diff(a: str, b: str, history_dir: Path) -> None:
+    """Show the keys that differ between A and B (version id prefixes or config files)."""
+    from xsmom.config.history import ConfigHistory, diff_configs
+
+    hist = ConfigHistory(history_dir)
+    label_a, cfg_a = hist.resolve(a)
+    label_b, cfg_b = hist.resolve(b)
+    rows = diff_configs(cfg_a, cfg_b)
+    if not rows:
+        click.echo(f"{label_a} and {label_b} are identical")
+        return
+    click.echo(f"--- {label_a}\n+++ {label_b}")
+    for key, va, vb in rows:
+        click.echo(f"{key}: {va!r} -> {vb!r}")

@@ -12,16 +12,42 @@ from xsmom.optimize.api import run_optimize
 
 
 @click.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="Base config (YAML); default: built-in defaults.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Base config (YAML); default: built-in defaults.",
+)
 @click.option("--store", required=True, help="Data store folder, or 'sample' for the bundled one.")
-@click.option("--trials", type=click.IntRange(min=1), help="Trials in the study (default: optimize.trials).")
+@click.option(
+    "--trials", type=click.IntRange(min=1), help="Trials in the study (default: optimize.trials)."
+)
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
-@click.option("--storage", help="Optuna storage URL (default: sqlite OUT/study.db); postgresql://... to share.")
-@click.option("--study", help="Study name (default: derived from config and data, so reruns resume).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Local worker processes.")
-@click.option("--history", type=click.Path(path_type=Path), default=DEFAULT_HISTORY, show_default=True, help="Config history folder for the candidate.")
+@click.option(
+    "--storage",
+    help="Optuna storage URL (default: sqlite OUT/study.db); postgresql://... to share.",
+)
+@click.option(
+    "--study", help="Study name (default: derived from config and data, so reruns resume)."
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Local worker processes.",
+)
+@click.option(
+    "--history",
+    type=click.Path(path_type=Path),
+    default=DEFAULT_HISTORY,
+    show_default=True,
+    help="Config history folder for the candidate.",
+)
 @click.option("--no-history", is_flag=True, help="Do not record the candidate in the history.")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
+)
 def optimize(
     config_file: Path | None,
     store: str,
@@ -49,11 +75,14 @@ def optimize(
         history=None if no_history else history,
     )
     an = run.analysis
-    click.echo(f"study {run.study}: {an.n_trials} trials ({an.n_failed} failed) in {run.seconds:.1f} s")
     click.echo(
-        f"walk-forward OOS Sharpe {an.oos_sharpe:.3f} (current config {an.current_oos_sharpe:.3f}), "
-        f"CI [{an.sharpe_ci[0]:.3f}, {an.sharpe_ci[1]:.3f}], deflated Sharpe {an.deflated_sharpe:.3f}, "
-        f"PBO {an.pbo:.3f}"
+        f"study {run.study}: {an.n_trials} trials ({an.n_failed} failed) in {run.seconds:.1f} s"
+    )
+    click.echo(
+        f"walk-forward OOS Sharpe {an.oos_sharpe:.3f} "
+        f"(current config {an.current_oos_sharpe:.3f}), "
+        f"CI [{an.sharpe_ci[0]:.3f}, {an.sharpe_ci[1]:.3f}], "
+        f"deflated Sharpe {an.deflated_sharpe:.3f}, PBO {an.pbo:.3f}"
     )
     verdict = "accepted" if an.gate.accepted else "rejected: " + "; ".join(an.gate.reasons())
     click.echo(f"candidate {run.doc['candidate']['version'][:12]} {verdict}")

@@ -45,7 +45,7 @@ class ConfigRecord:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def redact_url(url: str) -> str:

@@ -92,7 +92,7 @@ def _choose(trials: list[FrozenTrial], fold: Fold) -> tuple[FrozenTrial, int]:
 
 def _concat_equity(parts: list[F64]) -> F64:
     r = np.concatenate(parts) if parts else np.zeros(0)
-    return np.cumprod(1.0 + r)
+    return np.asarray(np.cumprod(1.0 + r), dtype=np.float64)
 
 
 def _importances(study: optuna.Study, final_key: str) -> dict[str, float]:
@@ -147,7 +147,7 @@ def analyze(study: optuna.Study, ev: Evaluator) -> Analysis:
     oos_r, cur_r = np.concatenate(oos_parts), np.concatenate(cur_parts)
     oos_sr, cur_sr = _annual_sharpe(oos_r, bpy), _annual_sharpe(cur_r, bpy)
     st = ev.opt.stats
-    block = st.bootstrap_block or max(1, int(round(bpy / 365.0)))
+    block = st.bootstrap_block or max(1, round(bpy / 365.0))
     ci = bootstrap_sharpe_interval(
         oos_r,
         periods_per_year=bpy,

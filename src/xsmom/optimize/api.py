@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 
 from xsmom.config import Config, version_id
-from xsmom.config.history import ConfigHistory, ConfigRecord, git_commit, redact_url
+from xsmom.config.history import ConfigHistory, ConfigRecord, Status, git_commit, redact_url
 from xsmom.data.bundled import resolve_store
 from xsmom.optimize.analysis import Analysis, analyze
 from xsmom.optimize.plan import default_study_name, iso, load_research_panel
@@ -125,7 +125,7 @@ def save_candidate(
         "created_by": "xsmom optimize",
         "time": iso(int(time.time() * 1000)),
     }
-    status = "accepted" if an.gate.accepted else "rejected"
+    status: Status = "accepted" if an.gate.accepted else "rejected"
     return hist.save(
         an.candidate, status=status, parent=parent, metrics=metrics, provenance=provenance
     )

@@ -32,11 +32,15 @@ def auto_horizon(cfg: Config) -> int:
     space can use: the bars over which a training bar's return keeps depending on its entry.
     """
     s = cfg.strategy
-    values = [max(s.signal.lookbacks), s.portfolio.rebalance_every, s.exits.max_bars_held]
+    values: list[int] = [
+        max(s.signal.lookbacks),
+        s.portfolio.rebalance_every,
+        s.exits.max_bars_held,
+    ]
     space = cfg.optimize.space
     lb = space.get("strategy.signal.lookbacks")
     if lb is not None:
-        values += [max(c) for c in lb.choices if isinstance(c, tuple) and c]
+        values += [int(max(c)) for c in lb.choices if isinstance(c, tuple) and c]
     for key in ("strategy.portfolio.rebalance_every", "strategy.exits.max_bars_held"):
         spec = space.get(key)
         if spec is not None and spec.high is not None:

@@ -195,7 +195,7 @@ def render_html(an: Analysis, ev: Evaluator, doc: dict[str, Any]) -> str:
         if an.oos_timestamps.size
         else ""
     )
-    stats_rows = [
+    stats_rows: list[list[Any]] = [
         ["OOS Sharpe (walk-forward)", an.oos_sharpe],
         ["OOS Sharpe (current config)", an.current_oos_sharpe],
         [
@@ -220,8 +220,9 @@ def render_html(an: Analysis, ev: Evaluator, doc: dict[str, Any]) -> str:
     fails = _table([[f["number"], f["reason"]] for f in an.failures[:50]], ["trial", "reason"])
     title = html.escape(f"xsmom optimize: {doc.get('study', '')}")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}img{{max-width:100%}}</style></head><body>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}
+img{{max-width:100%}}</style></head><body>
 <h1>{title}</h1>
 <h2>Summary</h2>{_table(stats_rows, ["statistic", "value"])}
 <h2>Chosen parameters (final window)</h2>{params}

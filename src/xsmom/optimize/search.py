@@ -62,7 +62,7 @@ def open_study(url: str, name: str, ev: Evaluator, trials: int) -> dict[str, Any
     """Create the study (or check that an existing one has the same layout); return its plan."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = make_storage(url)
-    directions = ["maximize"] * len(ev.opt.objectives)
+    directions = [optuna.study.StudyDirection.MAXIMIZE] * len(ev.opt.objectives)
     study = optuna.create_study(
         study_name=name, storage=storage, directions=directions, load_if_exists=True
     )

@@ -1,0 +1,173 @@
+"""The full cycle: refresh data, optimize, gate, stage the candidate, notify.
+
+Each cycle has an id fixed by its inputs (config version, data range, trials); its progress
+is a JSON file under ``STATE/cycles``. A step that is done is never repeated, so running the
+same cycle again does nothing new (no duplicate candidate, no second notification), and an
+interrupted cycle resumes at the step it stopped in (the optimize step reuses its study).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xsmom.config import Config, version_id
+from xsmom.config.history import ConfigHistory, Status
+from xsmom.data.atomic import atomic_write_text
+from xsmom.data.bundled import SAMPLE_NAME, resolve_store
+from xsmom.errors import CorruptStateError, RetryableError
+from xsmom.optimize.api import run_optimize
+from xsmom.optimize.notify import Notifier
+from xsmom.optimize.plan import load_research_panel
+
+log = logging.getLogger(__name__)
+STEPS = ("refresh", "optimize", "gate", "stage", "notify")
+
+
+@dataclass(frozen=True)
+class CycleInputs:
+    """What a cycle runs on."""
+
+    config: Config
+    store: str
+    state: Path
+    trials: int
+    storage: str | None = None
+    workers: int = 1
+    exchange: str | None = None
+    api_base: str | None = None
+    progress: bool = False
+
+
+@dataclass
+class CycleState:
+    """Progress of one cycle (persisted after every step)."""
+
+    cycle: str
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def done(self, step: str) -> bool:
+        """Return True if ``step`` has completed."""
+        return bool(self.steps.get(step, {}).get("done"))
+
+
+def refresh_data(inp: CycleInputs) -> dict[str, Any]:
+    """Download new bars when a venue is configured and reachable; never fail the cycle."""
+    if inp.store == SAMPLE_NAME:
+        return {"done": True, "status": "bundled sample: nothing to refresh"}
+    if inp.exchange is None and inp.api_base is None:
+        return {"done": True, "status": "no venue configured, using stored data"}
+    from xsmom.data.download import DEFAULT_EXCHANGE, Downloader, RetryPolicy, make_exchange
+
+    store = resolve_store(inp.store)
+    tf = inp.config.data.timeframe
+    symbols = list(inp.config.data.symbols) or store.symbols(timeframe=tf)
+    ex = make_exchange(inp.exchange or DEFAULT_EXCHANGE, api_base=inp.api_base)
+    dl = Downloader(ex, store, retry=RetryPolicy(attempts=2, base_delay=0.5), progress=False)
+    try:
+        results = dl.run(symbols, tf)
+    except RetryableError as exc:
+        return {"done": True, "status": f"venue unreachable, using stored data ({exc})"}
+    added = sum(r.added for r in results)
+    return {"done": True, "status": f"refreshed {len(results)} series, {added} rows added"}
+
+
+def cycle_id(inp: CycleInputs) -> str:
+    """Return the id of the cycle: config version, data range and trial count."""
+    panel = load_research_panel(resolve_store(inp.store), inp.config)
+    key = {
+        "config": version_id(inp.config),
+        "store": str(inp.store),
+        "symbols": list(panel.symbols),
+        "first": int(panel.timestamps[0]),
+        "last": int(panel.timestamps[-1]),
+        "trials": inp.trials,
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _load(path: Path, cid: str) -> CycleState:
+    if not path.exists():
+        return CycleState(cid)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return CycleState(raw["cycle"], raw["steps"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise CorruptStateError(f"cycle state {path} is unreadable: {exc}") from exc
+
+
+def _save(path: Path, st: CycleState) -> None:
+    atomic_write_text(path, json.dumps({"cycle": st.cycle, "steps": st.steps}, indent=2))
+
+
+def run_cycle(
+    inp: CycleInputs, notifier: Notifier, echo: Callable[[str], None] = log.info
+) -> CycleState:
+    """Run (or resume) the cycle of ``inp``; return its state."""
+    refresh = refresh_data(inp)
+    echo(f"refresh: {refresh['status']}")
+    cid = cycle_id(inp)
+    path = inp.state / "cycles" / f"{cid}.json"
+    st = _load(path, cid)
+    st.steps.setdefault("refresh", refresh)
+    history = ConfigHistory(inp.state / "configs")
+    out = inp.state / "runs" / cid
+    if not st.done("optimize"):
+        run = run_optimize(
+            inp.config,
+            store=inp.store,
+            out=out,
+            trials=inp.trials,
+            storage=inp.storage,
+            workers=inp.workers,
+            progress=inp.progress,
+            history=inp.state / "configs",
+        )
+        assert run.record is not None
+        st.steps["optimize"] = {
+            "done": True,
+            "study": run.study,
+            "out": str(out),
+            "candidate": run.record.version,
+            "accepted": run.analysis.gate.accepted,
+            "reasons": run.analysis.gate.reasons(),
+            "metrics": run.record.metrics,
+        }
+        _save(path, st)
+    opt = st.steps["optimize"]
+    echo(f"optimize: candidate {opt['candidate'][:12]} (study {opt['study']}, out {opt['out']})")
+    if not st.done("gate"):
+        st.steps["gate"] = {"done": True, "accepted": opt["accepted"], "reasons": opt["reasons"]}
+        _save(path, st)
+    gate = st.steps["gate"]
+    echo("gate: " + ("accepted" if gate["accepted"] else "rejected: " + "; ".join(gate["reasons"])))
+    if not st.done("stage"):
+        status: Status = "staged" if gate["accepted"] else "rejected"
+        history.set_status(opt["candidate"], status)
+        st.steps["stage"] = {"done": True, "status": status}
+        _save(path, st)
+    echo(f"stage: {st.steps['stage']['status']} (rollout not available yet: saved in history)")
+    if not st.done("notify"):
+        _notify(notifier, cid, opt, gate, st.steps["stage"]["status"])
+        st.steps["notify"] = {"done": True}
+        _save(path, st)
+    return st
+
+
+def _notify(
+    notifier: Notifier, cid: str, opt: dict[str, Any], gate: dict[str, Any], status: str
+) -> None:
+    m = opt["metrics"]
+    lines = [
+        f"candidate {opt['candidate'][:12]}: {status}",
+        f"OOS Sharpe {m['oos_sharpe']:.3f} vs current {m['current_oos_sharpe']:.3f}; "
+        f"deflated Sharpe {m['deflated_sharpe']:.3f}; PBO {m['pbo']:.3f}",
+        *(f"gate: {r}" for r in gate["reasons"]),
+        f"report: {opt['out']}/report.html",
+    ]
+    notifier.send(f"xsmom cycle {cid}: candidate {status}", lines)
