@@ -75,7 +75,7 @@ def _klines(venue: Venue, params: Params, kind: Kind) -> Any:
     now = venue.now()
     bar_ms = timeframe_ms(interval)
     lo, hi = _window(candles, params, now, bar_ms)
-    pdp = venue.data.specs[sym].price_decimals()
+    pdp = venue.data.specs[sym].price_decimals() if kind is Kind.OHLCV else 8
     rows = []
     for i in range(lo, hi):
         ts = int(candles.ts[i])
