@@ -17,7 +17,9 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 def shared_data() -> Path:
     """Return ../shared/data; fail loudly when it is missing (tests need the real data)."""
     if not (SHARED_DATA / "README.md").is_file():
-        pytest.fail(f"real market data not found at {SHARED_DATA}: clone with ../shared beside the repo")
+        pytest.fail(
+            f"real market data not found at {SHARED_DATA}: clone with ../shared beside the repo"
+        )
     return SHARED_DATA
 
 
@@ -38,8 +40,18 @@ def build_store_from_shared(shared: Path, dest: Path, bases: tuple[str, ...]) ->
     for base in bases:
         vid = f"{base}USDT"
         sym = from_venue_id(vid)
-        store.write(Kind.OHLCV, sym, pd.read_parquet(shared / f"ohlcv/binance_usdm/parquet/1h/{vid}.parquet"), "1h")
-        store.write(Kind.MARK, sym, pd.read_parquet(shared / f"mark/binance_usdm/parquet/1h/{vid}.parquet"), "1h")
+        store.write(
+            Kind.OHLCV,
+            sym,
+            pd.read_parquet(shared / f"ohlcv/binance_usdm/parquet/1h/{vid}.parquet"),
+            "1h",
+        )
+        store.write(
+            Kind.MARK,
+            sym,
+            pd.read_parquet(shared / f"mark/binance_usdm/parquet/1h/{vid}.parquet"),
+            "1h",
+        )
         fund = pd.read_parquet(shared / f"funding/binance_usdm/parquet/{vid}.parquet")
         store.write(Kind.FUNDING, sym, fund[["timestamp", "rate"]])
     return dest

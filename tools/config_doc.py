@@ -21,7 +21,9 @@ def walk(model: type[BaseModel], prefix: str) -> None:
             subs.append((ann, f"{prefix}{name}."))
             continue
         default = field.get_default(call_default_factory=True)
-        rows.append(f"| `{prefix}{name}` | `{json.dumps(default, default=list)}` | {field.description} |")
+        rows.append(
+            f"| `{prefix}{name}` | `{json.dumps(default, default=list)}` | {field.description} |"
+        )
     if rows:
         print(f"\n### `{prefix.rstrip('.') or '(top level)'}`\n")
         print((model.__doc__ or "").strip().splitlines()[0] + "\n")

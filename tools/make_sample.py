@@ -14,7 +14,20 @@ from xsmom.data.store import ParquetStore
 from xsmom.data.symbols import from_venue_id
 from xsmom.data.validate import Kind
 
-SYMBOLS = ("BTC", "ETH", "XRP", "ADA", "LTC", "BCH", "AAVE", "DOT", "ALGO", "ARB", "1000SHIB", "XTZ")
+SYMBOLS = (
+    "BTC",
+    "ETH",
+    "XRP",
+    "ADA",
+    "LTC",
+    "BCH",
+    "AAVE",
+    "DOT",
+    "ALGO",
+    "ARB",
+    "1000SHIB",
+    "XTZ",
+)
 START = int(pd.Timestamp("2025-05-01", tz="UTC").timestamp() * 1000)
 END = int(pd.Timestamp("2026-05-01", tz="UTC").timestamp() * 1000)
 OUT = Path(__file__).resolve().parents[1] / "src" / "xsmom" / "data" / "sample"
@@ -26,7 +39,11 @@ def _cut(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    shared = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "shared" / "data"
+    shared = (
+        Path(sys.argv[1])
+        if len(sys.argv) > 1
+        else Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
     store = ParquetStore(OUT)
     for base in SYMBOLS:
         vid = f"{base}USDT"

@@ -16,15 +16,30 @@ REPO = Path(__file__).resolve().parents[2]
 
 def xsmom(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", *args], capture_output=True, text=True,
-        cwd=REPO, timeout=600,
+        [sys.executable, "-m", "xsmom.cli.main", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=600,
     )
 
 
 def test_backtest_on_sample_writes_every_output(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    r = xsmom("backtest", "--store", "sample", "--config", "config/example.yaml",
-              "--start", "2025-08-01", "--end", "2026-02-01", "--out", str(out), "--quiet")
+    r = xsmom(
+        "backtest",
+        "--store",
+        "sample",
+        "--config",
+        "config/example.yaml",
+        "--start",
+        "2025-08-01",
+        "--end",
+        "2026-02-01",
+        "--out",
+        str(out),
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     assert "sharpe" in r.stdout and "max_drawdown" in r.stdout
     metrics = json.loads((out / "metrics.json").read_text())
@@ -45,7 +60,9 @@ def test_backtest_on_sample_writes_every_output(tmp_path: Path) -> None:
 
 
 def test_backtest_without_config_uses_defaults(tmp_path: Path) -> None:
-    r = xsmom("backtest", "--store", "sample", "--start", "2026-03-01", "--out", str(tmp_path), "--quiet")
+    r = xsmom(
+        "backtest", "--store", "sample", "--start", "2026-03-01", "--out", str(tmp_path), "--quiet"
+    )
     assert r.returncode == 0, r.stderr
     assert "built-in defaults" in r.stdout
 

@@ -28,7 +28,7 @@ class BacktestResult:
     equity: F64
     returns: F64
     weights: F64
-    held: F64
+    held: F64  # held weights per bar (one row of zeros unless run with record_held)
     bars: F64
     attribution: pd.DataFrame
     metrics: dict[str, float]
@@ -60,13 +60,6 @@ def kernel_params(cfg: Config) -> F64:
     p[k.P_MIN_NOTIONAL] = cfg.backtest.min_notional
     p[k.P_FUNDING] = 1.0 if cfg.backtest.funding else 0.0
     return p
-
-
-def _last_bars(close: F64) -> npt.NDArray[np.int64]:
-    finite = np.isfinite(close)
-    n = close.shape[0]
-    last = n - 1 - np.argmax(finite[::-1], axis=0)
-    return np.where(finite.any(axis=0), last, -1).astype(np.int64)
 
 
 def attribution_frame(symbols: tuple[str, ...], attr: F64) -> pd.DataFrame:
@@ -102,29 +95,41 @@ def run_backtest(
     targets: Targets | None = None,
     start: int = 0,
     stop: int | None = None,
+    record_held: bool = False,
 ) -> BacktestResult:
     """Backtest bars ``[start, stop)`` of ``panel`` with ``config``.
 
     Targets are computed on the whole panel (or passed in), so bars before ``start`` serve
-    as warm-up and decisions inside the window never see bars after them.
+    as warm-up and decisions inside the window never see bars after them. ``record_held``
+    keeps the held weight of every symbol at every close in ``result.held``.
     """
     stop = panel.n_bars if stop is None else stop
     if not 0 <= start < stop <= panel.n_bars:
         raise DataError(f"backtest window [{start}, {stop}) outside the {panel.n_bars} bars")
     tg = targets if targets is not None else compute_targets(panel, config.strategy)
     sl = np.s_[start:stop]
-    mark = np.where(np.isfinite(panel.mark_open[sl]), panel.mark_open[sl], panel.open[sl])
     lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
     bar, attr, held = k.run_kernel(
         trade_weights(tg.weights, start, stop),
         tg.exit_price[sl],
-        panel.open[sl], panel.high[sl], panel.low[sl], panel.close[sl], panel.volume[sl],
-        panel.funding_rate[sl], mark, _last_bars(panel.close[sl]), lots, kernel_params(config),
+        panel.open[sl],
+        panel.high[sl],
+        panel.low[sl],
+        panel.close[sl],
+        panel.volume[sl],
+        panel.funding_rate[sl],
+        panel.mark_open[sl],
+        panel.last_valid - start,
+        lots,
+        kernel_params(config),
+        record_held,
     )
     equity = bar[:, k.B_EQUITY]
     init = config.backtest.initial_equity
     metrics = compute_metrics(
-        equity, init, bars_per_year(panel.timeframe),
+        equity,
+        init,
+        bars_per_year(panel.timeframe),
         fees=float(attr[:, k.A_FEES].sum()),
         funding=float(attr[:, k.A_FUNDING].sum()),
         slippage=float(attr[:, k.A_SLIP].sum()),

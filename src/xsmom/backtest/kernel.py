@@ -5,10 +5,11 @@ Per bar t, in this order:
 1. funding: events inside bar t are charged on the position held into the bar (before the
    rebalance), at the bar's mark open: ``qty * mark * rate`` (longs pay when rate > 0);
 2. rebalance at the open to ``w[t]``, the targets decided at the close of t-1, for each symbol
-   whose target changed (or whose position a stop closed): target quantity =
-   weight x equity at the open / open (between target changes positions drift with prices), rounded down to the lot, orders below the minimum
-   notional skipped (closing a position always trades); fills at the open plus slippage
-   (fixed bps + impact x participation of the previous bar's quote volume), fee on the fill;
+   whose target changed (or whose position a stop closed): target quantity = weight x equity
+   at the open / open, rounded down to the lot (between target changes, positions drift with
+   prices); orders below the minimum notional skipped (closing a position always trades);
+   fills at the open plus slippage (fixed bps + impact x participation of the previous bar's
+   quote volume), fee on the fill;
 3. intrabar exits: a stop from the strategy closes the position at its stop price, as a taker;
 4. liquidation: if equity at the bar's worst prices (low for longs, high for shorts) falls to
    the maintenance margin, every position is closed there with the liquidation fee, and the
@@ -43,10 +44,19 @@ B_EQUITY, B_FEES, B_SLIP, B_FUNDING, B_TRADED, B_GROSS, B_LIQUIDATED = 0, 1, 2, 
 N_BAR = 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _trade(
-    j: int, dq: float, ref: float, slip: float, fee: float,
-    cash: F64, qty: F64, attr: F64, bar: F64, trade_pnl: F64, t: int,
+    j: int,
+    dq: float,
+    ref: float,
+    slip: float,
+    fee: float,
+    cash: F64,
+    qty: F64,
+    attr: F64,
+    bar: F64,
+    trade_pnl: F64,
+    t: int,
 ) -> None:  # pragma: no cover - numba
     if dq == 0.0:
         return
@@ -73,8 +83,10 @@ def _trade(
     qty[j] = new
 
 
-@njit(cache=True)
-def _mark(j: int, price: float, qty: F64, last: F64, attr: F64, trade_pnl: F64) -> None:  # pragma: no cover
+@njit(cache=True, inline="always")
+def _mark(
+    j: int, price: float, qty: F64, last: F64, attr: F64, trade_pnl: F64
+) -> None:  # pragma: no cover
     if np.isfinite(price):
         if qty[j] != 0.0:
             pnl = qty[j] * (price - last[j])
@@ -83,7 +95,7 @@ def _mark(j: int, price: float, qty: F64, last: F64, attr: F64, trade_pnl: F64) 
         last[j] = price
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _equity(cash: float, qty: F64, last: F64) -> float:  # pragma: no cover - numba
     eq = cash
     for j in range(qty.shape[0]):
@@ -92,8 +104,10 @@ def _equity(cash: float, qty: F64, last: F64) -> float:  # pragma: no cover - nu
     return eq
 
 
-@njit(cache=True)
-def _slip_for(j: int, t: int, dq_notional: float, close: F64, volume: F64, p: F64) -> float:  # pragma: no cover
+@njit(cache=True, inline="always")
+def _slip_for(
+    j: int, t: int, dq_notional: float, close: F64, volume: F64, p: F64
+) -> float:  # pragma: no cover
     qv = 0.0
     if t > 0 and np.isfinite(close[t - 1, j]) and np.isfinite(volume[t - 1, j]):
         qv = close[t - 1, j] * volume[t - 1, j]
@@ -102,10 +116,29 @@ def _slip_for(j: int, t: int, dq_notional: float, close: F64, volume: F64, p: F6
 
 @njit(cache=True)
 def _rebalance(
-    t: int, w: F64, open_: F64, close: F64, volume: F64, lots: F64, p: F64,
-    cash: F64, qty: F64, last: F64, attr: F64, bar: F64, trade_pnl: F64, goal: F64,
+    t: int,
+    w: F64,
+    open_: F64,
+    close: F64,
+    volume: F64,
+    lots: F64,
+    p: F64,
+    cash: F64,
+    qty: F64,
+    last: F64,
+    attr: F64,
+    bar: F64,
+    trade_pnl: F64,
+    goal: F64,
 ) -> None:  # pragma: no cover - numba
     m = qty.shape[0]
+    changed = False
+    for j in range(m):
+        if w[t, j] != goal[j]:
+            changed = True
+            break
+    if not changed:
+        return
     eq = _equity(cash[0], qty, last)
     gross = 0.0
     for j in range(m):
@@ -129,23 +162,34 @@ def _rebalance(
 
 @njit(cache=True)
 def _liquidate_if_needed(
-    t: int, high: F64, low: F64, p: F64, cash: F64, qty: F64, last: F64, attr: F64,
-    bar: F64, trade_pnl: F64,
+    t: int,
+    high: F64,
+    low: F64,
+    p: F64,
+    cash: F64,
+    qty: F64,
+    last: F64,
+    attr: F64,
+    bar: F64,
+    trade_pnl: F64,
 ) -> bool:  # pragma: no cover - numba
     m = qty.shape[0]
-    worst = last.copy()
     eq = cash[0]
     maint = 0.0
     for j in range(m):
         if qty[j] == 0.0:
             continue
         px = low[t, j] if qty[j] > 0 else high[t, j]
-        if np.isfinite(px):
-            worst[j] = px
-        eq += qty[j] * worst[j]
-        maint += abs(qty[j]) * worst[j] * p[P_MM]
+        px = px if np.isfinite(px) else last[j]
+        eq += qty[j] * px
+        maint += abs(qty[j]) * px * p[P_MM]
     if maint == 0.0 or eq > maint:
         return False
+    worst = last.copy()
+    for j in range(m):
+        px = low[t, j] if qty[j] > 0 else high[t, j]
+        if qty[j] != 0.0 and np.isfinite(px):
+            worst[j] = px
     for j in range(m):
         if qty[j] != 0.0:
             _mark(j, worst[j], qty, last, attr, trade_pnl)
@@ -155,13 +199,26 @@ def _liquidate_if_needed(
 
 
 @njit(cache=True)
-def run_kernel(
-    w: F64, exit_price: F64, open_: F64, high: F64, low: F64, close: F64, volume: F64,
-    funding_rate: F64, funding_mark: F64, last_bar: npt.NDArray[np.int64], lots: F64, p: F64,
+def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 ns each
+    w: F64,
+    exit_price: F64,
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    volume: F64,
+    funding_rate: F64,
+    funding_mark: F64,
+    last_bar: npt.NDArray[np.int64],
+    lots: F64,
+    p: F64,
+    record_held: bool,
 ) -> tuple[F64, F64, F64]:  # pragma: no cover - numba
     """Simulate the bars; return (per-bar series, per-symbol attribution, held weights).
 
-    ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1).
+    ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1). Held
+    weights are recorded only with ``record_held`` (a (bars, symbols) array costs memory
+    bandwidth); otherwise the third result has one row.
     """
     n, m = close.shape
     cash = np.array([p[P_EQUITY]])
@@ -169,23 +226,35 @@ def run_kernel(
     last = np.full(m, np.nan)
     attr = np.zeros((m, N_ATTR))
     bar = np.zeros((n, N_BAR))
-    held = np.zeros((n, m))
+    held = np.zeros((n if record_held else 1, m))
     trade_pnl = np.zeros(m)
     goal = np.zeros(m)  # the target weight last traded toward; NaN forces a trade
     taker = p[P_TAKER] * 1e-4
     dead = False
+    funding_on = p[P_FUNDING] > 0.5
     for t in range(n):
         for j in range(m):
-            if p[P_FUNDING] > 0.5 and qty[j] != 0.0 and funding_rate[t, j] != 0.0:
-                mk = funding_mark[t, j] if np.isfinite(funding_mark[t, j]) else last[j]
-                pay = qty[j] * mk * funding_rate[t, j]
+            q = qty[j]
+            if q != 0.0 and funding_on and funding_rate[t, j] != 0.0:
+                mk = funding_mark[t, j]
+                if not np.isfinite(mk):  # no mark candle: the trade open, else the last price
+                    mk = open_[t, j] if np.isfinite(open_[t, j]) else last[j]
+                pay = q * mk * funding_rate[t, j]
                 cash[0] -= pay
                 attr[j, A_FUNDING] += pay
                 bar[t, B_FUNDING] += pay
                 trade_pnl[j] -= pay
-            _mark(j, open_[t, j], qty, last, attr, trade_pnl)
+            o = open_[t, j]
+            if np.isfinite(o):  # mark to the open (inlined: a call per symbol-bar is costly)
+                if q != 0.0:
+                    pnl = q * (o - last[j])
+                    attr[j, A_PRICE] += pnl
+                    trade_pnl[j] += pnl
+                last[j] = o
         if not dead:
-            _rebalance(t, w, open_, close, volume, lots, p, cash, qty, last, attr, bar, trade_pnl, goal)
+            _rebalance(
+                t, w, open_, close, volume, lots, p, cash, qty, last, attr, bar, trade_pnl, goal
+            )
         for j in range(m):
             px = exit_price[t, j]
             if qty[j] != 0.0 and np.isfinite(px):
@@ -196,17 +265,26 @@ def run_kernel(
         if not dead:
             dead = _liquidate_if_needed(t, high, low, p, cash, qty, last, attr, bar, trade_pnl)
         for j in range(m):
-            _mark(j, close[t, j], qty, last, attr, trade_pnl)
-            if t == last_bar[j] and t < n - 1 and qty[j] != 0.0:
-                slip = _slip_for(j, t, abs(qty[j]) * last[j], close, volume, p)
-                _trade(j, -qty[j], last[j], slip, taker, cash, qty, attr, bar, trade_pnl, t)
+            c = close[t, j]
+            q = qty[j]
+            if np.isfinite(c):
+                if q != 0.0:
+                    pnl = q * (c - last[j])
+                    attr[j, A_PRICE] += pnl
+                    trade_pnl[j] += pnl
+                last[j] = c
+            if q != 0.0 and t == last_bar[j] and t < n - 1:
+                slip = _slip_for(j, t, abs(q) * last[j], close, volume, p)
+                _trade(j, -q, last[j], slip, taker, cash, qty, attr, bar, trade_pnl, t)
                 goal[j] = np.nan
         eq = _equity(cash[0], qty, last)
         bar[t, B_EQUITY] = eq
         gross = 0.0
         for j in range(m):
             if qty[j] != 0.0 and eq != 0.0:
-                held[t, j] = qty[j] * last[j] / eq
-                gross += abs(held[t, j])
+                hw = qty[j] * last[j] / eq
+                gross += abs(hw)
+                if record_held:
+                    held[t, j] = hw
         bar[t, B_GROSS] = gross
     return bar, attr, held

@@ -23,8 +23,18 @@ import numpy.typing as npt
 
 F64 = npt.NDArray[np.float64]
 METRIC_KEYS: tuple[str, ...] = (
-    "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar", "turnover",
-    "fees", "funding", "slippage", "hit_rate", "exposure",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "turnover",
+    "fees",
+    "funding",
+    "slippage",
+    "hit_rate",
+    "exposure",
 )
 
 

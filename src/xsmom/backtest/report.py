@@ -67,10 +67,14 @@ def render_html(result: BacktestResult, title: str, meta: dict[str, str]) -> str
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
         f"<p class='meta'>{meta_html}</p><h2>Metrics</h2>",
         f"<table><tr><th>metric</th><th>value</th></tr>{metric_rows}</table>",
-        "<h2>Equity</h2>", line_chart(ts, {"equity": eq}, "Equity (quote currency)"),
-        "<h2>Drawdown</h2>", area_chart(ts, dd, "Drawdown"),
+        "<h2>Equity</h2>",
+        line_chart(ts, {"equity": eq}, "Equity (quote currency)"),
+        "<h2>Drawdown</h2>",
+        area_chart(ts, dd, "Drawdown"),
         "<h2>Exposure</h2>",
-        area_chart(ts, result.gross_exposure, "Gross exposure (sum |notional| / equity)", "tab:blue"),
+        area_chart(
+            ts, result.gross_exposure, "Gross exposure (sum |notional| / equity)", "tab:blue"
+        ),
         "<h2>Attribution</h2>",
         bar_chart(["price", "fees", "slippage", "funding"], comp_vals, "PnL by component"),
         bar_chart(list(attr.index), attr["total"].to_numpy(float), "Net PnL by symbol"),

@@ -19,11 +19,22 @@ from xsmom.strategy import compute_targets
 
 
 @click.command()
-@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config (default: built-in defaults).")
-@click.option("--store", required=True, help="Data store folder, or 'sample' for the bundled sample.")
-@click.option("--start", help="First bar to trade (UTC date); earlier bars still warm up the signals.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="YAML config (default: built-in defaults).",
+)
+@click.option(
+    "--store", required=True, help="Data store folder, or 'sample' for the bundled sample."
+)
+@click.option(
+    "--start", help="First bar to trade (UTC date); earlier bars still warm up the signals."
+)
 @click.option("--end", help="Stop before this UTC date; no bar at or after it is read.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the outputs.")
+@click.option(
+    "--out", type=click.Path(path_type=Path), required=True, help="Folder for the outputs."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def backtest(
     config_path: Path | None, store: str, start: str | None, end: str | None, out: Path, quiet: bool
@@ -56,7 +67,8 @@ def backtest(
         "config": f"{config_path or 'built-in defaults'} (version {vid[:12]})",
         "store": store,
         "bars": f"{result.timestamps.size} x {panel.n_symbols} symbols, {panel.timeframe}",
-        "period": f"{format_ms(int(result.timestamps[0]))} .. {format_ms(int(result.timestamps[-1]))} UTC",
+        "period": f"{format_ms(int(result.timestamps[0]))} .. "
+        f"{format_ms(int(result.timestamps[-1]))} UTC",
     }
     write_outputs(result, out, f"xsmom backtest: {cfg.name}", meta)
     steps.update()
@@ -67,4 +79,6 @@ def backtest(
         click.echo(f"{key:>13}: {format_metric(key, result.metrics[key])}")
     if result.liquidated:
         click.echo("WARNING: the account was liquidated during the backtest", err=True)
-    click.echo(f"wrote {out}/ (metrics.json, equity.csv, weights.parquet, attribution.csv, report.html)")
+    click.echo(
+        f"wrote {out}/ (metrics.json, equity.csv, weights.parquet, attribution.csv, report.html)"
+    )

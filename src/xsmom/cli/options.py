@@ -14,7 +14,9 @@ def parse_date_ms(value: str | None, name: str) -> int | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise click.BadParameter(f"{value!r} is not a date like 2025-06-01", param_hint=name) from exc
+        raise click.BadParameter(
+            f"{value!r} is not a date like 2025-06-01", param_hint=name
+        ) from exc
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp() * 1000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,13 @@ class MarketPanel:
     mark_close: F64
     funding_rate: F64
     funding_event: npt.NDArray[np.bool_]
+
+    @cached_property
+    def last_valid(self) -> I64:
+        """Return each symbol's last bar with a close (-1 if none): where its data ends."""
+        finite = np.isfinite(self.close)
+        last = self.close.shape[0] - 1 - np.argmax(finite[::-1], axis=0)
+        return np.where(finite.any(axis=0), last, -1).astype(np.int64)
 
     @property
     def n_bars(self) -> int:
@@ -74,7 +82,9 @@ class MarketPanel:
     def between(self, start_ms: int | None, end_ms: int | None) -> MarketPanel:
         """Return the bars with ``start_ms <= timestamp < end_ms``."""
         lo = 0 if start_ms is None else int(np.searchsorted(self.timestamps, start_ms, "left"))
-        hi = self.n_bars if end_ms is None else int(np.searchsorted(self.timestamps, end_ms, "left"))
+        hi = (
+            self.n_bars if end_ms is None else int(np.searchsorted(self.timestamps, end_ms, "left"))
+        )
         return self.slice(lo, hi)
 
 

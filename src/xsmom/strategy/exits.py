@@ -52,7 +52,9 @@ def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float: 
 
 
 @njit(cache=True)
-def _effective(side: int, stop: float, kind: int, entry: float, cat: float) -> tuple[float, int]:  # pragma: no cover
+def _effective(
+    side: int, stop: float, kind: int, entry: float, cat: float
+) -> tuple[float, int]:  # pragma: no cover
     if cat > 0.0:
         cs = entry * (1.0 - side * cat)
         if not np.isfinite(stop) or side * (cs - stop) > 0.0:
@@ -61,7 +63,7 @@ def _effective(side: int, stop: float, kind: int, entry: float, cat: float) -> t
 
 
 @njit(cache=True)
-def simulate_exits(
+def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in one loop for speed
     w_in: F64,
     open_: F64,
     high: F64,
@@ -123,10 +125,14 @@ def simulate_exits(
                         if not np.isfinite(stop[j]) or s * (ts - stop[j]) > 0.0:
                             stop[j] = ts
                             kind[j] = STOP_TRAIL
-                    if be_r > 0.0 and np.isfinite(r_unit[j]) and s * (close[t, j] - entry[j]) >= be_r * r_unit[j]:
-                        if not np.isfinite(stop[j]) or s * (entry[j] - stop[j]) > 0.0:
-                            stop[j] = entry[j]
-                            kind[j] = STOP_BREAKEVEN
+                    if (
+                        be_r > 0.0
+                        and np.isfinite(r_unit[j])
+                        and s * (close[t, j] - entry[j]) >= be_r * r_unit[j]
+                        and (not np.isfinite(stop[j]) or s * (entry[j] - stop[j]) > 0.0)
+                    ):
+                        stop[j] = entry[j]
+                        kind[j] = STOP_BREAKEVEN
                     if max_bars > 0 and held[j] >= max_bars:
                         w[t, j] = 0.0
                         reason[t, j] = TIME_EXIT

@@ -56,9 +56,7 @@ def average_correlation(logp: F64, mask: B, lookback: int) -> F64:
     return np.asarray(np.clip(corr, -1.0, 1.0))
 
 
-def trend_proxy(
-    symbols: Sequence[str], logp: F64, vol: F64, cfg: RegimeConfig
-) -> F64:
+def trend_proxy(symbols: Sequence[str], logp: F64, vol: F64, cfg: RegimeConfig) -> F64:
     """Return the mean t-statistic of the trend symbols' return over ``trend_lookback``."""
     cols = [i for i, s in enumerate(symbols) if s in cfg.trend_symbols]
     if not cols:

@@ -48,7 +48,10 @@ class Targets:
 
 
 def _signal(
-    panel: MarketPanel, cfg: StrategyConfig, score: F64, mask: npt.NDArray[np.bool_],
+    panel: MarketPanel,
+    cfg: StrategyConfig,
+    score: F64,
+    mask: npt.NDArray[np.bool_],
     regime: npt.NDArray[np.int8],
 ) -> F64:
     z = zscore(np.where(mask, score, 0.0), mask, cfg.signal.zscore_clip)
@@ -74,7 +77,13 @@ def compute_targets(panel: MarketPanel, cfg: StrategyConfig) -> Targets:
     sides = select_sides(signal, mask, ks, sel.exit_band, sel.mode == "all")
     pf = cfg.portfolio
     w = size_weights(
-        signal, sides, vol, regime, cfg.signal.power, pf.gross_leverage, pf.max_weight,
+        signal,
+        sides,
+        vol,
+        regime,
+        cfg.signal.power,
+        pf.gross_leverage,
+        pf.max_weight,
         pf.market_neutral,
     )
     w = hold_between_rebalances(w, panel.timestamps, panel.bar_ms, pf.rebalance_every)

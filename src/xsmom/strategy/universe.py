@@ -15,9 +15,7 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 
-def universe_mask(
-    symbols: Sequence[str], close: F64, volume: F64, cfg: UniverseConfig
-) -> B:
+def universe_mask(symbols: Sequence[str], close: F64, volume: F64, cfg: UniverseConfig) -> B:
     """Return a (bars, symbols) mask of the names eligible at the close of each bar.
 
     A name is eligible when its bar exists, it has ``min_history`` bars so far, its close is at

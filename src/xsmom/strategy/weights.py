@@ -47,39 +47,48 @@ def water_fill(a: F64, total: float, cap: float) -> F64:  # pragma: no cover - n
 
 
 @njit(cache=True)
-def _size_row(raw: F64, neutral: bool, gross: float, cap: float) -> F64:  # pragma: no cover
+def _demean_selected(raw: F64) -> bool:  # pragma: no cover - numba
+    """Subtract the mean of the non-zero entries in place; False if fewer than two."""
+    s = 0.0
+    c = 0
+    for j in range(raw.shape[0]):
+        if raw[j] != 0.0:
+            s += raw[j]
+            c += 1
+    if c < 2:
+        return False
+    for j in range(raw.shape[0]):
+        if raw[j] != 0.0:
+            raw[j] -= s / c
+    return True
+
+
+@njit(cache=True)
+def _neutral_row(raw: F64, gross: float, cap: float) -> F64:  # pragma: no cover - numba
     m = raw.shape[0]
     out = np.zeros(m)
-    if neutral:
-        s = 0.0
-        c = 0
-        for j in range(m):
-            if raw[j] != 0.0:
-                s += raw[j]
-                c += 1
-        if c < 2:
-            return out
-        mean = s / c
-        for j in range(m):
-            if raw[j] != 0.0:
-                raw[j] -= mean
-        for side in (1.0, -1.0):
-            mag = np.zeros(m)
-            for j in range(m):
-                if raw[j] * side > 0.0:
-                    mag[j] = abs(raw[j])
-            if mag.sum() == 0.0:
-                return np.zeros(m)
-            filled = water_fill(mag, gross / 2.0, cap)
-            for j in range(m):
-                if mag[j] > 0.0:
-                    out[j] = side * filled[j]
+    if not _demean_selected(raw):
         return out
-    mag = np.abs(raw)
-    filled = water_fill(mag, gross, cap)
-    for j in range(m):
-        out[j] = filled[j] if raw[j] > 0 else -filled[j]
+    for side in (1.0, -1.0):
+        mag = np.zeros(m)
+        for j in range(m):
+            if raw[j] * side > 0.0:
+                mag[j] = abs(raw[j])
+        if mag.sum() == 0.0:
+            return np.zeros(m)
+        filled = water_fill(mag, gross / 2.0, cap)
+        for j in range(m):
+            if mag[j] > 0.0:
+                out[j] = side * filled[j]
     return out
+
+
+@njit(cache=True)
+def _size_row(raw: F64, neutral: bool, gross: float, cap: float) -> F64:  # pragma: no cover
+    if neutral:
+        return _neutral_row(raw, gross, cap)
+    filled = water_fill(np.abs(raw), gross, cap)
+    return np.where(raw > 0, filled, -filled)
 
 
 @njit(cache=True)

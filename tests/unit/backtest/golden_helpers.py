@@ -19,8 +19,13 @@ def col(values: list[float] | list[list[float]]) -> np.ndarray:
 
 
 def make_panel(
-    open_: Any, high: Any = None, low: Any = None, close: Any = None, volume: Any = None,
-    funding: Any = None, mark_open: Any = None,
+    open_: Any,
+    high: Any = None,
+    low: Any = None,
+    close: Any = None,
+    volume: Any = None,
+    funding: Any = None,
+    mark_open: Any = None,
 ) -> MarketPanel:
     o = col(open_)
     c = col(close) if close is not None else o.copy()
@@ -31,9 +36,17 @@ def make_panel(
     mk = col(mark_open) if mark_open is not None else np.full_like(o, np.nan)
     n, m = o.shape
     return MarketPanel(
-        symbols=tuple(f"S{i}/USDT:USDT" for i in range(m)), timeframe="1h",
-        timestamps=np.arange(n, dtype=np.int64) * HOUR, open=o, high=h, low=lo, close=c,
-        volume=v, mark_open=mk, mark_close=np.full_like(o, np.nan), funding_rate=f,
+        symbols=tuple(f"S{i}/USDT:USDT" for i in range(m)),
+        timeframe="1h",
+        timestamps=np.arange(n, dtype=np.int64) * HOUR,
+        open=o,
+        high=h,
+        low=lo,
+        close=c,
+        volume=v,
+        mark_open=mk,
+        mark_close=np.full_like(o, np.nan),
+        funding_rate=f,
         funding_event=f != 0,
     )
 
@@ -43,9 +56,15 @@ def make_targets(panel: MarketPanel, weights: Any, exit_price: Any = None) -> Ta
     ex = col(exit_price) if exit_price is not None else np.full_like(w, np.nan)
     n, m = w.shape
     return Targets(
-        symbols=panel.symbols, timestamps=panel.timestamps, weights=w, exit_price=ex,
-        exit_reason=np.zeros((n, m), np.int8), stop_price=np.full_like(w, np.nan),
-        regime=np.zeros(n, np.int8), eligible=np.ones((n, m), bool), score=np.zeros_like(w),
+        symbols=panel.symbols,
+        timestamps=panel.timestamps,
+        weights=w,
+        exit_price=ex,
+        exit_reason=np.zeros((n, m), np.int8),
+        stop_price=np.full_like(w, np.nan),
+        regime=np.zeros(n, np.int8),
+        eligible=np.ones((n, m), bool),
+        score=np.zeros_like(w),
     )
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from golden_helpers import cost_config, make_panel, make_targets
+
 from xsmom.backtest import run_backtest
 
 
@@ -46,7 +46,9 @@ def test_maker_fee_for_limit_orders() -> None:
 
 def test_funding_long_pays_positive_rate_at_mark() -> None:
     p = make_panel(
-        open_=[100, 100, 100], close=[100, 100, 100], funding=[0, 0, 0.001],
+        open_=[100, 100, 100],
+        close=[100, 100, 100],
+        funding=[0, 0, 0.001],
         mark_open=[100, 100, 104],
     )
     res = run_backtest(p, cost_config(taker_fee_bps=0.0), targets=make_targets(p, [0.5, 0.5, 0.5]))
@@ -82,21 +84,25 @@ def test_round_trip_win_counts_in_hit_rate() -> None:
 def test_lot_rounding_and_min_notional() -> None:
     p = make_panel(open_=[100, 100, 100], close=[100, 100, 100])
     cfg = cost_config(taker_fee_bps=0.0)
-    lots = cfg.model_copy(update={"backtest": cfg.backtest.model_copy(
-        update={"lot_sizes": {"S0/USDT:USDT": 7.0}})})
-    res = run_backtest(p, lots, targets=make_targets(p, [0.5, 0.5, 0.5]))
+    lots = cfg.model_copy(
+        update={"backtest": cfg.backtest.model_copy(update={"lot_sizes": {"S0/USDT:USDT": 7.0}})}
+    )
+    res = run_backtest(p, lots, targets=make_targets(p, [0.5, 0.5, 0.5]), record_held=True)
     assert res.held[1, 0] == pytest.approx(49 * 100 / 10_000)  # 50 rounded down to 49
-    small = cfg.model_copy(update={"backtest": cfg.backtest.model_copy(update={"min_notional": 6000})})
-    res2 = run_backtest(p, small, targets=make_targets(p, [0.5, 0.5, 0.5]))
+    small = cfg.model_copy(
+        update={"backtest": cfg.backtest.model_copy(update={"min_notional": 6000})}
+    )
+    res2 = run_backtest(p, small, targets=make_targets(p, [0.5, 0.5, 0.5]), record_held=True)
     assert res2.held[1, 0] == 0.0  # 5000 < 6000: skipped
 
 
 def test_liquidation_closes_everything_and_stops_trading() -> None:
-    p = make_panel(open_=[100, 100, 100, 90, 90], low=[100, 100, 80, 90, 90],
-                   close=[100, 100, 90, 90, 90])
+    p = make_panel(
+        open_=[100, 100, 100, 90, 90], low=[100, 100, 80, 90, 90], close=[100, 100, 90, 90, 90]
+    )
     cfg = cost_config(taker_fee_bps=0.0)
     cfg = cfg.model_copy(update={"backtest": cfg.backtest.model_copy(update={"max_leverage": 5.0})})
-    res = run_backtest(p, cfg, targets=make_targets(p, [5.0] * 5))
+    res = run_backtest(p, cfg, targets=make_targets(p, [5.0] * 5), record_held=True)
     # 500 units at 100; the low of 80 takes equity to 0 <= maintenance 0.005 * 500 * 80 = 200:
     # closed at 80 with the 1.25% liquidation fee on 40,000 -> equity -500, and no more trades
     assert res.liquidated
@@ -108,14 +114,20 @@ def test_max_leverage_scales_targets_down() -> None:
     p = make_panel(open_=[100, 100], close=[100, 100])
     cfg = cost_config(taker_fee_bps=0.0)
     cfg = cfg.model_copy(update={"backtest": cfg.backtest.model_copy(update={"max_leverage": 1.0})})
-    res = run_backtest(p, cfg, targets=make_targets(p, [3.0, 3.0]))
+    res = run_backtest(p, cfg, targets=make_targets(p, [3.0, 3.0]), record_held=True)
     assert res.held[1, 0] == pytest.approx(1.0)
 
 
 def test_delisted_symbol_is_settled_at_last_close() -> None:
-    p = make_panel(open_=[[100, 10], [100, 10], [100, np.nan], [100, np.nan]],
-                   close=[[100, 10], [100, 12], [100, np.nan], [100, np.nan]])
-    res = run_backtest(p, cost_config(taker_fee_bps=0.0),
-                       targets=make_targets(p, [[0.0, 0.5]] * 4))
+    p = make_panel(
+        open_=[[100, 10], [100, 10], [100, np.nan], [100, np.nan]],
+        close=[[100, 10], [100, 12], [100, np.nan], [100, np.nan]],
+    )
+    res = run_backtest(
+        p,
+        cost_config(taker_fee_bps=0.0),
+        targets=make_targets(p, [[0.0, 0.5]] * 4),
+        record_held=True,
+    )
     assert res.held[2, 1] == 0.0
     assert res.equity[-1] == pytest.approx(10_000 + 500 * 2.0)  # 500 units, 10 -> 12

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from golden_helpers import cost_config, make_panel, make_targets
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from golden_helpers import cost_config, make_panel, make_targets
 from xsmom.backtest import run_backtest
 from xsmom.config import Config
 from xsmom.data import MarketPanel
@@ -34,12 +34,20 @@ def test_final_equity_is_initial_plus_components(
     funding = np.where(rng.random((n, m)) < 0.2, rng.normal(0, 0.001, (n, m)), 0.0)
     w = rng.normal(0, 0.4, (n, m)) * (rng.random((n, m)) < 0.7)
     ex = np.where(rng.random((n, m)) < 0.05, low, np.nan)
-    p = make_panel(open_.tolist(), high.tolist(), low.tolist(), close.tolist(),
-                   (rng.random((n, m)) * 1e4).tolist(), funding.tolist())
+    p = make_panel(
+        open_.tolist(),
+        high.tolist(),
+        low.tolist(),
+        close.tolist(),
+        (rng.random((n, m)) * 1e4).tolist(),
+        funding.tolist(),
+    )
     cfg = cost_config(taker_fee_bps=fee, slippage_bps=slip, impact_coef=impact)
     res = run_backtest(p, cfg, targets=make_targets(p, w.tolist(), ex.tolist()))
     a = res.attribution
-    expected = 10_000 + a["price"].sum() - a["fees"].sum() - a["slippage"].sum() - a["funding"].sum()
+    expected = (
+        10_000 + a["price"].sum() - a["fees"].sum() - a["slippage"].sum() - a["funding"].sum()
+    )
     assert res.equity[-1] == pytest.approx(expected, rel=1e-9)
     assert a["total"].sum() == pytest.approx(res.equity[-1] - 10_000, rel=1e-9, abs=1e-6)
 

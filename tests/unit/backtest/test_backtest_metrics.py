@@ -12,9 +12,18 @@ from xsmom.backtest.metrics import compute_metrics
 
 def test_metrics_by_hand() -> None:
     eq = np.array([11_000.0, 9_900.0, 10_500.0])
-    m = compute_metrics(eq, 10_000.0, 8760.0, fees=3.0, funding=-1.0, slippage=2.0,
-                        traded_notional=30_000.0, gross_exposure=np.array([1.0, 0.5, 0.0]),
-                        wins=3, losses=1)
+    m = compute_metrics(
+        eq,
+        10_000.0,
+        8760.0,
+        fees=3.0,
+        funding=-1.0,
+        slippage=2.0,
+        traded_notional=30_000.0,
+        gross_exposure=np.array([1.0, 0.5, 0.0]),
+        wins=3,
+        losses=1,
+    )
     r = [0.1, 9_900 / 11_000 - 1, 10_500 / 9_900 - 1]
     mean = sum(r) / 3
     sd = math.sqrt(sum((x - mean) ** 2 for x in r) / 2)

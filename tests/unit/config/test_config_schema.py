@@ -32,7 +32,7 @@ def test_unknown_key_is_named_with_the_file(tmp_path: Path) -> None:
 
 
 def test_bad_values_are_explained(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="strategy.portfolio.gross_leverage"):
+    with pytest.raises(ConfigError, match=r"strategy\.portfolio\.gross_leverage"):
         config_from_dict({"strategy": {"portfolio": {"gross_leverage": -1}}}, "x.yaml")
     with pytest.raises(ConfigError, match="lookback_weights"):
         config_from_dict({"strategy": {"signal": {"lookbacks": [1, 2], "lookback_weights": [1]}}})

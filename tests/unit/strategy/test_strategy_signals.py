@@ -41,7 +41,9 @@ def test_top_bottom_k_with_hysteresis() -> None:
 
 def test_k_from_dispersion() -> None:
     cfg = SelectionConfig(k=4, k_mode="dispersion", k_min=2, k_max=6)
-    np.testing.assert_array_equal(k_series(cfg, np.array([1.0, 2.0, 0.5, 0.1, np.nan])), [4, 2, 6, 6, 4])
+    np.testing.assert_array_equal(
+        k_series(cfg, np.array([1.0, 2.0, 0.5, 0.1, np.nan])), [4, 2, 6, 6, 4]
+    )
 
 
 def test_trailing_funding_uses_only_published_events() -> None:
@@ -71,8 +73,15 @@ def test_auto_regime_goes_tsmom_only_when_all_conditions_hold() -> None:
     score = np.zeros_like(logp) + rng.normal(0, 1e-3, logp.shape)
     mask = np.ones_like(logp, dtype=bool)
     syms = ["BTC/USDT:USDT", "ETH/USDT:USDT", "A/USDT:USDT", "B/USDT:USDT"]
-    cfg = RegimeConfig(mode="auto", corr_lookback=50, dispersion_lookback=50, trend_lookback=48,
-                       corr_threshold=0.5, dispersion_threshold=10.0, trend_threshold=1.0)
+    cfg = RegimeConfig(
+        mode="auto",
+        corr_lookback=50,
+        dispersion_lookback=50,
+        trend_lookback=48,
+        corr_threshold=0.5,
+        dispersion_threshold=10.0,
+        trend_threshold=1.0,
+    )
     assert regime_series(syms, logp, vol, score, mask, cfg)[-1] == 1
     strict = cfg.model_copy(update={"trend_threshold": 1e9})
     assert regime_series(syms, logp, vol, score, mask, strict)[-1] == 0

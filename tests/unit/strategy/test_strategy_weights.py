@@ -41,8 +41,14 @@ def _one_bar(signal: list[float], vol: list[float], regime: int = 0, **kw: float
     sides = np.sign(s).astype(np.int8)
     args = {"power": 1.0, "gross": 1.0, "cap": 1.0, "neutral": True} | kw
     return size_weights(
-        s, sides, np.array([vol]), np.array([regime], dtype=np.int8), args["power"],
-        args["gross"], args["cap"], bool(args["neutral"]),
+        s,
+        sides,
+        np.array([vol]),
+        np.array([regime], dtype=np.int8),
+        args["power"],
+        args["gross"],
+        args["cap"],
+        bool(args["neutral"]),
     )[0]
 
 
