@@ -51,7 +51,7 @@ class TokenBucket:
         with self._lock:
             while True:
                 self._refill()
-                if self._tokens >= cost:
+                if self._tokens >= cost - 1e-9:  # float residue must not spin the loop
                     self._tokens -= cost
                     self.waited += waited
                     return waited

@@ -1,0 +1,149 @@
+"""Backoff with jitter (fake sleep), the token bucket (fake clock), clock sync and drift."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from xsmom import errors as xe
+from xsmom.exchange.clock import ClockSync
+from xsmom.exchange.ratelimit import TokenBucket
+from xsmom.exchange.retry import Retrier, RetryPolicy
+
+
+class Flaky:
+    """Fail with ``errors`` in turn, then return 'ok'."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.calls = 0
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return "ok"
+
+
+def test_backoff_grows_exponentially_within_jitter_bounds() -> None:
+    slept: list[float] = []
+    policy = RetryPolicy(max_attempts=5, base_delay=1.0, multiplier=2.0, max_delay=5.0, jitter=0.5)
+    r = Retrier(policy, sleep=slept.append, rng=random.Random(1))
+    fn = Flaky(*(xe.NetworkError("x") for _ in range(4)))
+    assert r.call(fn) == "ok"
+    assert fn.calls == 5
+    caps = [1.0, 2.0, 4.0, 5.0]  # capped at max_delay
+    assert len(slept) == 4
+    for delay, cap in zip(slept, caps, strict=True):
+        assert cap * 0.5 <= delay <= cap
+
+
+def test_jitter_differs_between_seeds_and_is_reproducible() -> None:
+    def delays(seed: int) -> list[float]:
+        slept: list[float] = []
+        r = Retrier(RetryPolicy(max_attempts=4), sleep=slept.append, rng=random.Random(seed))
+        r.call(Flaky(*(xe.NetworkError("x") for _ in range(3))))
+        return slept
+
+    assert delays(3) == delays(3)
+    assert delays(3) != delays(4)
+
+
+def test_retry_after_is_a_floor() -> None:
+    slept: list[float] = []
+    r = Retrier(RetryPolicy(base_delay=0.1), sleep=slept.append, rng=random.Random(0))
+    r.call(Flaky(xe.RateLimitError("429", retry_after=9.0)))
+    assert slept == [9.0]
+
+
+@pytest.mark.parametrize(
+    "err", [xe.InvalidOrderError("x"), xe.AuthenticationError("x"), ValueError("x")]
+)
+def test_non_retryable_errors_are_not_retried(err: Exception) -> None:
+    slept: list[float] = []
+    fn = Flaky(err)
+    with pytest.raises(type(err)):
+        Retrier(sleep=slept.append).call(fn)
+    assert fn.calls == 1 and slept == []
+
+
+def test_gives_up_after_max_attempts_with_the_last_error() -> None:
+    slept: list[float] = []
+    fn = Flaky(*(xe.ExchangeUnavailableError(f"e{i}") for i in range(10)))
+    seen: list[int] = []
+    with pytest.raises(xe.ExchangeUnavailableError, match="e2"):
+        Retrier(RetryPolicy(max_attempts=3), sleep=slept.append).call(
+            fn, on_retry=lambda n, _e, _d: seen.append(n)
+        )
+    assert fn.calls == 3 and len(slept) == 2 and seen == [1, 2]
+
+
+def test_policy_validation() -> None:
+    with pytest.raises(xe.ConfigError):
+        RetryPolicy(max_attempts=0)
+    with pytest.raises(xe.ConfigError):
+        RetryPolicy(jitter=2.0)
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.now += s
+
+
+def test_token_bucket_never_exceeds_rate() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(5.0, burst=5.0, clock=t.clock, sleep=t.sleep)
+    for _ in range(55):
+        bucket.acquire()
+    # 5 from the initial burst, then 50 at 5/s -> 10 s
+    assert t.now == pytest.approx(10.0)
+    assert bucket.waited == pytest.approx(10.0)
+
+
+def test_token_bucket_refills_while_idle() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(2.0, burst=2.0, clock=t.clock, sleep=t.sleep)
+    assert bucket.acquire() == 0.0 and bucket.acquire() == 0.0
+    t.now += 1.0  # two tokens back
+    assert bucket.acquire() == 0.0 and bucket.acquire() == 0.0
+    assert bucket.acquire() == pytest.approx(0.5)
+
+
+def test_token_bucket_rejects_bad_config() -> None:
+    with pytest.raises(xe.ConfigError):
+        TokenBucket(0)
+    with pytest.raises(xe.ConfigError):
+        TokenBucket(1.0, burst=1.0).acquire(cost=2.0)
+
+
+def test_clock_offset_is_measured_at_the_round_trip_midpoint() -> None:
+    local = iter([1_000, 1_100, 1_200])
+    sync = ClockSync(lambda: 5_000, local_ms=lambda: next(local), max_drift_ms=10_000)
+    sample = sync.measure()
+    assert sample.offset_ms == 5_000 - 1_050 and sample.rtt_ms == 100
+    assert sync.server_ms() == 1_200 + 3_950
+
+
+def test_clock_drift_beyond_bound_refuses_and_resyncs_when_stale() -> None:
+    now = {"t": 0}
+    server = {"skew": 5_000}
+    sync = ClockSync(
+        lambda: now["t"] + server["skew"],
+        local_ms=lambda: now["t"],
+        max_drift_ms=1_000,
+        resync_every_ms=60_000,
+    )
+    with pytest.raises(xe.ClockDriftError, match="5000 ms"):
+        sync.ensure_synced()
+    server["skew"] = 200
+    with pytest.raises(xe.ClockDriftError):  # not stale yet: the old sample stands
+        sync.ensure_synced()
+    now["t"] = 60_000
+    assert sync.ensure_synced().offset_ms == 200
