@@ -62,6 +62,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
+from xsmom.venue import checks
 from xsmom.venue import types as t
 from xsmom.venue.account import Account
 from xsmom.venue.types import (
@@ -96,6 +97,7 @@ class MatchingEngine:
         self.fees = fees
         self.account = Account(self.markets, initial_balance, default_leverage)
         self._orders: dict[int, Order] = {}
+        self._open: dict[int, None] = {}  # ids of open orders, in time priority
         self._by_client: dict[str, int] = {}
         self._fills: list[Fill] = []
         self._last: dict[str, float] = {}
@@ -153,10 +155,22 @@ class MatchingEngine:
         """Accept an order (and fill what crosses at once) or raise a coded reject."""
         spec = self._spec(symbol)
         tif: TimeInForce = "GTX" if post_only else time_in_force
-        self._check_shape(spec, side, type, qty, price, stop_price, client_id)
-        self._check_against_market(spec, side, type, price, stop_price, tif)
-        ref = self._ref_price(symbol, type, price, stop_price)
-        self._check_reduce_and_margin(spec, side, qty, ref, reduce_only)
+        checks.check_shape(spec, side, type, qty, price, stop_price)
+        if client_id is not None and client_id in self._by_client:
+            raise reject(t.DUPLICATE_CLIENT_ID, "ClientOrderId is duplicated.")
+        checks.check_against_market(side, type, price, stop_price, tif, self._last.get(symbol))
+        pos = self.account.positions[symbol]
+        checks.check_reduce_and_margin(
+            spec,
+            side,
+            qty,
+            self._ref_price(symbol, type, price, stop_price),
+            reduce_only=reduce_only,
+            position_qty=pos.qty,
+            leverage=pos.leverage,
+            available=self.balance().available,
+            fees=self.fees,
+        )
         oid = self._next_order_id
         self._next_order_id += 1
         order = Order(
@@ -176,8 +190,7 @@ class MatchingEngine:
             ts_created=ts,
             ts_updated=ts,
         )
-        self._orders[oid] = order
-        self._by_client[order.client_id] = oid
+        self._put(order)
         self._execute_now(order, ts)
         return self._orders[oid]
 
@@ -209,7 +222,8 @@ class MatchingEngine:
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         """Return the orders that may still fill, oldest first."""
-        return [o for o in self.orders(symbol) if o.is_open]
+        found = (self._orders[i] for i in self._open)
+        return [o for o in found if symbol is None or o.symbol == symbol]
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
         """Return the account's executions, oldest first."""
@@ -305,8 +319,7 @@ class MatchingEngine:
         eng.account.restore(data["account"])
         for raw in data["orders"]:
             order = Order(**{**raw, "status": OrderStatus(raw["status"])})
-            eng._orders[order.order_id] = order
-            eng._by_client[order.client_id] = order.order_id
+            eng._put(order)
         eng._fills = [Fill(**f) for f in data["fills"]]
         eng._last = {s: float(v) for s, v in data["last"].items()}
         eng._ref_qv = {s: float(v) for s, v in data["ref_qv"].items()}
@@ -321,52 +334,6 @@ class MatchingEngine:
             raise reject(t.BAD_SYMBOL, "Invalid symbol.")
         return spec
 
-    def _check_shape(
-        self,
-        spec: MarketSpec,
-        side: str,
-        type_: str,
-        qty: float,
-        price: float | None,
-        stop_price: float | None,
-        client_id: str | None,
-    ) -> None:
-        if side not in ("buy", "sell") or type_ not in ("market", "limit", "stop_market"):
-            raise reject(t.BAD_PARAM, "Invalid side or order type.")
-        if qty <= 0 or qty < spec.min_qty - 1e-12:
-            raise reject(t.QTY_TOO_SMALL, "Quantity less than or equal to zero.")
-        if not t.on_grid(qty, spec.qty_step):
-            raise reject(t.QTY_PRECISION, "Precision is over the maximum defined for this asset.")
-        needed = {"limit": price, "stop_market": stop_price}.get(type_, 1.0)
-        if needed is None or needed <= 0:
-            raise reject(t.BAD_PARAM, "Mandatory parameter 'price' was not sent or is invalid.")
-        for p in (price, stop_price):
-            if p is not None and not t.on_grid(p, spec.price_tick):
-                raise reject(t.PRICE_TICK, "Price not increased by tick size.")
-        if client_id is not None and client_id in self._by_client:
-            raise reject(t.DUPLICATE_CLIENT_ID, "ClientOrderId is duplicated.")
-
-    def _check_against_market(
-        self,
-        spec: MarketSpec,
-        side: Side,
-        type_: OrderType,
-        price: float | None,
-        stop_price: float | None,
-        tif: TimeInForce,
-    ) -> None:
-        last = self._last.get(spec.symbol)
-        if last is None:
-            return
-        if type_ == "limit" and tif == "GTX" and price is not None and _crosses(side, price, last):
-            raise reject(
-                t.POST_ONLY_REJECT,
-                "Due to the order could not be executed as maker, the Post Only order will be "
-                "rejected. The order will not be recorded in the order history",
-            )
-        if type_ == "stop_market" and stop_price is not None and _triggered(side, stop_price, last):
-            raise reject(t.WOULD_TRIGGER, "Order would immediately trigger.")
-
     def _ref_price(
         self, symbol: str, type_: OrderType, price: float | None, stop_price: float | None
     ) -> float | None:
@@ -376,35 +343,10 @@ class MatchingEngine:
             return stop_price
         return self._last.get(symbol)
 
-    def _check_reduce_and_margin(
-        self, spec: MarketSpec, side: Side, qty: float, ref: float | None, reduce_only: bool
-    ) -> None:
-        pos = self.account.positions[spec.symbol]
-        signed = qty if side == "buy" else -qty
-        opposite = pos.qty * signed < 0
-        if reduce_only:
-            if not opposite:
-                raise reject(t.REDUCE_ONLY_REJECT, "ReduceOnly Order is rejected.")
-            return
-        if ref is None:
-            return
-        notional = qty * ref * spec.contract_size
-        if notional < spec.min_notional - 1e-9:
-            raise reject(
-                t.MIN_NOTIONAL,
-                f"Order's notional must be no smaller than {spec.min_notional:g} "
-                "(unless you choose reduce only).",
-            )
-        growth = qty - (min(qty, abs(pos.qty)) if opposite else 0.0)
-        need = growth * ref * spec.contract_size / pos.leverage
-        need += self.fees.fee(notional, is_maker=False)
-        if growth > 0 and need > self.balance().available + 1e-9:
-            raise reject(t.MARGIN_INSUFFICIENT, "Margin is insufficient.")
-
     def _order_margin(self) -> float:
         total = 0.0
-        for o in self._orders.values():
-            if not o.is_open or o.reduce_only:
+        for o in self.open_orders():
+            if o.reduce_only:
                 continue
             ref = self._ref_price(o.symbol, o.type, o.price, o.stop_price) or 0.0
             lev = self.account.positions[o.symbol].leverage
@@ -419,8 +361,8 @@ class MatchingEngine:
         if order.type == "market":
             self._fill_taker(order, last, self._ref_qv.get(order.symbol, 0.0), ts)
             return
-        assert order.price is not None  # checked in _check_shape
-        if _crosses(order.side, order.price, last):
+        assert order.price is not None  # checks.check_shape requires it
+        if checks.crosses(order.side, order.price, last):
             ref_qv = self._ref_qv.get(order.symbol, 0.0)
             self._fill_taker(order, last, ref_qv, ts, limit=order.price)
         current = self._orders[order.order_id]
@@ -483,12 +425,14 @@ class MatchingEngine:
         filled = order.filled_qty + qty
         avg = (order.avg_price * order.filled_qty + price * qty) / filled
         done = filled >= order.qty - 1e-12
-        self._orders[order.order_id] = replace(
-            order,
-            filled_qty=filled,
-            avg_price=avg,
-            status=OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
-            ts_updated=ts,
+        self._put(
+            replace(
+                order,
+                filled_qty=filled,
+                avg_price=avg,
+                status=OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED,
+                ts_updated=ts,
+            )
         )
         fill = Fill(
             trade_id=self._next_trade_id,
@@ -513,8 +457,17 @@ class MatchingEngine:
 
     def _close(self, order: Order, status: OrderStatus, ts: int) -> Order:
         closed = replace(self._orders[order.order_id], status=status, ts_updated=ts)
-        self._orders[order.order_id] = closed
+        self._put(closed)
         return closed
+
+    def _put(self, order: Order) -> None:
+        """Store an order's new state and keep the open-order and client-id indexes."""
+        self._orders[order.order_id] = order
+        self._by_client[order.client_id] = order.order_id
+        if order.is_open:
+            self._open[order.order_id] = None
+        else:
+            self._open.pop(order.order_id, None)
 
     def _check_liquidation(self, ts: int) -> list[Fill]:
         if not self.account.is_liquidatable():
@@ -543,21 +496,10 @@ class MatchingEngine:
                 ts_created=ts,
                 ts_updated=ts,
             )
-            self._orders[oid] = order
-            self._by_client[order.client_id] = oid
+            self._put(order)
             fills.append(self._fill(order, abs(pos.qty), pos.mark_price, False, ts, liq=True))
         self.account.wallet = max(self.account.wallet, 0.0)
         return fills
-
-
-def _crosses(side: str, price: float, last: float) -> bool:
-    """Return True if a buy at ``price`` (or sell) would trade against ``last`` right now."""
-    return price >= last if side == "buy" else price <= last
-
-
-def _triggered(side: str, stop: float, last: float) -> bool:
-    """Return True if a stop of ``side`` at ``stop`` is already passed by ``last``."""
-    return stop <= last if side == "buy" else stop >= last
 
 
 def _floor_step(qty: float, step: float) -> float:
