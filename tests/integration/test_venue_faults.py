@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -153,3 +154,42 @@ def test_admin_clock_steps_the_replay(rv):
     )
     with urllib.request.urlopen(r, timeout=5) as resp:  # loopback URL
         assert json.loads(resp.read())["now"] == before + 7_200_000
+
+
+def test_late_response_times_out_but_the_order_exists(rv):
+    ex = rv.ccxt_client(timeout_ms=500)
+    ex.load_markets()
+    rv.set_faults(
+        {
+            "endpoints": {
+                "POST /fapi/v1/order": {"error_rate": 1.0, "errors": ["late"], "timeout_s": 1.0}
+            }
+        }
+    )
+    with pytest.raises(ccxt.RequestTimeout):
+        ex.create_order(BTC, "limit", "buy", 0.01, 90_000.0, {"clientOrderId": "late-1"})
+    rv.set_faults({})
+    assert ex.fetch_order(None, BTC, {"origClientOrderId": "late-1"})["status"] == "open"
+
+
+def test_concurrent_clients_get_distinct_orders(rv):
+    clients = [rv.ccxt_client() for _ in range(4)]
+    for c in clients:
+        c.load_markets()
+    errors: list[BaseException] = []
+
+    def place(c, n):
+        try:
+            for i in range(10):
+                c.create_order(BTC, "limit", "buy", 0.01, 90_000.0, {"clientOrderId": f"c{n}-{i}"})
+        except ccxt.BaseError as exc:  # collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=place, args=(c, n)) for n, c in enumerate(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    orders = clients[0].fetch_open_orders(BTC)
+    assert len(orders) == 40 and len({o["id"] for o in orders}) == 40
