@@ -264,8 +264,8 @@ def _nest(parts: list[str], value: Any) -> dict[str, Any]:
 def check_searchable(key: str, spec: ParamSpec) -> None:
     """Raise ValueError unless ``key`` is searchable and every bound/choice fits its schema.
 
-    Each value is validated inside its section with the other keys at their defaults, so
-    the key's own constraints and its section's validators both apply.
+    Each value is validated inside its section with the other keys at their defaults; the
+    key's own constraints refuse it here, rules across keys fail the trials that break them.
     """
     field = searchable_field(key)
     ann_text = str(field.annotation)
@@ -275,9 +275,14 @@ def check_searchable(key: str, spec: ParamSpec) -> None:
         raise ValueError(f"'{key}' is an int: use type int")
     parts = key.split(".")
     section = _section_roots()[parts[0]]
+    own = tuple(parts[1:])
     for value in spec.values_to_check():
         try:
             section.model_validate(_nest(parts[1:], value))
         except ValidationError as exc:
-            msg = exc.errors()[0]["msg"]
-            raise ValueError(f"value {value!r} is invalid for '{key}': {msg}") from exc
+            # Errors of the key itself refuse the space; rules across keys (located at the
+            # section) depend on the other values and are checked for each trial instead.
+            mine = [e for e in exc.errors() if tuple(e["loc"])[: len(own)] == own]
+            if mine:
+                msg = mine[0]["msg"]
+                raise ValueError(f"value {value!r} is invalid for '{key}': {msg}") from exc

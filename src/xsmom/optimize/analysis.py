@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,7 +102,10 @@ def _importances(study: optuna.Study, final_key: str) -> dict[str, float]:
         return -float(t.user_attrs[EVAL_ATTR]["train"][final_key][0])
 
     try:
-        imp = optuna.importance.get_param_importances(study, target=target)
+        with warnings.catch_warnings():
+            # PED-ANOVA always warns that it explains low values; the target is negated.
+            warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator")
+            imp = optuna.importance.get_param_importances(study, target=target)
     except (ValueError, RuntimeError) as exc:  # too few or identical trials
         log.warning("parameter importances unavailable: %s", exc)
         return {}
