@@ -9,6 +9,7 @@ intent never becomes two orders.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import ccxt
 
+from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import (
     ConfigError,
     FatalError,
@@ -52,15 +54,6 @@ from xsmom.exchange.retry import Retrier, RetryPolicy
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
-_TF_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def timeframe_ms(timeframe: str) -> int:
-    """Return the length of a ccxt timeframe such as ``1h`` in ms."""
-    try:
-        return int(timeframe[:-1]) * _TF_MS[timeframe[-1]]
-    except (KeyError, ValueError):
-        raise ConfigError(f"unsupported timeframe {timeframe!r}") from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,8 +104,15 @@ class CcxtExchange:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], int] = wall_ms,
         rng: random.Random | None = None,
+        bar_clock: Callable[[], int] | None = None,
     ) -> None:
+        """Build over ``client`` (default: `make_client`); ``bar_clock`` judges bar closes.
+
+        ``bar_clock`` defaults to the venue's clock (local clock plus the measured offset);
+        a replaying venue passes its market clock instead.
+        """
         self.config = config
+        self._bar_clock = bar_clock
         self._creds = credentials
         self.client = client if client is not None else make_client(config, credentials)
         self._retrier = Retrier(config.retry, sleep=sleep, rng=rng)
@@ -244,7 +244,7 @@ class CcxtExchange:
         rows = self._call(
             "fetch_ohlcv", lambda: self.client.fetch_ohlcv(symbol, timeframe, since, limit)
         )
-        now = self.server_ms()
+        now = self._bar_clock() if self._bar_clock is not None else self.server_ms()
         closed = [r for r in rows if int(r[0]) + tf <= now]
         return Candles.from_rows(symbol, timeframe, closed)
 
@@ -438,6 +438,4 @@ class CcxtExchange:
 
 
 def _with_client_id(report: OrderReport, client_id: str) -> OrderReport:
-    from dataclasses import replace
-
-    return replace(report, client_id=client_id)
+    return dataclasses.replace(report, client_id=client_id)
