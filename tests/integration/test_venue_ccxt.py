@@ -65,11 +65,14 @@ def test_load_markets_and_public_data(rv, ex):
     t = ex.fetch_ticker(BTC)
     assert t["last"] == pytest.approx(forming[1])
     assert set(ex.fetch_tickers([BTC, ETH])) == {BTC, ETH}
+    book = ex.fetch_order_book(BTC, 5)
+    assert book["bids"][0][0] < t["last"] < book["asks"][0][0]
     assert abs(ex.fetch_time() - ex.milliseconds()) < 5_000
 
 
 def test_order_lifecycle_positions_and_balance(rv, ex):
     assert ex.set_leverage(5, BTC)["leverage"] == 5
+    assert ex.fetch_leverage(BTC)["longLeverage"] == 5
     last = ex.fetch_ticker(BTC)["last"]
     price = float(ex.price_to_precision(BTC, last * 0.95))
     limit = ex.create_order(BTC, "limit", "buy", 0.01, price, {"postOnly": True})

@@ -115,6 +115,7 @@ MARKET_CASES = [
     ("http_futures_market_funding_rate.json", "/fapi/v1/fundingRate", {"symbol": "BTCUSDT"}),
     ("http_futures_market_ticker_24hr.json", "/fapi/v1/ticker/24hr", {"symbol": "BTCUSDT"}),
     ("http_futures_market_book_ticker.json", "/fapi/v1/ticker/bookTicker", {"symbol": "BTCUSDT"}),
+    ("http_futures_market_depth.json", "/fapi/v1/depth", {"symbol": "BTCUSDT"}),
 ]
 
 
@@ -133,6 +134,7 @@ ACCOUNT_CASES = [
     ("http_futures_account_trades.json", "/fapi/v1/userTrades", {"symbol": "BTCUSDT"}),
     ("http_futures_account_positions_one_way.json", "/fapi/v2/positionRisk", {}),
     ("http_futures_account_orders.json", "/fapi/v1/openOrders", {"symbol": "BTCUSDT"}),
+    ("http_futures_account_symbol_config.json", "/fapi/v1/symbolConfig", {}),
 ]
 JSON_CASES = [
     ("account_info_v2.json", "/fapi/v2/account", {}),

@@ -233,6 +233,22 @@ def _brackets(venue: Venue, params: Params) -> Any:
     return out
 
 
+def _symbol_config(venue: Venue, params: Params) -> Any:
+    out = []
+    for sym in symbols_of(venue, params):
+        pos = venue.engine.position(sym)
+        out.append(
+            {
+                "symbol": venue.data.specs[sym].venue_id,
+                "marginType": "ISOLATED" if pos.margin_mode == "isolated" else "CROSSED",
+                "isAutoAddMargin": False,
+                "leverage": pos.leverage,
+                "maxNotionalValue": "1000000",
+            }
+        )
+    return out
+
+
 def _income(venue: Venue, params: Params) -> Any:
     kind = params.get("incomeType")
     start, end = params.int_("startTime"), params.int_("endTime")
@@ -301,6 +317,7 @@ ACCOUNT_ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/fapi/v1/leverage"): Route(_leverage, 1, True),
     ("POST", "/fapi/v1/marginType"): Route(_margin_type, 1, True),
     ("GET", "/fapi/v1/leverageBracket"): Route(_brackets, 1, True),
+    ("GET", "/fapi/v1/symbolConfig"): Route(_symbol_config, 5, True),
     ("GET", "/fapi/v1/positionSide/dual"): Route(
         lambda v, p: {"dualSidePosition": False}, 30, True
     ),

@@ -219,6 +219,31 @@ def _ticker_price(venue: Venue, params: Params) -> Any:
     return rows[0] if params.get("symbol") else rows
 
 
+def _depth(venue: Venue, params: Params) -> Any:
+    """Return a synthetic book: levels one tick apart around the last price (no real depth)."""
+    sym = symbol_of(venue, params)
+    spec = venue.data.specs[sym]
+    now = venue.now()
+    last = venue.engine.last_price(sym) or 0.0
+    _, _, qv = venue.data.price_at(sym, now)
+    qty = max(spec.qty_step, 0.01 * qv / last) if last > 0 else spec.qty_step
+    levels = min(params.limit(20, 1000), 50)
+    pdp, qdp = spec.price_decimals(), spec.qty_decimals()
+
+    def side(sign: int) -> list[list[str]]:
+        return [
+            [num(last + sign * k * spec.price_tick, pdp), num(qty, qdp)]
+            for k in range(1, levels + 1)
+        ]
+
+    return {"lastUpdateId": now, "E": now, "T": now, "bids": side(-1), "asks": side(1)}
+
+
+def _depth_weight(params: Params) -> int:
+    limit = params.int_("limit", 500) or 500
+    return 2 if limit <= 50 else 5 if limit <= 100 else 10 if limit <= 500 else 20
+
+
 def _many(params: Params) -> int:
     return 1 if params.get("symbol") else 40
 
@@ -233,6 +258,7 @@ MARKET_ROUTES: dict[tuple[str, str], Route] = {
     ),
     ("GET", "/fapi/v1/fundingRate"): Route(_funding_rate),
     ("GET", "/fapi/v1/premiumIndex"): Route(_premium_index, _many),
+    ("GET", "/fapi/v1/depth"): Route(_depth, _depth_weight),
     ("GET", "/fapi/v1/ticker/24hr"): Route(_ticker_24hr, _many),
     ("GET", "/fapi/v1/ticker/bookTicker"): Route(_book_ticker, _many),
     ("GET", "/fapi/v1/ticker/price"): Route(_ticker_price, _many),
