@@ -1,0 +1,51 @@
+"""The Exchange contract, run against the paper adapter and the ccxt adapter over the venue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xsmom.data.bundled import sample_store
+from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange
+from xsmom.exchange.keys import ApiCredentials
+from xsmom.exchange.paper import PaperExchange
+from xsmom.exchange.store_source import ManualClock, StoreMarketData
+from xsmom.exchange.testing import ExchangeContract, ExchangeHarness
+from xsmom.venue.testing import start_venue
+
+SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+START_MS = 1_748_736_000_000  # 2025-06-01 00:00 UTC, inside the bundled sample
+
+
+def _paper(tmp_path: Path) -> Iterator[ExchangeHarness]:
+    clock = ManualClock(START_MS)
+    source = StoreMarketData(sample_store(), clock, symbols=SYMBOLS)
+    ex = PaperExchange(source, tmp_path / "paper.json", clock)
+    yield ExchangeHarness(exchange=ex, advance=clock.advance, now=clock)
+    ex.close()
+
+
+def _ccxt_venue() -> Iterator[ExchangeHarness]:
+    with start_venue("sample", start=START_MS, speed=0.0, symbols=SYMBOLS) as rv:
+        ex = CcxtExchange(
+            CcxtConfig(),
+            ApiCredentials(rv.api_key, rv.api_secret),
+            client=rv.ccxt_client(),
+            bar_clock=rv.now,
+        )
+        yield ExchangeHarness(exchange=ex, advance=rv.advance, now=rv.now)
+        ex.close()
+
+
+@pytest.fixture(params=["paper", "ccxt-venue"])
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExchangeHarness]:
+    if request.param == "paper":
+        yield from _paper(tmp_path)
+    else:
+        yield from _ccxt_venue()
+
+
+class TestExchangeContract(ExchangeContract):
+    """Every contract test, once per implementation."""
