@@ -29,9 +29,7 @@ def read_line(proc: subprocess.Popen[str], timeout: float = 60.0) -> str:
     return out[0]
 
 
-def test_serve_trade_and_stop(tmp_path: Path) -> None:
-    faults = tmp_path / "faults.yaml"
-    faults.write_text("endpoints:\n  GET /fapi/v1/ticker/24hr: {error_rate: 1.0, errors: [502]}\n")
+def serve(*extra: str) -> tuple[subprocess.Popen[str], str, str]:
     env = {**os.environ, "XSMOM_VENUE_API_KEY": "e2e-key", "XSMOM_VENUE_API_SECRET": SECRET}
     cmd = [
         sys.executable,
@@ -45,19 +43,30 @@ def test_serve_trade_and_stop(tmp_path: Path) -> None:
         "0",
         "--speed",
         "0",
-        "--start",
-        "2025-09-01",
-        "--faults",
-        str(faults),
+        *extra,
     ]
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    line = read_line(proc)
+    m = re.search(r"http://127\.0\.0\.1:\d+", line)
+    assert m, line
+    return proc, m.group(0), line
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    return rest
+
+
+def test_serve_trade_and_stop(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.yaml"
+    faults.write_text("endpoints:\n  GET /fapi/v1/ticker/24hr: {error_rate: 1.0, errors: [502]}\n")
+    state = tmp_path / "venue-state.json"
+    proc, url, line = serve("--start", "2025-09-01", "--faults", str(faults), "--state", str(state))
     try:
-        line = read_line(proc)
-        m = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert m, line
-        ex = ccxt.binanceusdm(ccxt_config(m.group(0), "e2e-key", SECRET))
+        ex = ccxt.binanceusdm(ccxt_config(url, "e2e-key", SECRET))
         ex.load_markets()
         order = ex.create_order("ETH/USDT:USDT", "market", "buy", 0.01)
         assert order["status"] == "closed"
@@ -65,10 +74,18 @@ def test_serve_trade_and_stop(tmp_path: Path) -> None:
         with pytest.raises(ccxt.ExchangeNotAvailable):  # the fault file applies
             ex.fetch_ticker("ETH/USDT:USDT")
     finally:
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=30)
+        rest = stop(proc)
     assert "venue: stopped" in rest
     assert SECRET not in line + rest
+    assert state.is_file()
+
+    proc, url, _ = serve("--state", str(state))  # a restart keeps the account
+    try:
+        ex = ccxt.binanceusdm(ccxt_config(url, "e2e-key", SECRET))
+        assert ex.fetch_positions(["ETH/USDT:USDT"])[0]["contracts"] == 0.01
+        assert ex.fetch_order(order["id"], "ETH/USDT:USDT")["status"] == "closed"
+    finally:
+        stop(proc)
 
 
 def test_serve_refuses_to_start_without_keys() -> None:

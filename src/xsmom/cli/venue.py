@@ -11,6 +11,7 @@ from xsmom.errors import ConfigError
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import load_plan
+from xsmom.venue.persist import StateSaver
 
 KEY_ENV = "XSMOM_VENUE_API_KEY"
 SECRET_ENV = "XSMOM_VENUE_API_SECRET"  # the name of the variable, not a secret
@@ -47,6 +48,13 @@ def venue() -> None:
 @click.option(
     "--balance", type=float, default=10_000.0, show_default=True, help="Initial USDT wallet."
 )
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Keep the account and replay time in FILE across restarts.",
+)
 @click.option("--api-key", default=None, help=f"API key (or ${KEY_ENV}).")
 @click.option("--api-secret", default=None, help=f"API secret (or ${SECRET_ENV}).")
 @click.option(
@@ -64,6 +72,7 @@ def serve(
     timeframe: str,
     faults_file: Path | None,
     balance: float,
+    state_file: Path | None,
     api_key: str | None,
     api_secret: str | None,
     time_source: str,
@@ -83,7 +92,9 @@ def serve(
         initial_balance=balance,
         port=port,
         time_source=time_source,
+        state_file=state_file,
     )
+    saver = StateSaver(server.venue, state_file).start() if state_file else None
     data = server.venue.data
     click.echo(
         f"venue: {server.url} ({len(data.symbols)} symbols, {timeframe}, speed {speed:g}, "
@@ -95,3 +106,5 @@ def serve(
         click.echo("venue: stopped")
     finally:
         server.httpd.server_close()
+        if saver is not None:
+            saver.stop()

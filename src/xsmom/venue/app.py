@@ -10,6 +10,7 @@ from xsmom.data.bundled import resolve_store
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import FaultInjector, FaultPlan
 from xsmom.venue.market import MarketData
+from xsmom.venue.persist import load_state
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import ReplayClock, Venue
 from xsmom.venue.types import FeeModel
@@ -41,11 +42,26 @@ def create_server(
     port: int = 0,
     weight_limit: int = 2400,
     time_source: str = "wall",
+    state_file: Path | None = None,
 ) -> VenueServer:
-    """Build (not start) a venue server over ``store`` (a folder, or ``sample``)."""
+    """Build (not start) a venue server over ``store`` (a folder, or ``sample``).
+
+    With an existing ``state_file`` the account and the replay time come from it (``start``,
+    ``initial_balance`` and ``fees`` are then those of the saved run).
+    """
     data = MarketData(resolve_store(store), timeframe, symbols)
-    clock = ReplayClock(parse_start(start, data), speed)
-    venue = Venue(data, clock, fees=fees, initial_balance=initial_balance, time_source=time_source)
+    engine = None
+    start_ms = parse_start(start, data)
+    if state_file is not None and state_file.is_file():
+        start_ms, engine = load_state(state_file)
+    venue = Venue(
+        data,
+        ReplayClock(start_ms, speed),
+        fees=fees,
+        initial_balance=initial_balance,
+        time_source=time_source,
+        engine=engine,
+    )
     return VenueServer(
         venue,
         credentials=credentials,

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from xsmom.errors import CorruptStateError
 from xsmom.venue.market import MarketData
 from xsmom.venue.matching import MatchingEngine
 from xsmom.venue.types import FeeModel
@@ -60,11 +61,14 @@ class Venue:
         initial_balance: float = 10_000.0,
         default_leverage: int = 20,
         time_source: str = "wall",
+        engine: MatchingEngine | None = None,
     ) -> None:
         self.data = data
         self.clock = clock
         self.time_source = time_source
-        self.engine = MatchingEngine(
+        if engine is not None and set(engine.markets) != set(data.specs):
+            raise CorruptStateError("the saved venue state was written for other symbols")
+        self.engine = engine or MatchingEngine(
             data.specs, fees or FeeModel(), initial_balance, default_leverage
         )
         self.lock = threading.RLock()
