@@ -54,8 +54,8 @@ def serve(*extra: str) -> tuple[subprocess.Popen[str], str, str]:
     return proc, m.group(0), line
 
 
-def stop(proc: subprocess.Popen[str]) -> str:
-    proc.send_signal(signal.SIGINT)
+def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> str:
+    proc.send_signal(sig)
     rest, _ = proc.communicate(timeout=30)
     return rest
 
@@ -85,7 +85,7 @@ def test_serve_trade_and_stop(tmp_path: Path) -> None:
         assert ex.fetch_positions(["ETH/USDT:USDT"])[0]["contracts"] == 0.01
         assert ex.fetch_order(order["id"], "ETH/USDT:USDT")["status"] == "closed"
     finally:
-        stop(proc)
+        assert "venue: stopped" in stop(proc, signal.SIGTERM)
 
 
 def test_serve_refuses_to_start_without_keys() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -15,6 +17,10 @@ from xsmom.venue.persist import StateSaver
 
 KEY_ENV = "XSMOM_VENUE_API_KEY"
 SECRET_ENV = "XSMOM_VENUE_API_SECRET"  # the name of the variable, not a secret
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group()
@@ -100,6 +106,7 @@ def serve(
         f"venue: {server.url} ({len(data.symbols)} symbols, {timeframe}, speed {speed:g}, "
         f"api key {key}, replay from {server.venue.clock.now_ms()} ms)"
     )
+    signal.signal(signal.SIGTERM, _interrupt)  # a service stop saves state like Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
