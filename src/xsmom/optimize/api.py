@@ -16,7 +16,7 @@ from xsmom.optimize.analysis import Analysis, analyze
 from xsmom.optimize.plan import default_study_name, iso, load_research_panel
 from xsmom.optimize.report import write_outputs
 from xsmom.optimize.runner import SearchSpec, build_evaluator, run_search
-from xsmom.optimize.search import WorkerReport
+from xsmom.optimize.search import WorkerReport, wait_for_running
 from xsmom.optimize.storage import make_storage, sqlite_url
 
 
@@ -55,8 +55,13 @@ def run_optimize(
     workers: int = 1,
     progress: bool = True,
     history: Path | None = None,
+    wait_s: float = 300.0,
 ) -> OptimizeRun:
-    """Search, analyze and write best_config.yaml, study.json and report.html into ``out``."""
+    """Search, analyze and write best_config.yaml, study.json and report.html into ``out``.
+
+    With a shared storage, other workers may still run their last trials when this one is
+    done: it waits up to ``wait_s`` for them before the analysis.
+    """
     t0 = time.perf_counter()
     n = trials if trials is not None else cfg.optimize.trials
     url, name = resolve_names(cfg, store, out, storage, study)
@@ -64,6 +69,7 @@ def run_optimize(
     ev = build_evaluator(spec)
     reports = run_search(spec, ev, workers=workers, progress=progress)
     st = optuna.load_study(study_name=name, storage=make_storage(url))
+    wait_for_running(st, timeout_s=wait_s)
     an = analyze(st, ev)
     meta = {
         "study": name,
@@ -72,6 +78,7 @@ def run_optimize(
             {
                 "worker": r.worker,
                 "trials": len(r.trials),
+                "trial_numbers": r.trials,
                 "failed": r.failed,
                 "seconds": r.seconds,
                 "overhead_share": r.overhead_share,

@@ -182,6 +182,22 @@ def run_worker(
     return report
 
 
+def wait_for_running(study: optuna.Study, *, timeout_s: float, poll_s: float = 0.5) -> int:
+    """Wait until no trial is RUNNING (other workers finishing); return how many still are."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+        if running == 0 or time.monotonic() >= deadline:
+            if running:
+                log.warning(
+                    "%d trial(s) still running after %.0f s; analyzing without them",
+                    running,
+                    timeout_s,
+                )
+            return running
+        time.sleep(poll_s)
+
+
 def best_final(study: optuna.Study, n_folds: int) -> float | None:
     """Return the best training score on the final window so far (first objective)."""
     key = str(n_folds)

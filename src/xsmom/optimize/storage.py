@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import optuna
 from sqlalchemy import event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
 from xsmom.config.history import redact_url
 from xsmom.errors import ConfigError
@@ -34,6 +35,23 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _open(url: str, kwargs: dict[str, Any], attempts: int = 5) -> optuna.storages.RDBStorage:
+    for attempt in range(1, attempts + 1):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
+        except ImportError as exc:
+            raise ConfigError(f"storage {redact_url(url)} needs a driver: {exc}") from exc
+        except (IntegrityError, ProgrammingError) as exc:
+            # Workers started together race to create the schema: the loser retries and
+            # finds the tables the winner made.
+            if attempt == attempts:
+                raise ConfigError(f"cannot open storage {redact_url(url)}: {exc}") from exc
+            time.sleep(0.5 * attempt)
+        except (SQLAlchemyError, OSError) as exc:
+            raise ConfigError(f"cannot open storage {redact_url(url)}: {exc}") from exc
+    raise AssertionError("unreachable")
+
+
 def make_storage(url: str) -> optuna.storages.RDBStorage:
     """Open (creating tables if needed) the RDB storage at ``url``; heartbeats are off."""
     url = normalize_url(url)
@@ -46,12 +64,7 @@ def make_storage(url: str) -> optuna.storages.RDBStorage:
         kwargs = {"connect_args": {"timeout": 60}}
     elif url.startswith("postgresql"):
         kwargs = {"pool_pre_ping": True}
-    try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except ImportError as exc:
-        raise ConfigError(f"storage {redact_url(url)} needs a driver: {exc}") from exc
-    except (SQLAlchemyError, OSError) as exc:
-        raise ConfigError(f"cannot open storage {redact_url(url)}: {exc}") from exc
+    storage = _open(url, kwargs)
     if url.startswith("sqlite:///"):
         event.listen(storage.engine, "connect", _sqlite_pragmas)
         storage.engine.dispose()
