@@ -1,0 +1,196 @@
+"""``xsmom optimize``, ``xsmom config history|diff`` and ``xsmom cycle`` on the bundled sample."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+from pathlib import Path
+
+import optuna
+import pytest
+from click.testing import CliRunner
+
+from xsmom.cli.main import cli
+from xsmom.config import config_from_dict, load_config, save_config, version_id
+from xsmom.config.history import ConfigHistory
+from xsmom.data.bundled import SAMPLE_DIR
+from xsmom.optimize.storage import make_storage, sqlite_url
+
+
+def small_config(path: Path, **gate: float) -> Path:
+    cfg = config_from_dict(
+        {
+            "optimize": {
+                "folds": {"n_folds": 2, "train": "60d", "test": "30d", "embargo": "1d"},
+                "space": {
+                    "strategy.selection.k": {"type": "int", "low": 2, "high": 5},
+                    "strategy.signal.lookbacks": {
+                        "type": "categorical",
+                        "choices": [[12, 24, 48, 96], [24, 48, 96, 168]],
+                    },
+                },
+                "stats": {"bootstrap_samples": 200, "cscv_blocks": 8},
+                "gate": gate,
+            }
+        }
+    )
+    save_config(cfg, path)
+    return path
+
+
+def invoke(*args: str) -> str:
+    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def test_optimize_writes_outputs_records_history_and_resumes(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path / "cfg.yaml")
+    out, hist = tmp_path / "out", tmp_path / "hist"
+    common = [
+        "--config",
+        str(cfg),
+        "--store",
+        "sample",
+        "--out",
+        str(out),
+        "--history",
+        str(hist),
+        "--no-progress",
+    ]
+    invoke("optimize", *common, "--trials", "6")
+    doc = json.loads((out / "study.json").read_text())
+    assert doc["trials"] == 6
+    assert len(doc["folds"]) == 2
+    for fold in doc["folds"]:
+        assert {"train", "test", "train_metrics", "oos_metrics", "current_oos_metrics"} <= set(fold)
+        assert fold["train"]["bars"][1] <= fold["test"]["bars"][0]
+    assert "sharpe" in doc["folds"][0]["oos_metrics"]
+    assert 0.0 <= doc["deflated_sharpe"] <= 1.0 and 0.0 <= doc["pbo"] <= 1.0
+    assert set(doc["importances"]) <= {"strategy.selection.k", "strategy.signal.lookbacks"}
+    assert doc["gate"]["accepted"] in (True, False)
+
+    # best_config.yaml is a complete config that `xsmom config validate` accepts
+    best = load_config(out / "best_config.yaml")
+    assert "ok:" in invoke("config", "validate", str(out / "best_config.yaml"))
+    assert doc["candidate"]["version"] == version_id(best)
+
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4
+    assert not re.search(r"(src|href)=\"https?://", html), "the report must open offline"
+
+    # the same command with more trials resumes the same study
+    invoke("optimize", *common, "--trials", "9")
+    doc2 = json.loads((out / "study.json").read_text())
+    assert doc2["study"] == doc["study"] and doc2["trials"] == 9
+    assert doc2["workers"][0]["trial_numbers"] == [6, 7, 8]
+
+    # history: base config (current) and the candidate(s), with parent and provenance
+    records = ConfigHistory(hist).records()
+    base_version = version_id(load_config(cfg))
+    assert records[0].version == base_version and records[0].status == "current"
+    cand = ConfigHistory(hist).get(doc2["candidate"]["version"][:12])
+    assert cand.parent == base_version
+    assert cand.provenance["study"] == doc["study"]
+    assert cand.provenance["data"]["timeframe"] == "1h"
+    assert "oos_sharpe" in cand.metrics
+    listing = invoke("config", "history", "--history", str(hist))
+    assert base_version[:12] in listing and cand.version[:12] in listing
+    diff = invoke("config", "diff", base_version[:10], cand.version[:10], "--history", str(hist))
+    if cand.version != base_version:
+        assert "strategy." in diff
+    assert "identical" in invoke(
+        "config", "diff", str(cfg), base_version[:8], "--history", str(hist)
+    )
+
+
+def test_local_workers_share_a_sqlite_study(tmp_path: Path) -> None:
+    cfg = small_config(tmp_path / "cfg.yaml")
+    out = tmp_path / "out"
+    invoke(
+        "optimize",
+        "--config",
+        str(cfg),
+        "--store",
+        "sample",
+        "--out",
+        str(out),
+        "--trials",
+        "10",
+        "--workers",
+        "2",
+        "--no-history",
+        "--no-progress",
+    )
+    doc = json.loads((out / "study.json").read_text())
+    ran = [set(w["trial_numbers"]) for w in doc["workers"]]
+    assert len(ran) == 2 and not ran[0] & ran[1]
+    study = optuna.load_study(
+        study_name=doc["study"], storage=make_storage(sqlite_url(out / "study.db"))
+    )
+    numbers = sorted(t.number for t in study.get_trials())
+    assert numbers == sorted(ran[0] | ran[1]) == list(range(len(numbers)))
+    assert 10 <= len(numbers) <= 11
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_cycle_is_idempotent_and_stages_or_rejects(tmp_path: Path) -> None:
+    # A gate every candidate passes, so the cycle stages it.
+    cfg = small_config(
+        tmp_path / "cfg.yaml",
+        min_sharpe_gain=-100.0,
+        min_ci_low_gain=-100.0,
+        min_deflated_sharpe=0.0,
+        max_pbo=1.0,
+    )
+    store = tmp_path / "store"
+    shutil.copytree(SAMPLE_DIR, store)
+    state = tmp_path / "state"
+    args = [
+        "cycle",
+        "--config",
+        str(cfg),
+        "--store",
+        str(store),
+        "--trials",
+        "5",
+        "--state",
+        str(state),
+    ]
+    first = invoke(*args)
+    assert "no venue configured, using stored data" in first
+    assert "[notify]" in first and "staged" in first
+    hist = ConfigHistory(state / "configs")
+    staged = [r for r in hist.records() if r.status == "staged"]
+    assert len(staged) == 1
+    n_records = len(hist.records())
+
+    # Same inputs: nothing is repeated (no new candidate, no second notification), and an
+    # unreachable venue does not stop the cycle.
+    again = invoke(
+        *args, "--api-base", f"http://127.0.0.1:{_closed_port()}", "--exchange", "binanceusdm"
+    )
+    assert "venue unreachable, using stored data" in again
+    assert "[notify]" not in again
+    assert len(hist.records()) == n_records
+    assert len(list((state / "cycles").glob("*.json"))) == 1
+
+
+@pytest.mark.parametrize("key", ["data.timeframe", "optimize.trials", "backtest.lot_sizes"])
+def test_optimize_refuses_to_search_keys_the_backtest_does_not_simulate(
+    tmp_path: Path, key: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"optimize:\n  space:\n    {key}: {{type: categorical, choices: [1]}}\n")
+    res = CliRunner().invoke(
+        cli, ["optimize", "--config", str(path), "--store", "sample", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code != 0
+    assert "not searchable" in str(res.exception) or "not searchable" in res.output
