@@ -89,6 +89,7 @@ class VenueServer:
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.app = self
         self._thread: threading.Thread | None = None
+        self.internal_errors = 0
 
     @property
     def port(self) -> int:
@@ -128,7 +129,15 @@ class VenueServer:
         except _Drop:
             req.close_connection = True
             return
-        self._write(req, status, payload, headers)
+        except Exception:  # request boundary: log with traceback, count, answer -1000
+            self.internal_errors += 1
+            log.exception("venue: internal error on %s %s", req.command, split.path)
+            status, payload, headers = 500, {"code": -1000, "msg": "An unknown error occurred."}, {}
+        try:
+            self._write(req, status, payload, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            log.debug("venue: client left before the answer (%s %s)", req.command, split.path)
+            req.close_connection = True
 
     def _dispatch(
         self, req: _Handler, path: str, query: str, body: str
@@ -199,7 +208,7 @@ class VenueServer:
         if path == "/admin/faults":
             if method == "POST":
                 self.faults.replace(parse_plan(data))
-            return {"counts": dict(self.faults.counts)}
+            return {"counts": dict(self.faults.counts), "internal_errors": self.internal_errors}
         if path == "/admin/state":
             with self.venue.lock:
                 return self.venue.engine.snapshot()
