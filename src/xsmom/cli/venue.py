@@ -9,14 +9,27 @@ from types import FrameType
 
 import click
 
+from xsmom.config import load_config
 from xsmom.errors import ConfigError
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import load_plan
 from xsmom.venue.persist import StateSaver
+from xsmom.venue.types import FeeModel
 
 KEY_ENV = "XSMOM_VENUE_API_KEY"
 SECRET_ENV = "XSMOM_VENUE_API_SECRET"  # the name of the variable, not a secret
+
+
+def fees_from_config(path: Path | None) -> FeeModel:
+    """Return the venue's fill costs from a config's ``costs`` section (the backtest's)."""
+    costs = load_config(path).costs
+    return FeeModel(
+        taker_fee_bps=costs.taker_fee_bps,
+        maker_fee_bps=costs.maker_fee_bps,
+        slippage_bps=costs.slippage_bps,
+        impact_coef=costs.impact_coef,
+    )
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -77,6 +90,7 @@ def serve(
     start: str | None,
     timeframe: str,
     faults_file: Path | None,
+    config_file: Path | None,
     balance: float,
     state_file: Path | None,
     api_key: str | None,
@@ -96,6 +110,7 @@ def serve(
         timeframe=timeframe,
         faults=load_plan(faults_file) if faults_file else None,
         initial_balance=balance,
+        fees=fees_from_config(config_file),
         port=port,
         time_source=time_source,
         state_file=state_file,
