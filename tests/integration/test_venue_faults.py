@@ -193,3 +193,24 @@ def test_concurrent_clients_get_distinct_orders(rv):
     assert errors == []
     orders = clients[0].fetch_open_orders(BTC)
     assert len(orders) == 40 and len({o["id"] for o in orders}) == 40
+
+
+def test_order_rate_limit_answers_1015():
+    with start_venue("sample", start=START, order_limit_10s=3) as rv:
+        order = {
+            "symbol": "BTCUSDT",
+            "side": "BUY",
+            "type": "LIMIT",
+            "quantity": "0.01",
+            "price": "90000",
+            "timeInForce": "GTC",
+        }
+        counts = [rv.request("POST", "/fapi/v1/order", order, signed=True)[1] for _ in range(3)]
+        assert [h["X-MBX-ORDER-COUNT-10S"] for h in counts] == ["1", "2", "3"]
+        status, headers, body = rv.request("POST", "/fapi/v1/order", order, signed=True)
+        assert (status, body["code"]) == (429, -1015) and "Retry-After" in headers
+        assert len(rv.venue.engine.orders()) == 3
+        ex = rv.ccxt_client()
+        ex.load_markets()
+        with pytest.raises(ccxt.DDoSProtection, match="-1015"):  # ccxt's class for any 429
+            ex.create_order(BTC, "limit", "buy", 0.01, 90_000.0)

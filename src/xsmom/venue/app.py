@@ -41,6 +41,7 @@ def create_server(
     host: str = "127.0.0.1",
     port: int = 0,
     weight_limit: int = 2400,
+    order_limit_10s: int = 300,
     time_source: str = "wall",
     state_file: Path | None = None,
 ) -> VenueServer:
@@ -69,4 +70,5 @@ def create_server(
         host=host,
         port=port,
         weight_limit=weight_limit,
+        order_limit_10s=order_limit_10s,
     )

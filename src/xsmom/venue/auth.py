@@ -93,29 +93,53 @@ def _check_timestamp(params: dict[str, str], now_ms: int) -> None:
 
 
 class WeightMeter:
-    """Request weight used in the last minute, per client address."""
+    """Weight used in a rolling window (a minute by default), per client.
 
-    def __init__(self, limit: int = 2400, clock: Callable[[], float] = time.monotonic) -> None:
+    Over ``limit`` the request is refused with HTTP 429, ``code`` and ``Retry-After``; the
+    refused request itself is not counted.
+    """
+
+    def __init__(
+        self,
+        limit: int = 2400,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        window_s: float = 60.0,
+        code: int = -1003,
+        header: str = "X-MBX-USED-WEIGHT-1M",
+    ) -> None:
         self.limit = limit
+        self.window_s = window_s
+        self.code = code
+        self.header = header
         self._clock = clock
         self._hits: dict[str, deque[tuple[float, int]]] = {}
         self._lock = threading.Lock()
 
     def charge(self, client: str, weight: int) -> int:
-        """Add ``weight`` for ``client``; return the minute's total, raise 429 over the limit."""
+        """Add ``weight`` for ``client``; return the window's total, raise 429 over the limit."""
         now = self._clock()
         with self._lock:
             hits = self._hits.setdefault(client, deque())
-            while hits and now - hits[0][0] >= 60.0:
+            while hits and now - hits[0][0] >= self.window_s:
                 hits.popleft()
             used = sum(w for _, w in hits)
             if used + weight > self.limit:
-                retry = max(1, int(60.0 - (now - hits[0][0])) + 1) if hits else 1
+                wait = self.window_s - (now - hits[0][0]) if hits else 0.0
                 raise ApiError(
                     429,
-                    -1003,
-                    f"Too many requests; current limit of IP is {self.limit} requests per minute.",
-                    {"Retry-After": str(retry), "X-MBX-USED-WEIGHT-1M": str(used)},
+                    self.code,
+                    self._message(),
+                    {
+                        "Retry-After": str(max(1, int(wait) + 1)),
+                        self.header: str(used),
+                    },
                 )
             hits.append((now, weight))
             return used + weight
+
+    def _message(self) -> str:
+        if self.code == -1015:
+            per = f"{self.window_s:g} s"
+            return f"Too many new orders; current limit is {self.limit} orders per {per}."
+        return f"Too many requests; current limit of IP is {self.limit} requests per minute."

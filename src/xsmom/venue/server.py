@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 from xsmom.errors import ConfigError, XsmomError
 from xsmom.venue.auth import Credentials, WeightMeter, check_signed
 from xsmom.venue.binance import ApiError
-from xsmom.venue.faults import Decision, FaultInjector, parse_plan
+from xsmom.venue.faults import ORDER_PATHS, Decision, FaultInjector, parse_plan
 from xsmom.venue.params import Params, Route
 from xsmom.venue.routes_account import ACCOUNT_ROUTES
 from xsmom.venue.routes_market import MARKET_ROUTES
@@ -79,6 +79,8 @@ class VenueServer:
         host: str = "127.0.0.1",
         port: int = 0,
         weight_limit: int = 2400,
+        order_limit_10s: int = 300,
+        order_limit_1m: int = 1200,
     ) -> None:
         if host not in LOOPBACK:
             raise ConfigError(f"the venue binds to loopback only, not {host!r}")
@@ -86,6 +88,10 @@ class VenueServer:
         self.credentials = credentials
         self.faults = faults or FaultInjector()
         self.weights = WeightMeter(weight_limit)
+        self.order_meters = (
+            WeightMeter(order_limit_10s, window_s=10.0, code=-1015, header="X-MBX-ORDER-COUNT-10S"),
+            WeightMeter(order_limit_1m, window_s=60.0, code=-1015, header="X-MBX-ORDER-COUNT-1M"),
+        )
         self.httpd = _HTTPServer((host, port), _Handler)
         self.httpd.app = self
         self._thread: threading.Thread | None = None
@@ -158,6 +164,9 @@ class VenueServer:
                 now = self.venue.server_time()
                 key = req.headers.get("X-MBX-APIKEY")
                 check_signed(self.credentials, key, query, body, params.raw, now)
+            if req.command == "POST" and path in ORDER_PATHS:
+                for meter in self.order_meters:
+                    headers[meter.header] = str(meter.charge("account", 1))
             with self.venue.lock:
                 self.venue.sync()
                 result = route.handler(self.venue, params)

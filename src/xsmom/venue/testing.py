@@ -178,6 +178,7 @@ def start_venue(
     api_secret: str = TEST_API_SECRET,
     port: int = 0,
     weight_limit: int = 2400,
+    order_limit_10s: int = 300,
 ) -> RunningVenue:
     """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread."""
     server = create_server(
@@ -192,6 +193,7 @@ def start_venue(
         fees=fees,
         port=port,
         weight_limit=weight_limit,
+        order_limit_10s=order_limit_10s,
     )
     server.start()
     return RunningVenue(server=server, venue=server.venue, api_key=api_key, api_secret=api_secret)
