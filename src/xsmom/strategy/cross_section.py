@@ -78,19 +78,27 @@ def cs_mean(x: F64, mask: B) -> F64:  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def rank_desc(x: F64, mask: B) -> npt.NDArray[np.int64]:  # pragma: no cover - numba
-    """Return per-bar ranks (0 = largest) of ``x`` among the masked names; -1 outside."""
+def top_n_mask(x: F64, mask: B, top: int) -> B:  # pragma: no cover - numba
+    """Return the masked names whose ``x`` ranks among the ``top`` largest at each bar.
+
+    Ties go to the lower column index. Rows with at most ``top`` masked names keep them all
+    (no sort needed).
+    """
     n, m = x.shape
-    out = np.full((n, m), -1, dtype=np.int64)
+    out = np.zeros((n, m), dtype=np.bool_)
+    vals = np.empty(m)
     for t in range(n):
-        vals = np.empty(m)
+        count = 0
         for j in range(m):
-            vals[j] = x[t, j] if mask[t, j] else -np.inf
-        order = np.argsort(-vals, kind="mergesort")
-        r = 0
-        for k in range(m):
-            j = order[k]
             if mask[t, j]:
-                out[t, j] = r
-                r += 1
+                count += 1
+        if count <= top:
+            for j in range(m):
+                out[t, j] = mask[t, j]
+            continue
+        for j in range(m):
+            vals[j] = -x[t, j] if mask[t, j] else np.inf
+        order = np.argsort(vals, kind="mergesort")
+        for r in range(top):
+            out[t, order[r]] = True
     return out

@@ -1,7 +1,9 @@
 """NaN-aware rolling statistics over the bar axis of (bars, symbols) arrays.
 
 A window's statistic is NaN unless it holds at least ``min_count`` finite values; values at
-bar t use bars ``t - window + 1 .. t`` only, so nothing here looks ahead.
+bar t use bars ``t - window + 1 .. t`` only, so nothing here looks ahead. Loops run bar by
+bar with per-symbol state, following the arrays' row-major layout (column-wise walks are
+several times slower on (bars, symbols) arrays).
 """
 
 from __future__ import annotations
@@ -18,21 +20,21 @@ def rolling_mean(x: F64, window: int, min_count: int) -> F64:  # pragma: no cove
     """Return the trailing mean of each column over ``window`` bars."""
     n, m = x.shape
     out = np.full((n, m), np.nan)
-    for j in range(m):
-        s = 0.0
-        c = 0
-        for t in range(n):
+    s = np.zeros(m)
+    c = np.zeros(m, dtype=np.int64)
+    for t in range(n):
+        for j in range(m):
             v = x[t, j]
             if np.isfinite(v):
-                s += v
-                c += 1
+                s[j] += v
+                c[j] += 1
             if t >= window:
                 old = x[t - window, j]
                 if np.isfinite(old):
-                    s -= old
-                    c -= 1
-            if c >= min_count and c > 0:
-                out[t, j] = s / c
+                    s[j] -= old
+                    c[j] -= 1
+            if c[j] >= min_count and c[j] > 0:
+                out[t, j] = s[j] / c[j]
     return out
 
 
@@ -41,24 +43,25 @@ def rolling_std(x: F64, window: int, min_count: int) -> F64:  # pragma: no cover
     """Return the trailing sample standard deviation (ddof=1) of each column."""
     n, m = x.shape
     out = np.full((n, m), np.nan)
-    for j in range(m):
-        s = 0.0
-        s2 = 0.0
-        c = 0
-        for t in range(n):
+    s = np.zeros(m)
+    s2 = np.zeros(m)
+    c = np.zeros(m, dtype=np.int64)
+    need = max(min_count, 2)
+    for t in range(n):
+        for j in range(m):
             v = x[t, j]
             if np.isfinite(v):
-                s += v
-                s2 += v * v
-                c += 1
+                s[j] += v
+                s2[j] += v * v
+                c[j] += 1
             if t >= window:
                 old = x[t - window, j]
                 if np.isfinite(old):
-                    s -= old
-                    s2 -= old * old
-                    c -= 1
-            if c >= max(min_count, 2):
-                var = (s2 - s * s / c) / (c - 1)
+                    s[j] -= old
+                    s2[j] -= old * old
+                    c[j] -= 1
+            if c[j] >= need:
+                var = (s2[j] - s[j] * s[j] / c[j]) / (c[j] - 1)
                 out[t, j] = np.sqrt(var) if var > 0.0 else 0.0
     return out
 
@@ -68,17 +71,17 @@ def rolling_sum(x: F64, window: int) -> F64:  # pragma: no cover - numba
     """Return the trailing sum of each column, NaN counted as 0."""
     n, m = x.shape
     out = np.zeros((n, m))
-    for j in range(m):
-        s = 0.0
-        for t in range(n):
+    s = np.zeros(m)
+    for t in range(n):
+        for j in range(m):
             v = x[t, j]
             if np.isfinite(v):
-                s += v
+                s[j] += v
             if t >= window:
                 old = x[t - window, j]
                 if np.isfinite(old):
-                    s -= old
-            out[t, j] = s
+                    s[j] -= old
+            out[t, j] = s[j]
     return out
 
 
@@ -98,22 +101,22 @@ def valid_count(x: F64) -> F64:  # pragma: no cover - numba
     """Return, per bar, how many finite values each column has had so far."""
     n, m = x.shape
     out = np.zeros((n, m))
-    for j in range(m):
-        c = 0.0
-        for t in range(n):
+    c = np.zeros(m)
+    for t in range(n):
+        for j in range(m):
             if np.isfinite(x[t, j]):
-                c += 1.0
-            out[t, j] = c
+                c[j] += 1.0
+            out[t, j] = c[j]
     return out
 
 
 @njit(cache=True)
-def average_true_range(high: F64, low: F64, close: F64, period: int) -> F64:  # pragma: no cover
-    """Return the simple-average true range over ``period`` bars."""
+def true_range(high: F64, low: F64, close: F64) -> F64:  # pragma: no cover - numba
+    """Return the true range of each bar (NaN where the bar is missing)."""
     n, m = close.shape
     tr = np.full((n, m), np.nan)
-    for j in range(m):
-        for t in range(n):
+    for t in range(n):
+        for j in range(m):
             h = high[t, j]
             lo = low[t, j]
             if not (np.isfinite(h) and np.isfinite(lo)):
@@ -123,4 +126,9 @@ def average_true_range(high: F64, low: F64, close: F64, period: int) -> F64:  # 
                 pc = close[t - 1, j]
                 r = max(r, abs(h - pc), abs(lo - pc))
             tr[t, j] = r
-    return rolling_mean(tr, period, period)
+    return tr
+
+
+def average_true_range(high: F64, low: F64, close: F64, period: int) -> F64:
+    """Return the simple-average true range over ``period`` bars."""
+    return np.asarray(rolling_mean(true_range(high, low, close), period, period))

@@ -29,30 +29,46 @@ def k_series(cfg: SelectionConfig, disp_ratio: F64) -> npt.NDArray[np.int64]:
 
 @njit(cache=True)
 def _pick_side(
-    sig: F64, elig: B, held: I8, side: int, k: int, band: int, out: I8
+    signal: F64,
+    t: int,
+    elig: B,
+    held: I8,
+    side: int,
+    k: int,
+    band: int,
+    out: I8,
+    top: npt.NDArray[np.int64],
+    stamp: npt.NDArray[np.int64],
+    tag: int,
 ) -> None:  # pragma: no cover - numba
-    m = sig.shape[0]
-    vals = np.empty(m)
-    for j in range(m):
-        ok = elig[j] and sig[j] * side > 0.0
-        vals[j] = sig[j] * side if ok else -np.inf
-    order = np.argsort(-vals, kind="mergesort")
-    count = 0
-    for r in range(m):
-        j = order[r]
-        if vals[j] == -np.inf:
+    # the best k + band names on this side by repeated scans (k is small: no sort needed);
+    # stamp[j] == tag marks names already picked in this call
+    m = signal.shape[1]
+    limit = min(k + band, m)
+    found = 0
+    for _ in range(limit):
+        best = -1
+        best_v = 0.0
+        for j in range(m):
+            v = signal[t, j] * side
+            if elig[j] and v > best_v and stamp[j] != tag:
+                best = j
+                best_v = v
+        if best < 0:
             break
-        if held[j] == side and r < k + band:
-            out[j] = side
+        stamp[best] = tag
+        top[found] = best
+        found += 1
+    count = 0
+    for r in range(found):
+        if held[top[r]] == side:
+            out[t, top[r]] = side
             count += 1
-    for r in range(m):
+    for r in range(found):
         if count >= k:
             break
-        j = order[r]
-        if vals[j] == -np.inf:
-            break
-        if out[j] == 0:
-            out[j] = side
+        if out[t, top[r]] == 0:
+            out[t, top[r]] = side
             count += 1
 
 
@@ -69,8 +85,10 @@ def select_sides(
     n, m = signal.shape
     out = np.zeros((n, m), dtype=np.int8)
     prev = np.zeros(m, dtype=np.int8)
+    elig = np.empty(m, dtype=np.bool_)
+    top = np.zeros(m, dtype=np.int64)
+    stamp = np.full(m, -1, dtype=np.int64)
     for t in range(n):
-        elig = np.empty(m, dtype=np.bool_)
         for j in range(m):
             elig[j] = mask[t, j] and np.isfinite(signal[t, j]) and signal[t, j] != 0.0
         row = out[t]
@@ -79,7 +97,7 @@ def select_sides(
                 if elig[j]:
                     row[j] = 1 if signal[t, j] > 0 else -1
         else:
-            _pick_side(signal[t], elig, prev, 1, k[t], band, row)
-            _pick_side(signal[t], elig, prev, -1, k[t], band, row)
-        prev = row.copy()
+            _pick_side(signal, t, elig, prev, 1, k[t], band, out, top, stamp, 2 * t)
+            _pick_side(signal, t, elig, prev, -1, k[t], band, out, top, stamp, 2 * t + 1)
+        prev = row  # rows are final once written
     return out

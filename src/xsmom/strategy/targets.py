@@ -6,13 +6,16 @@ uses bars 0..t only (their closes included), and is meant to be traded at the op
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from xsmom.config.schema import StrategyConfig
 from xsmom.data.panel import MarketPanel
+from xsmom.strategy.cache import StageCache
 from xsmom.strategy.cross_section import zscore
 from xsmom.strategy.exits import apply_exits
 from xsmom.strategy.funding import trailing_funding
@@ -21,9 +24,15 @@ from xsmom.strategy.rolling import average_true_range
 from xsmom.strategy.selection import k_series, select_sides
 from xsmom.strategy.signals import bar_volatility, log_prices, momentum_score
 from xsmom.strategy.universe import universe_mask
-from xsmom.strategy.weights import apply_weight_band, hold_between_rebalances, size_weights
+from xsmom.strategy.weights import (
+    apply_weight_band,
+    hold_between_rebalances,
+    rebalance_rows,
+    size_weights,
+)
 
 F64 = npt.NDArray[np.float64]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,48 +56,92 @@ class Targets:
     score: F64
 
 
+class _NoCache:
+    """Stand-in when no cache is given: computes every stage."""
+
+    def get(self, key: object, compute: Callable[[], T]) -> T:
+        return compute()
+
+
 def _signal(
     panel: MarketPanel,
     cfg: StrategyConfig,
     score: F64,
     mask: npt.NDArray[np.bool_],
     regime: npt.NDArray[np.int8],
+    memo: StageCache | _NoCache,
 ) -> F64:
     z = zscore(np.where(mask, score, 0.0), mask, cfg.signal.zscore_clip)
     ts = np.clip(np.nan_to_num(score, nan=0.0), -cfg.signal.zscore_clip, cfg.signal.zscore_clip)
     sig = np.where((regime == XSMOM)[:, None], z, ts)
     if cfg.funding.tilt > 0:
-        fz = zscore(trailing_funding(panel.funding_rate, cfg.funding.lookback), mask, 3.0)
+        lb = cfg.funding.lookback
+        tf = memo.get(("funding", lb), lambda: trailing_funding(panel.funding_rate, lb))
+        fz = zscore(tf, mask, 3.0)
         sig = sig - cfg.funding.tilt * fz
     return np.asarray(np.where(mask, sig, 0.0))
 
 
-def compute_targets(panel: MarketPanel, cfg: StrategyConfig) -> Targets:
-    """Compute target weights for every bar of ``panel`` (see the module docstring)."""
-    logp = log_prices(panel.close)
-    vol = bar_volatility(logp, cfg.signal.vol_lookback)
-    score = momentum_score(logp, vol, cfg.signal)
-    mask = universe_mask(panel.symbols, panel.close, panel.volume, cfg.universe)
-    mask &= np.isfinite(score) & np.isfinite(vol) & (np.nan_to_num(vol) > 0)
-    regime = regime_series(panel.symbols, logp, vol, score, mask, cfg.regime)
-    signal = _signal(panel, cfg, score, mask, regime)
+def compute_targets(
+    panel: MarketPanel, cfg: StrategyConfig, *, cache: StageCache | None = None
+) -> Targets:
+    """Compute target weights for every bar of ``panel`` (see the module docstring).
+
+    ``cache`` (made for this panel) reuses stages whose inputs did not change between calls;
+    results are identical with or without it.
+    """
+    memo: StageCache | _NoCache = _NoCache()
+    if cache is not None:
+        cache.check(panel)
+        memo = cache
+    sig_cfg = cfg.signal
+    logp = memo.get(("logp",), lambda: log_prices(panel.close))
+    vol = memo.get(
+        ("vol", sig_cfg.vol_lookback), lambda: bar_volatility(logp, sig_cfg.vol_lookback)
+    )
+    skey = ("score", sig_cfg.lookbacks, sig_cfg.lookback_weights, sig_cfg.vol_lookback)
+    score = memo.get(skey, lambda: momentum_score(logp, vol, sig_cfg))
+
+    def _mask() -> npt.NDArray[np.bool_]:
+        m = universe_mask(panel.symbols, panel.close, panel.volume, cfg.universe)
+        return np.asarray(m & np.isfinite(score) & np.isfinite(vol) & (np.nan_to_num(vol) > 0))
+
+    mkey = ("mask", cfg.universe, skey)
+    mask = memo.get(mkey, _mask)
+    regime = memo.get(
+        ("regime", cfg.regime, mkey),
+        lambda: regime_series(panel.symbols, logp, vol, score, mask, cfg.regime),
+    )
+    signal = _signal(panel, cfg, score, mask, regime, memo)
     sel = cfg.selection
-    ks = k_series(sel, dispersion_ratio(score, mask, cfg.regime.dispersion_lookback))
-    sides = select_sides(signal, mask, ks, sel.exit_band, sel.mode == "all")
     pf = cfg.portfolio
-    w = size_weights(
-        signal,
+    # selection and sizing only at rebalance closes: hysteresis and bands compare with the
+    # book held since the previous rebalance
+    rows = rebalance_rows(panel.timestamps, panel.bar_ms, pf.rebalance_every)
+    if sel.k_mode == "dispersion":
+        dlb = cfg.regime.dispersion_lookback
+        ratio = memo.get(("disp", dlb, mkey), lambda: dispersion_ratio(score, mask, dlb))
+        ks = k_series(sel, ratio[rows])
+    else:
+        ks = k_series(sel, np.ones(rows.shape[0]))
+    sig_r, mask_r = signal[rows], mask[rows]
+    sides = select_sides(sig_r, mask_r, ks, sel.exit_band, sel.mode == "all")
+    w_r = size_weights(
+        sig_r,
         sides,
-        vol,
-        regime,
-        cfg.signal.power,
+        vol[rows],
+        regime[rows],
+        sig_cfg.power,
         pf.gross_leverage,
         pf.max_weight,
         pf.market_neutral,
     )
-    w = hold_between_rebalances(w, panel.timestamps, panel.bar_ms, pf.rebalance_every)
-    w = apply_weight_band(w, sel.weight_band)
-    atr = average_true_range(panel.high, panel.low, panel.close, cfg.exits.atr_period)
+    w_r = apply_weight_band(w_r, sel.weight_band)
+    w = hold_between_rebalances(rows, w_r, panel.n_bars)
+    period = cfg.exits.atr_period
+    atr = memo.get(
+        ("atr", period), lambda: average_true_range(panel.high, panel.low, panel.close, period)
+    )
     ex = apply_exits(w, panel.open, panel.high, panel.low, panel.close, atr, cfg.exits)
     return Targets(
         symbols=panel.symbols,

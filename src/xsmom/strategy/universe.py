@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from xsmom.config.schema import UniverseConfig
-from xsmom.strategy.cross_section import rank_desc
+from xsmom.strategy.cross_section import top_n_mask
 from xsmom.strategy.rolling import rolling_mean, valid_count
 
 F64 = npt.NDArray[np.float64]
@@ -35,5 +35,4 @@ def universe_mask(symbols: Sequence[str], close: F64, volume: F64, cfg: Universe
         [(not cfg.allow or s in cfg.allow) and s not in cfg.deny for s in symbols], dtype=bool
     )
     mask &= listed[None, :]
-    ranks = rank_desc(np.nan_to_num(quote_vol, nan=-1.0), mask)
-    return np.asarray(mask & (ranks < cfg.max_symbols))
+    return np.asarray(top_n_mask(np.nan_to_num(quote_vol, nan=-1.0), mask, cfg.max_symbols))

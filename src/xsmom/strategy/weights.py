@@ -11,38 +11,53 @@ I8 = npt.NDArray[np.int8]
 
 
 @njit(cache=True)
+def _fill_step(a: F64, total: float, cap: float, out: F64) -> bool:  # pragma: no cover
+    # one round: scale the uncapped (out < 0) to what the caps leave; cap any that overflow.
+    # Return True when the allocation is final.
+    free = 0.0
+    ncap = 0
+    for i in range(a.shape[0]):
+        if out[i] >= 0.0:
+            ncap += 1
+        else:
+            free += a[i]
+    remaining = total - cap * ncap
+    if free <= 0.0 or remaining <= 0.0:
+        for i in range(a.shape[0]):
+            out[i] = max(out[i], 0.0)
+        return True
+    lam = remaining / free
+    grew = False
+    for i in range(a.shape[0]):
+        if out[i] < 0.0 and lam * a[i] > cap:
+            out[i] = cap
+            grew = True
+    if grew:
+        return False
+    for i in range(a.shape[0]):
+        if out[i] < 0.0:
+            out[i] = lam * a[i]
+    return True
+
+
+@njit(cache=True)
+def _fill_into(a: F64, total: float, cap: float, out: F64) -> None:  # pragma: no cover
+    # water-filling of non-negative a into out (same length), without allocating
+    out[:] = -1.0  # -1 marks "not capped yet"
+    for _ in range(a.shape[0] + 1):
+        if _fill_step(a, total, cap, out):
+            return
+
+
+@njit(cache=True)
 def water_fill(a: F64, total: float, cap: float) -> F64:  # pragma: no cover - numba
     """Scale non-negative ``a`` to sum to ``total`` with no element above ``cap``.
 
     Capped elements are fixed at ``cap`` and the rest rescaled until none exceeds it; if the
     caps cannot reach ``total``, every element ends at ``cap``.
     """
-    k = a.shape[0]
-    out = np.zeros(k)
-    capped = np.zeros(k, dtype=np.bool_)
-    for _ in range(k + 1):
-        free = 0.0
-        ncap = 0
-        for i in range(k):
-            if capped[i]:
-                ncap += 1
-            else:
-                free += a[i]
-        remaining = total - cap * ncap
-        if free <= 0.0 or remaining <= 0.0:
-            break
-        lam = remaining / free
-        grew = False
-        for i in range(k):
-            if not capped[i] and lam * a[i] > cap:
-                capped[i] = True
-                grew = True
-        if not grew:
-            for i in range(k):
-                out[i] = cap if capped[i] else lam * a[i]
-            return out
-    for i in range(k):
-        out[i] = cap if capped[i] else 0.0
+    out = np.empty(a.shape[0])
+    _fill_into(a, total, cap, out)
     return out
 
 
@@ -64,31 +79,38 @@ def _demean_selected(raw: F64) -> bool:  # pragma: no cover - numba
 
 
 @njit(cache=True)
-def _neutral_row(raw: F64, gross: float, cap: float) -> F64:  # pragma: no cover - numba
+def _size_neutral(
+    raw: F64, gross: float, cap: float, mag: F64, fill: F64, out: F64
+) -> None:  # pragma: no cover
     m = raw.shape[0]
-    out = np.zeros(m)
     if not _demean_selected(raw):
-        return out
+        return
     for side in (1.0, -1.0):
-        mag = np.zeros(m)
+        total = 0.0
         for j in range(m):
-            if raw[j] * side > 0.0:
-                mag[j] = abs(raw[j])
-        if mag.sum() == 0.0:
-            return np.zeros(m)
-        filled = water_fill(mag, gross / 2.0, cap)
+            mag[j] = abs(raw[j]) if raw[j] * side > 0.0 else 0.0
+            total += mag[j]
+        if total == 0.0:
+            out[:] = 0.0  # one side empty: no neutral book at this bar
+            return
+        _fill_into(mag, gross / 2.0, cap, fill)
         for j in range(m):
             if mag[j] > 0.0:
-                out[j] = side * filled[j]
-    return out
+                out[j] = side * fill[j]
 
 
 @njit(cache=True)
-def _size_row(raw: F64, neutral: bool, gross: float, cap: float) -> F64:  # pragma: no cover
+def _size_row(
+    raw: F64, neutral: bool, gross: float, cap: float, mag: F64, fill: F64, out: F64
+) -> None:  # pragma: no cover - numba
     if neutral:
-        return _neutral_row(raw, gross, cap)
-    filled = water_fill(np.abs(raw), gross, cap)
-    return np.where(raw > 0, filled, -filled)
+        _size_neutral(raw, gross, cap, mag, fill, out)
+        return
+    for j in range(raw.shape[0]):
+        mag[j] = abs(raw[j])
+    _fill_into(mag, gross, cap, fill)
+    for j in range(raw.shape[0]):
+        out[j] = fill[j] if raw[j] > 0 else -fill[j]
 
 
 @njit(cache=True)
@@ -111,13 +133,20 @@ def size_weights(
     """
     n, m = signal.shape
     out = np.zeros((n, m))
+    raw = np.zeros(m)
+    mag = np.zeros(m)
+    fill = np.zeros(m)
     for t in range(n):
-        raw = np.zeros(m)
+        any_side = False
         for j in range(m):
             v = vol[t, j]
+            raw[j] = 0.0
             if sides[t, j] != 0 and np.isfinite(v) and v > 0.0:
-                raw[j] = sides[t, j] * abs(signal[t, j]) ** power / v
-        out[t] = _size_row(raw, market_neutral and regime[t] == 0, gross, cap)
+                a = abs(signal[t, j])
+                raw[j] = sides[t, j] * (a if power == 1.0 else a**power) / v
+                any_side = True
+        if any_side:
+            _size_row(raw, market_neutral and regime[t] == 0, gross, cap, mag, fill, out[t])
     return out
 
 
@@ -137,22 +166,25 @@ def apply_weight_band(w: F64, band: float) -> F64:  # pragma: no cover - numba
     return out
 
 
-def hold_between_rebalances(
-    w: F64, timestamps: npt.NDArray[np.int64], bar_ms: int, every: int
-) -> F64:
-    """Keep each target until the next rebalance close.
-
-    A bar is a rebalance bar when its close time is a multiple of ``every`` bars since the
-    epoch (so 24 on 1h bars rebalances at 00:00 UTC daily), which keeps the schedule the same
-    however the history is cut.
-    """
+def rebalance_rows(
+    timestamps: npt.NDArray[np.int64], bar_ms: int, every: int
+) -> npt.NDArray[np.int64]:
+    """Return the bars whose close is a rebalance time: a multiple of ``every`` bars since the
+    epoch (24 on 1h bars: daily at 00:00 UTC). The schedule is the same however the history
+    is cut. ``every <= 1`` rebalances at every bar."""
     if every <= 1:
-        return w
+        return np.arange(timestamps.shape[0], dtype=np.int64)
     closes = (timestamps + bar_ms) // bar_ms
-    is_reb = closes % every == 0
-    idx = np.where(is_reb, np.arange(w.shape[0]), -1)
-    last = np.maximum.accumulate(idx)
-    out = np.zeros_like(w)
-    ok = last >= 0
-    out[ok] = w[last[ok]]
+    return np.flatnonzero(closes % every == 0).astype(np.int64)
+
+
+def hold_between_rebalances(rows: npt.NDArray[np.int64], w_rows: F64, n_bars: int) -> F64:
+    """Expand targets computed at the rebalance ``rows`` to every bar, held until the next
+    rebalance (zero before the first)."""
+    idx = np.full(n_bars, -1, dtype=np.int64)
+    idx[rows] = np.arange(rows.shape[0])
+    idx = np.maximum.accumulate(idx)
+    out = np.zeros((n_bars, w_rows.shape[1]))
+    ok = idx >= 0
+    out[ok] = w_rows[idx[ok]]
     return out

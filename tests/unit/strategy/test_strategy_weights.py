@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from xsmom.strategy.weights import (
     apply_weight_band,
     hold_between_rebalances,
+    rebalance_rows,
     size_weights,
     water_fill,
 )
@@ -82,10 +83,13 @@ def test_weight_band_keeps_small_changes_only_on_same_side() -> None:
     np.testing.assert_allclose(out[:, 0], [0.30, 0.30, 0.20, -0.21])
 
 
-def test_hold_between_rebalances_is_clock_aligned() -> None:
+def test_rebalance_rows_are_clock_aligned_and_held() -> None:
     hour = 3_600_000
     ts = np.arange(20, 30, dtype=np.int64) * hour  # bars opening 20:00 .. 05:00
-    w = np.arange(10, dtype=np.float64)[:, None]
-    out = hold_between_rebalances(w, ts, hour, 24)
-    # the bar opening 23:00 closes at 00:00 (index 3): held from there on; before it nothing
-    np.testing.assert_allclose(out[:, 0], [0, 0, 0, 3, 3, 3, 3, 3, 3, 3])
+    rows = rebalance_rows(ts, hour, 24)
+    np.testing.assert_array_equal(rows, [3])  # the bar opening 23:00 closes at 00:00
+    out = hold_between_rebalances(rows, np.array([[7.0]]), ts.size)
+    np.testing.assert_allclose(out[:, 0], [0, 0, 0, 7, 7, 7, 7, 7, 7, 7])
+    assert rebalance_rows(ts, hour, 1).tolist() == list(range(10))
+    # cutting the history does not move the schedule
+    np.testing.assert_array_equal(rebalance_rows(ts[2:], hour, 24), [1])
