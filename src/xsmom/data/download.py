@@ -5,7 +5,8 @@ store does not hold yet), pages forward with ``since``/``limit``, and merges wha
 the store every ``flush_rows`` rows, at the end, and also when it is interrupted (an error after
 the retries, Ctrl-C), so a rerun resumes where the last one stopped, without duplicates. Only
 closed candles are stored: the candle still forming at ``now`` is dropped. Network errors and rate
-limits are retried with exponential backoff.
+limits are retried with exponential backoff; ccxt errors are mapped to the xsmom error tree by the
+project's one mapping (:func:`xsmom.exchange.ccxt_errors.map_ccxt_error`).
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ import ccxt
 import pandas as pd
 from tqdm import tqdm
 
-from xsmom import errors
 from xsmom.data.store import ParquetStore
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import OHLCV_COLUMNS, Kind
-from xsmom.errors import ConfigError, DataError
+from xsmom.errors import ConfigError, DataError, RetryableError
+from xsmom.exchange.ccxt_errors import map_ccxt_error
 
 log = logging.getLogger(__name__)
 
@@ -87,22 +88,6 @@ def _rebase(urls: dict[str, Any], base: str) -> None:
             api[key] = f"{base}{parts.path}"
 
 
-def map_ccxt_error(exc: Exception) -> errors.XsmomError:
-    """Map a ccxt exception raised while fetching market data to the xsmom error tree."""
-    msg = f"{type(exc).__name__}: {exc}"
-    if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
-        return errors.RateLimitError(msg)
-    if isinstance(exc, ccxt.RequestTimeout):
-        return errors.RequestTimeoutError(msg)
-    if isinstance(exc, ccxt.ExchangeNotAvailable):
-        return errors.ExchangeUnavailableError(msg)
-    if isinstance(exc, ccxt.NetworkError):
-        return errors.NetworkError(msg)
-    if isinstance(exc, ccxt.AuthenticationError):
-        return errors.AuthenticationError(msg)
-    return DataError(f"the exchange refused a market-data request ({msg})")
-
-
 class Downloader:
     """Fetch history for symbols from a ccxt exchange object (injectable) into a store."""
 
@@ -128,18 +113,21 @@ class Downloader:
         self.progress = progress
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``fn``, retrying ccxt network errors and rate limits with backoff."""
+        """Call ``fn``; retry what the project's ccxt mapping calls retryable, with backoff.
+
+        Network errors, timeouts, 5xx and rate limits are retried (waiting at least the
+        venue's Retry-After); anything else is raised at once as its xsmom error.
+        """
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 return fn(*args, **kwargs)
-            except ccxt.NetworkError as exc:
-                if attempt == self.retry.attempts:
-                    raise map_ccxt_error(exc) from exc
-                pause = self.retry.delay(attempt)
-                log.warning("%s failed (%s); retry %d in %.1fs", fn.__name__, exc, attempt, pause)
-                self.sleep(pause)
             except ccxt.BaseError as exc:
-                raise map_ccxt_error(exc) from exc
+                err = map_ccxt_error(exc)
+                if not isinstance(err, RetryableError) or attempt == self.retry.attempts:
+                    raise err from exc
+                pause = max(self.retry.delay(attempt), err.retry_after or 0.0)
+                log.warning("%s failed (%s); retry %d in %.1fs", fn.__name__, err, attempt, pause)
+                self.sleep(pause)
         raise AssertionError("unreachable: the loop returns or raises")
 
     def run(

@@ -1,4 +1,4 @@
-"""Downloader pieces that need no server: backoff, error mapping, exchange checks."""
+"""Downloader pieces that need no server: backoff and retry choice, exchange checks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import ccxt
 import pytest
 
 from xsmom import errors
-from xsmom.data.download import Downloader, RetryPolicy, make_exchange, map_ccxt_error
+from xsmom.data.download import Downloader, RetryPolicy, make_exchange
 from xsmom.data.store import ParquetStore
 from xsmom.data.validate import Kind
 
@@ -18,22 +18,54 @@ def test_backoff_doubles_up_to_the_cap() -> None:
     assert [policy.delay(i) for i in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
-@pytest.mark.parametrize(
-    ("exc", "want"),
-    [
-        (ccxt.RateLimitExceeded("429"), errors.RateLimitError),
-        (ccxt.DDoSProtection("418"), errors.RateLimitError),
-        (ccxt.RequestTimeout("t"), errors.RequestTimeoutError),
-        (ccxt.ExchangeNotAvailable("503"), errors.ExchangeUnavailableError),
-        (ccxt.NetworkError("reset"), errors.NetworkError),
-        (ccxt.AuthenticationError("key"), errors.AuthenticationError),
-        (ccxt.BadSymbol("nope"), errors.DataError),
-    ],
-)
-def test_ccxt_errors_map_to_the_error_tree(exc: Exception, want: type) -> None:
-    got = map_ccxt_error(exc)
-    assert type(got) is want
-    assert type(exc).__name__ in str(got)
+class Flaky:
+    """A callable that raises the given ccxt errors in turn, then returns "ok"."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+        self.__name__ = "flaky"
+
+    def __call__(self) -> str:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return "ok"
+
+
+def _downloader(tmp_path: Path, sleeps: list[float], attempts: int = 4) -> Downloader:
+    return Downloader(
+        make_exchange("binanceusdm"),
+        ParquetStore(tmp_path),
+        retry=RetryPolicy(attempts=attempts),
+        sleep=sleeps.append,
+        progress=False,
+    )
+
+
+def test_network_errors_and_rate_limits_are_retried_with_backoff(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    fn = Flaky(
+        ccxt.ExchangeNotAvailable("503"), ccxt.RateLimitExceeded("429"), ccxt.NetworkError("x")
+    )
+    assert _downloader(tmp_path, sleeps).call(fn) == "ok"
+    assert fn.calls == 4 and sleeps == [1.0, 2.0, 4.0]
+
+
+def test_retries_give_up_with_the_mapped_error(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    fn = Flaky(*[ccxt.RequestTimeout("slow")] * 5)
+    with pytest.raises(errors.RequestTimeoutError, match="RequestTimeout: slow"):
+        _downloader(tmp_path, sleeps, attempts=3).call(fn)
+    assert fn.calls == 3 and sleeps == [1.0, 2.0]
+
+
+def test_a_refused_request_is_not_retried(tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    fn = Flaky(ccxt.BadSymbol("binanceusdm does not have market symbol X"))
+    with pytest.raises(errors.RejectedError, match="BadSymbol"):
+        _downloader(tmp_path, sleeps).call(fn)
+    assert fn.calls == 1 and sleeps == []
 
 
 def test_unknown_exchange_id_is_a_config_error() -> None:
