@@ -64,12 +64,25 @@ def test_serve_trade_and_stop(tmp_path: Path) -> None:
     faults = tmp_path / "faults.yaml"
     faults.write_text("endpoints:\n  GET /fapi/v1/ticker/24hr: {error_rate: 1.0, errors: [502]}\n")
     state = tmp_path / "venue-state.json"
-    proc, url, line = serve("--start", "2025-09-01", "--faults", str(faults), "--state", str(state))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("costs:\n  taker_fee_bps: 4.0\n")
+    proc, url, line = serve(
+        "--start",
+        "2025-09-01",
+        "--faults",
+        str(faults),
+        "--state",
+        str(state),
+        "--config",
+        str(cfg),
+    )
     try:
         ex = ccxt.binanceusdm(ccxt_config(url, "e2e-key", SECRET))
         ex.load_markets()
         order = ex.create_order("ETH/USDT:USDT", "market", "buy", 0.01)
         assert order["status"] == "closed"
+        (trade,) = ex.fetch_my_trades("ETH/USDT:USDT")
+        assert trade["fee"]["cost"] == pytest.approx(trade["cost"] * 4e-4)  # fee from --config
         assert ex.fetch_positions(["ETH/USDT:USDT"])[0]["contracts"] == 0.01
         with pytest.raises(ccxt.ExchangeNotAvailable):  # the fault file applies
             ex.fetch_ticker("ETH/USDT:USDT")

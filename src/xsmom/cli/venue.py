@@ -65,6 +65,13 @@ def venue() -> None:
     help="Fault plan (YAML or JSON); see docs/venue.md.",
 )
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Take fees and slippage from this config's costs section (default: built-in).",
+)
+@click.option(
     "--balance", type=float, default=10_000.0, show_default=True, help="Initial USDT wallet."
 )
 @click.option(
