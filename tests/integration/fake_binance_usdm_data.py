@@ -6,7 +6,8 @@ It serves the endpoints ``ccxt.binanceusdm`` calls to load markets and page thro
 ``endTime``, ``limit``) and row formats, from real data of ../shared/data. Faults: after
 ``fail_after`` data pages every data request answers HTTP 503 (a venue going away mid-download),
 and ``fail_next`` makes the next N data requests fail once each (transient errors); ``fail_status``
-is the HTTP status of a failure (503 unavailable, 429 rate limited).
+is the HTTP status of a failure (503 unavailable, 429 rate limited), ``retry_after`` its
+Retry-After header in seconds.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class FakeState:
     fail_after: int | None = None
     fail_next: int = 0
     fail_status: int = 503
+    retry_after: int | None = None
     paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -165,6 +167,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(st.fail_status)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(raw)))
+            if st.retry_after is not None:
+                self.send_header("Retry-After", str(st.retry_after))
             self.end_headers()
             self.wfile.write(raw)
             return

@@ -186,9 +186,10 @@ def test_transient_errors_and_rate_limits_are_retried(
     fake.state.fail_next = 2
     (r1,) = d.run(["ETH/USDT:USDT"], "1h", kinds=[Kind.MARK], since_ms=_start(real))
     fake.state.fail_status = 429
+    fake.state.retry_after = 3  # the venue asks for 3 s: longer than the first backoff
     fake.state.fail_next = 1
     (r2,) = d.run(["ETH/USDT:USDT"], "1h", kinds=[Kind.FUNDING], since_ms=0)
-    assert sleeps == [1.0, 2.0, 1.0]
+    assert sleeps == [1.0, 2.0, 3.0]
     assert r1.added == BARS and r2.added == EVENTS
 
 

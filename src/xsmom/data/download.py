@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -122,7 +122,8 @@ class Downloader:
             try:
                 return fn(*args, **kwargs)
             except ccxt.BaseError as exc:
-                err = map_ccxt_error(exc)
+                headers = getattr(self.exchange, "last_response_headers", None)
+                err = map_ccxt_error(exc, headers=headers if isinstance(headers, Mapping) else None)
                 if not isinstance(err, RetryableError) or attempt == self.retry.attempts:
                     raise err from exc
                 pause = max(self.retry.delay(attempt), err.retry_after or 0.0)
