@@ -197,9 +197,11 @@ class CcxtExchange:
 
     def _check_clock(self) -> None:
         stale = self.clock.last
-        sample = self._retrier.call(self.clock.ensure_synced, what="fetch_time")
-        if sample is not stale:
-            self._apply_offset()
+        try:
+            self._retrier.call(self.clock.ensure_synced, what="fetch_time")
+        finally:
+            if self.clock.last is not stale:  # a new measurement: sign with it either way
+                self._apply_offset()
 
     # ---- markets -----------------------------------------------------------------------------
     def markets(self) -> Mapping[str, MarketInfo]:
