@@ -10,12 +10,13 @@ States::
 Defaults: open when more than 10% of at least 20 calls in the last 5 minutes failed; 60 s
 cool-down; 3 successful probes close it. Time comes from an injectable ms clock. Listeners
 receive `BreakerOpened` / `BreakerClosed` events; a listener that raises is logged and
-counted, never allowed to break the caller.
+counted, never allowed to break the caller. Thread-safe.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +114,7 @@ class CircuitBreaker:
         self._probes_ok = 0
         self.times_opened = 0
         self.listener_errors = 0
+        self._lock = threading.RLock()  # the live loop and a status display may share it
 
     def subscribe(self, listener: Listener) -> None:
         """Call ``listener`` with every BreakerOpened / BreakerClosed event."""
@@ -121,6 +123,10 @@ class CircuitBreaker:
     @property
     def state(self) -> BreakerState:
         """Return the state now (OPEN turns HALF_OPEN once the cool-down has passed)."""
+        with self._lock:
+            return self._current()
+
+    def _current(self) -> BreakerState:
         now = self._clock()
         if (
             self._state is BreakerState.OPEN
@@ -140,8 +146,12 @@ class CircuitBreaker:
 
     def record(self, ok: bool) -> None:
         """Count one call outcome and move the state accordingly."""
+        with self._lock:
+            self._record(ok)
+
+    def _record(self, ok: bool) -> None:
         now = self._clock()
-        state = self.state
+        state = self._current()
         self._window.append((now, ok))
         if not ok:
             self._failures += 1
@@ -197,7 +207,11 @@ class CircuitBreaker:
 
     def status(self) -> BreakerStatus:
         """Return a snapshot of the state and the window's counts."""
-        state = self.state
+        with self._lock:
+            return self._status()
+
+    def _status(self) -> BreakerStatus:
+        state = self._current()
         self._trim(self._clock())
         calls = len(self._window)
         return BreakerStatus(
