@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pydantic import BaseModel
 
 from xsmom.backtest import run_backtest
 from xsmom.config import Config, config_from_dict
+from xsmom.config.keys import leaf_keys
 from xsmom.data import MarketPanel
 
 AUTO = {
@@ -93,17 +93,6 @@ CASES: dict[str, tuple[dict[str, Any], Any]] = {
 }
 
 
-def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    out = []
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out += _leaf_keys(ann, f"{prefix}{name}.")
-        else:
-            out.append(f"{prefix}{name}")
-    return out
-
-
 def _nested(key: str, value: Any, base: dict[str, Any]) -> dict[str, Any]:
     import copy
 
@@ -118,7 +107,7 @@ def _nested(key: str, value: Any, base: dict[str, Any]) -> dict[str, Any]:
 
 def test_every_simulated_key_has_a_case() -> None:
     simulated = [
-        k for k in _leaf_keys(Config) if k.split(".")[0] in ("strategy", "costs", "backtest")
+        k for k in leaf_keys(Config) if k.split(".")[0] in ("strategy", "costs", "backtest")
     ]
     assert sorted(simulated) == sorted(CASES)
 

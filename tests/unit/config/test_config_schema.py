@@ -5,23 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
 
 from xsmom.config import Config, config_from_dict, dump_yaml, load_config, version_id
+from xsmom.config.keys import leaf_keys
 from xsmom.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[3]
-
-
-def _leaf_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    keys = []
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            keys += _leaf_keys(ann, f"{prefix}{name}.")
-        else:
-            keys.append(f"{prefix}{name}")
-    return keys
 
 
 def test_unknown_key_is_named_with_the_file(tmp_path: Path) -> None:
@@ -84,8 +73,8 @@ def test_example_lists_every_key_and_docs_explain_every_key() -> None:
             d = d[part]
         return True
 
-    keys = [k for k in _leaf_keys(Config) if not k.startswith("optimize.")]
+    keys = [k for k in leaf_keys(Config) if not k.startswith("optimize.")]
     missing_example = [k for k in keys if not has(raw, k)]
     assert not missing_example, f"config/example.yaml lacks {missing_example}"
-    missing_docs = [k for k in _leaf_keys(Config) if f"`{k}`" not in docs]
+    missing_docs = [k for k in leaf_keys(Config) if f"`{k}`" not in docs]
     assert not missing_docs, f"docs/config.md lacks {missing_docs}"
