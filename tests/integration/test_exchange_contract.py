@@ -39,12 +39,24 @@ def _ccxt_venue() -> Iterator[ExchangeHarness]:
         ex.close()
 
 
-@pytest.fixture(params=["paper", "ccxt-venue"])
+def _paper_on_venue_data(tmp_path: Path) -> Iterator[ExchangeHarness]:
+    """Paper trading on market data read over HTTP by the ccxt adapter (public calls only)."""
+    with start_venue("sample", start=START_MS, speed=0.0, symbols=SYMBOLS) as rv:
+        market = CcxtExchange(CcxtConfig(), client=rv.ccxt_client(), bar_clock=rv.now)
+        ex = PaperExchange(market, tmp_path / "paper.json", rv.now)
+        yield ExchangeHarness(exchange=ex, advance=rv.advance, now=rv.now)
+        ex.close()
+        market.close()
+
+
+@pytest.fixture(params=["paper", "ccxt-venue", "paper-on-ccxt-data"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExchangeHarness]:
     if request.param == "paper":
         yield from _paper(tmp_path)
-    else:
+    elif request.param == "ccxt-venue":
         yield from _ccxt_venue()
+    else:
+        yield from _paper_on_venue_data(tmp_path)
 
 
 class TestExchangeContract(ExchangeContract):
