@@ -12,6 +12,7 @@ from enum import StrEnum
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from xsmom.errors import InvalidOrderError
 
@@ -192,6 +193,19 @@ class Candles:
 
     def __len__(self) -> int:
         return int(self.timestamp.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the candles as a frame with the store's columns (``timestamp`` first)."""
+        return pd.DataFrame(
+            {
+                "timestamp": self.timestamp,
+                "open": self.open,
+                "high": self.high,
+                "low": self.low,
+                "close": self.close,
+                "volume": self.volume,
+            }
+        )
 
     @classmethod
     def from_rows(cls, symbol: str, timeframe: str, rows: list[list[float]]) -> Candles:

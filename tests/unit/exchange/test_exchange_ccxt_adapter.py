@@ -378,3 +378,24 @@ def test_recorded_binance_structures_parse(recorded: dict[str, Any]) -> None:
     )
     bal = cp.parse_balance(recorded["fetchBalance"][0]["parsedResponse"], "USDT", 0)
     assert bal.wallet == pytest.approx(31.022612) and bal.unrealized == 0.0
+
+
+def test_adapter_never_exceeds_its_configured_rate() -> None:
+    now = {"ms": 1_000_000_000_000}
+
+    def sleep(seconds: float) -> None:
+        now["ms"] += round(seconds * 1000)
+
+    client = StandIn()
+    cfg = CcxtConfig(rate_per_s=4.0, burst=2.0, max_clock_drift_ms=None)
+    ex = CcxtExchange(cfg, client=client, sleep=sleep, clock=lambda: now["ms"])
+    stamps: list[int] = []
+    ex.observe_calls(lambda _n, _ok: stamps.append(now["ms"]))
+    start = now["ms"]
+    ex.markets()
+    for _ in range(21):
+        ex.ticker(BTC)
+    # 22 requests: 2 from the burst, then 20 at 4/s -> at least 5 s of (fake) waiting
+    assert len(stamps) == 22 and now["ms"] - start >= 4_999
+    for i in range(len(stamps) - 4):
+        assert stamps[i + 4] - stamps[i] >= 749  # never more than burst + rate in any second

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from xsmom.errors import InvalidOrderError
 from xsmom.exchange.precision import prepare_order, round_price, round_qty
-from xsmom.exchange.reports import MarketInfo, OrderRequest, OrderSide, OrderType
+from xsmom.exchange.reports import Candles, MarketInfo, OrderRequest, OrderSide, OrderType
 
 BTC = MarketInfo(
     symbol="BTC/USDT:USDT",
@@ -82,3 +82,14 @@ def test_malformed_requests_are_refused(kwargs: dict[str, object]) -> None:
 def test_reports_are_frozen() -> None:
     with pytest.raises(AttributeError):
         BTC.price_tick = 1.0  # type: ignore[misc]
+
+
+def test_candles_from_rows_and_to_frame() -> None:
+    c = Candles.from_rows(
+        "BTC/USDT:USDT", "1h", [[0, 1, 2, 0.5, 1.5, 10], [3_600_000, 1.5, 2, 1, 1.2, 5]]
+    )
+    assert len(c) == 2 and c.timestamp.dtype.kind == "i"
+    df = c.to_frame()
+    assert list(df.columns) == ["timestamp", "open", "high", "low", "close", "volume"]
+    assert df["close"].tolist() == [1.5, 1.2]
+    assert len(Candles.from_rows("X", "1h", [])) == 0
