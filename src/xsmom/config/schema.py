@@ -31,11 +31,17 @@ class DataConfig(Section):
 class UniverseConfig(Section):
     """Which symbols may be traded at a bar (xsmom.strategy.universe)."""
 
-    max_symbols: int = Field(20, ge=2, description="Keep the N most liquid symbols by trailing quote volume.")
-    liquidity_lookback: int = Field(720, ge=1, description="Bars of trailing quote volume for the ranking.")
+    max_symbols: int = Field(
+        20, ge=2, description="Keep the N most liquid symbols by trailing quote volume."
+    )
+    liquidity_lookback: int = Field(
+        720, ge=1, description="Bars of trailing quote volume for the ranking."
+    )
     min_quote_volume: float = Field(0.0, ge=0, description="Minimum average quote volume per bar.")
     min_price: float = Field(0.0, ge=0, description="Minimum last close price.")
-    min_history: int = Field(200, ge=1, description="Minimum bars of history before a symbol is eligible.")
+    min_history: int = Field(
+        200, ge=1, description="Minimum bars of history before a symbol is eligible."
+    )
     allow: tuple[str, ...] = Field((), description="If non-empty, only these symbols may trade.")
     deny: tuple[str, ...] = Field((), description="These symbols never trade.")
 
@@ -43,7 +49,9 @@ class UniverseConfig(Section):
 class SignalConfig(Section):
     """Momentum scores and their cross-sectional standardization (xsmom.strategy.signals)."""
 
-    lookbacks: tuple[int, ...] = Field((12, 24, 48, 96), min_length=1, description="Return lookbacks in bars.")
+    lookbacks: tuple[int, ...] = Field(
+        (12, 24, 48, 96), min_length=1, description="Return lookbacks in bars."
+    )
     lookback_weights: tuple[float, ...] = Field(
         (), description="Weight of each lookback; empty means equal weights."
     )
@@ -63,15 +71,21 @@ class SignalConfig(Section):
 class RegimeConfig(Section):
     """Cross-sectional vs time-series momentum (xsmom.strategy.regime)."""
 
-    mode: Literal["xsmom", "tsmom", "auto"] = Field("xsmom", description="Fixed mode or auto switch.")
+    mode: Literal["xsmom", "tsmom", "auto"] = Field(
+        "xsmom", description="Fixed mode or auto switch."
+    )
     corr_lookback: int = Field(168, ge=10, description="Bars for the average pairwise correlation.")
-    corr_threshold: float = Field(0.6, ge=-1, le=1, description="auto: tsmom needs avg correlation >= this.")
+    corr_threshold: float = Field(
+        0.6, ge=-1, le=1, description="auto: tsmom needs avg correlation >= this."
+    )
     dispersion_lookback: int = Field(720, ge=10, description="Bars for the median of dispersion.")
     dispersion_threshold: float = Field(
         1.0, gt=0, description="auto: tsmom needs dispersion / its trailing median <= this."
     )
     trend_lookback: int = Field(168, ge=2, description="Bars of the BTC/ETH trend proxy.")
-    trend_threshold: float = Field(1.0, ge=0, description="auto: tsmom needs |trend t-stat| >= this.")
+    trend_threshold: float = Field(
+        1.0, ge=0, description="auto: tsmom needs |trend t-stat| >= this."
+    )
     trend_symbols: tuple[str, ...] = Field(
         ("BTC/USDT:USDT", "ETH/USDT:USDT"), min_length=1, description="Symbols of the trend proxy."
     )
@@ -80,30 +94,46 @@ class RegimeConfig(Section):
 class FundingConfig(Section):
     """Funding-rate tilt of the scores (xsmom.strategy.funding)."""
 
-    tilt: float = Field(0.0, ge=0, description="Score penalty per unit of funding z-score (0 = off).")
+    tilt: float = Field(
+        0.0, ge=0, description="Score penalty per unit of funding z-score (0 = off)."
+    )
     lookback: int = Field(72, ge=1, description="Bars of trailing published funding.")
 
 
 class SelectionConfig(Section):
     """Which names get a weight (xsmom.strategy.selection)."""
 
-    mode: Literal["all", "top_bottom"] = Field("top_bottom", description="All names or top/bottom K.")
+    mode: Literal["all", "top_bottom"] = Field(
+        "top_bottom", description="All names or top/bottom K."
+    )
     k: int = Field(3, ge=1, description="K for fixed top/bottom selection.")
-    k_mode: Literal["fixed", "dispersion"] = Field("fixed", description="Fixed K or K from dispersion.")
+    k_mode: Literal["fixed", "dispersion"] = Field(
+        "fixed", description="Fixed K or K from dispersion."
+    )
     k_min: int = Field(2, ge=1, description="Smallest K in dispersion mode.")
     k_max: int = Field(6, ge=1, description="Largest K in dispersion mode.")
-    exit_band: int = Field(1, ge=0, description="Hysteresis: a held name stays until its rank passes K + band.")
-    weight_band: float = Field(0.02, ge=0, description="No-trade band: keep the old weight if the change is smaller.")
+    exit_band: int = Field(
+        1, ge=0, description="Hysteresis: a held name stays until its rank passes K + band."
+    )
+    weight_band: float = Field(
+        0.02, ge=0, description="No-trade band: keep the old weight if the change is smaller."
+    )
 
 
 class PortfolioConfig(Section):
     """Sizing of the book (xsmom.strategy.weights)."""
 
     gross_leverage: float = Field(1.0, gt=0, le=20, description="Target sum of |weights|.")
-    max_weight: float = Field(0.25, gt=0, le=5, description="Cap on |weight| per symbol, after scaling.")
-    market_neutral: bool = Field(True, description="Demean weights in xsmom mode (sum of weights = 0).")
+    max_weight: float = Field(
+        0.25, gt=0, le=5, description="Cap on |weight| per symbol, after scaling."
+    )
+    market_neutral: bool = Field(
+        True, description="Demean weights in xsmom mode (sum of weights = 0)."
+    )
     rebalance_every: int = Field(
-        24, ge=1, description="Recompute targets only at closes on a multiple of this many bars (UTC clock)."
+        24,
+        ge=1,
+        description="Recompute targets only at closes on a multiple of this many bars (UTC clock).",
     )
 
 
@@ -112,9 +142,15 @@ class ExitConfig(Section):
 
     atr_period: int = Field(24, ge=1, description="Bars of the average true range.")
     atr_stop: float = Field(3.0, ge=0, description="Initial stop at entry -/+ this many ATRs.")
-    trail_atr: float = Field(4.0, ge=0, description="Chandelier trailing stop: extreme since entry -/+ this many ATRs.")
-    breakeven_r: float = Field(0.0, ge=0, description="Move the stop to entry after this many R of gain.")
-    catastrophic_stop: float = Field(0.2, ge=0, lt=1, description="Hard stop at this fraction from entry.")
+    trail_atr: float = Field(
+        4.0, ge=0, description="Chandelier trailing stop: extreme since entry -/+ this many ATRs."
+    )
+    breakeven_r: float = Field(
+        0.0, ge=0, description="Move the stop to entry after this many R of gain."
+    )
+    catastrophic_stop: float = Field(
+        0.2, ge=0, lt=1, description="Hard stop at this fraction from entry."
+    )
     max_bars_held: int = Field(0, ge=0, description="Time exit after this many bars.")
     cooldown_bars: int = Field(12, ge=0, description="Bars without re-entry after a stop.")
 
@@ -123,19 +159,33 @@ class CostConfig(Section):
     """Fees and slippage (xsmom.backtest.costs)."""
 
     taker_fee_bps: float = Field(5.0, ge=0, description="Taker fee in basis points of notional.")
-    maker_fee_bps: float = Field(2.0, ge=-5, description="Maker fee in basis points (negative = rebate).")
-    order_type: Literal["market", "limit"] = Field("market", description="Rebalances as market (taker) or limit (maker) orders.")
+    maker_fee_bps: float = Field(
+        2.0, ge=-5, description="Maker fee in basis points (negative = rebate)."
+    )
+    order_type: Literal["market", "limit"] = Field(
+        "market", description="Rebalances as market (taker) or limit (maker) orders."
+    )
     slippage_bps: float = Field(2.0, ge=0, description="Fixed slippage in bps on every fill.")
-    impact_coef: float = Field(0.1, ge=0, description="Extra slippage = coef * participation of the previous bar's quote volume.")
+    impact_coef: float = Field(
+        0.1,
+        ge=0,
+        description="Extra slippage = coef * participation of the previous bar's quote volume.",
+    )
 
 
 class BacktestConfig(Section):
     """Simulation settings (xsmom.backtest.engine)."""
 
     initial_equity: float = Field(10_000.0, gt=0, description="Starting equity in USDT.")
-    max_leverage: float = Field(5.0, gt=0, description="Targets are scaled down to this gross leverage.")
-    maintenance_margin: float = Field(0.005, ge=0, lt=1, description="Maintenance margin rate of notional.")
-    liquidation_fee: float = Field(0.0125, ge=0, lt=1, description="Fee on notional when liquidated.")
+    max_leverage: float = Field(
+        5.0, gt=0, description="Targets are scaled down to this gross leverage."
+    )
+    maintenance_margin: float = Field(
+        0.005, ge=0, lt=1, description="Maintenance margin rate of notional."
+    )
+    liquidation_fee: float = Field(
+        0.0125, ge=0, lt=1, description="Fee on notional when liquidated."
+    )
     min_notional: float = Field(0.0, ge=0, description="Skip orders smaller than this (USDT).")
     lot_sizes: dict[str, float] = Field(
         default_factory=dict, description="Quantity step per symbol; empty means no rounding."
