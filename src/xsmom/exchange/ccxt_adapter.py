@@ -358,6 +358,17 @@ class CcxtExchange:
         report = cp.parse_order(raw, market, wall_ms())
         return report if report.client_id else _with_client_id(report, req.client_id)
 
+    def _lookup(self, req: OrderRequest, uncertain: bool) -> OrderReport | None:
+        """Return the order of ``req`` if an earlier send may have reached the venue."""
+        if not uncertain:
+            return None
+        found = self.order_by_client_id(req.symbol, req.client_id)
+        if found is not None:
+            log.warning(
+                "order %s reached the venue despite the error; not resending", req.client_id
+            )
+        return found
+
     def place_order(self, request: OrderRequest) -> OrderReport:
         """Round and place ``request``; after an unknown outcome, look it up before resending."""
         market = self.market(request.symbol)
@@ -367,15 +378,11 @@ class CcxtExchange:
         uncertain = False
         last: RetryableError | None = None
         for attempt in range(self.config.retry.max_attempts):
-            if attempt > 0 and last is not None:
+            if last is not None:
                 self._retrier.backoff(attempt - 1, last)
-            if uncertain:
-                found = self.order_by_client_id(req.symbol, req.client_id)
-                if found is not None:
-                    log.warning(
-                        "order %s was accepted despite the error; not resending", req.client_id
-                    )
-                    return found
+            found = self._lookup(req, uncertain)
+            if found is not None:
+                return found
             try:
                 return self._create(req, market)
             except RateLimitError as err:
@@ -383,11 +390,16 @@ class CcxtExchange:
             except RetryableError as err:
                 last, uncertain = err, True
             except RejectedError:
-                found = self.order_by_client_id(req.symbol, req.client_id) if uncertain else None
+                # e.g. "duplicate client id" after a lost answer: the order is ours
+                found = self._lookup(req, uncertain)
                 if found is not None:
                     return found
                 raise
-        assert last is not None  # the loop ran at least once and only exits by error here
+        # out of attempts: one last look, so the caller never misses an order that exists
+        found = self._lookup(req, uncertain)
+        if found is not None:
+            return found
+        assert last is not None  # the loop only ends here after a retryable error
         raise last
 
     def cancel_order(

@@ -399,3 +399,27 @@ def test_adapter_never_exceeds_its_configured_rate() -> None:
     assert len(stamps) == 22 and now["ms"] - start >= 4_999
     for i in range(len(stamps) - 4):
         assert stamps[i + 4] - stamps[i] >= 749  # never more than burst + rate in any second
+
+
+def test_out_of_attempts_after_unknown_outcomes_looks_once_more() -> None:
+    ex, client, _, _ = make(attempts=2)
+    real = client.create_order
+    state = {"n": 0}
+
+    def slow_venue(*a: Any, **k: Any) -> dict[str, Any]:
+        state["n"] += 1
+        if state["n"] == 2:  # the second send is applied but its answer lost
+            real(*a, **k)
+        raise ccxt.RequestTimeout("timed out")
+
+    client.create_order = slow_venue  # type: ignore[method-assign]
+    report = ex.place_order(LIMIT)
+    assert report.client_id == "cid-1" and state["n"] == 2 and len(client.orders) == 1
+
+
+def test_out_of_attempts_with_nothing_found_raises_the_last_error() -> None:
+    ex, client, _, _ = make(attempts=2)
+    client.fail("create_order", ccxt.RequestTimeout("timed out"))
+    with pytest.raises(xe.RequestTimeoutError):
+        ex.place_order(LIMIT)
+    assert client.calls.count("create_order") == 2
