@@ -24,7 +24,7 @@ from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange, make_client
 from xsmom.exchange.ccxt_errors import map_ccxt_error
 from xsmom.exchange.client_ids import BINANCE, BYBIT, ClientIdRules, client_order_id, rules_for
 from xsmom.exchange.clock import ClockSync
-from xsmom.exchange.guarded import GuardedExchange, GuardStatus
+from xsmom.exchange.guarded import GuardedExchange, GuardStatus, OrderDenied
 from xsmom.exchange.interface import Exchange, MarketData
 from xsmom.exchange.keys import ApiCredentials, RedactingFilter, load_credentials
 from xsmom.exchange.paper import PaperConfig, PaperExchange
@@ -76,6 +76,7 @@ __all__ = [
     "MarkPrice",
     "MarketData",
     "MarketInfo",
+    "OrderDenied",
     "OrderReport",
     "OrderRequest",
     "OrderSide",

@@ -6,7 +6,8 @@ hide it from the caller; other adapters are counted once per interface call. Rej
 (the venue answered "no") count as successes: the venue is healthy. While the breaker is
 not closed, the trading state is the configured restricted state (REDUCING or HALTED) and
 orders that state does not allow are refused with `TradingHaltedError` before they reach
-the venue; reads and cancels always pass (they are the half-open probes).
+the venue, each announced to ``on_denied`` listeners as an `OrderDenied` event with its
+reason; reads and cancels always pass (they are the half-open probes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 
 from xsmom.errors import ConfigError, RejectedError, TradingHaltedError
 from xsmom.exchange.breaker import BreakerState, BreakerStatus, CircuitBreaker
+from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
 from xsmom.exchange.reports import (
     BalanceReport,
@@ -49,6 +51,19 @@ class ObservableCalls(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OrderDenied:
+    """An order (or leverage change) was refused by the trading-state gate."""
+
+    ts_event: int
+    ts_init: int
+    what: str
+    client_id: str | None
+    symbol: str
+    trading_state: TradingState
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class GuardStatus:
     """What a status display shows about the exchange connection."""
 
@@ -66,6 +81,7 @@ class GuardedExchange:
         breaker: CircuitBreaker,
         *,
         open_state: TradingState = TradingState.REDUCING,
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         if open_state is TradingState.ACTIVE:
             raise ConfigError("breaker open_state must be REDUCING or HALTED")
@@ -73,9 +89,37 @@ class GuardedExchange:
         self.breaker = breaker
         self.open_state = open_state
         self.refused_orders = 0
+        self._clock = clock
+        self._denied_listeners: list[Callable[[OrderDenied], None]] = []
         self._per_attempt = isinstance(inner, ObservableCalls)
         if isinstance(inner, ObservableCalls):
             inner.observe_calls(lambda _name, ok: breaker.record(ok))
+
+    def on_denied(self, listener: Callable[[OrderDenied], None]) -> None:
+        """Call ``listener`` with an `OrderDenied` event for every refused order."""
+        self._denied_listeners.append(listener)
+
+    def _deny(self, what: str, symbol: str, client_id: str | None) -> TradingHaltedError:
+        state = self.trading_state()
+        reason = f"circuit breaker {self.breaker.state.value}, trading state {state.value}"
+        self.refused_orders += 1
+        now = self._clock()
+        event = OrderDenied(
+            ts_event=now,
+            ts_init=now,
+            what=what,
+            client_id=client_id,
+            symbol=symbol,
+            trading_state=state,
+            reason=reason,
+        )
+        for listener in self._denied_listeners:
+            try:
+                listener(event)
+            except Exception:  # boundary: an alert sink must never break the gate
+                log.exception("order-denied listener failed")
+        label = f"{what} {client_id}" if client_id else what
+        return TradingHaltedError(f"{label} on {symbol} refused: {reason}")
 
     @property
     def name(self) -> str:
@@ -166,14 +210,9 @@ class GuardedExchange:
     # ---- trading -----------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> OrderReport:
         """Place ``request`` unless the trading state forbids it (TradingHaltedError)."""
-        state = self.trading_state()
-        if not state.allows(reduce_only=request.reduce_only):
-            self.refused_orders += 1
+        if not self.trading_state().allows(reduce_only=request.reduce_only):
             kind = "reduce-only order" if request.reduce_only else "order"
-            raise TradingHaltedError(
-                f"{kind} {request.client_id} on {request.symbol} refused: circuit breaker "
-                f"{self.breaker.state.value}, trading state {state.value}"
-            )
+            raise self._deny(kind, request.symbol, request.client_id)
         return self._call(lambda: self.inner.place_order(request))
 
     def cancel_order(
@@ -188,19 +227,17 @@ class GuardedExchange:
 
     def set_leverage(self, symbol: str, leverage: int) -> None:
         """Set leverage (refused unless ACTIVE: it can grow exposure)."""
-        self._require_active("set_leverage")
+        self._require_active("set_leverage", symbol)
         self._call(lambda: self.inner.set_leverage(symbol, leverage))
 
     def set_margin_mode(self, symbol: str, mode: MarginMode) -> None:
         """Set margin mode (refused unless ACTIVE)."""
-        self._require_active("set_margin_mode")
+        self._require_active("set_margin_mode", symbol)
         self._call(lambda: self.inner.set_margin_mode(symbol, mode))
 
-    def _require_active(self, what: str) -> None:
-        state = self.trading_state()
-        if state is not TradingState.ACTIVE:
-            self.refused_orders += 1
-            raise TradingHaltedError(f"{what} refused: trading state {state.value}")
+    def _require_active(self, what: str, symbol: str) -> None:
+        if self.trading_state() is not TradingState.ACTIVE:
+            raise self._deny(what, symbol, None)
 
     def close(self) -> None:
         """Close the inner adapter."""

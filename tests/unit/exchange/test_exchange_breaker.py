@@ -13,7 +13,7 @@ from xsmom.exchange.breaker import (
     BreakerState,
     CircuitBreaker,
 )
-from xsmom.exchange.guarded import GuardedExchange
+from xsmom.exchange.guarded import GuardedExchange, OrderDenied
 from xsmom.exchange.reports import OrderReport, OrderRequest, OrderSide, OrderStatus
 from xsmom.exchange.state import TradingState
 
@@ -165,7 +165,9 @@ class ScriptedExchange:
 def test_guard_counts_calls_and_gates_orders(open_state: TradingState) -> None:
     br, clock, _ = make(BreakerConfig(min_calls=4, cooldown_ms=1_000, probe_successes=2))
     inner = ScriptedExchange()
-    ex = GuardedExchange(inner, br, open_state=open_state)  # type: ignore[arg-type]
+    ex = GuardedExchange(inner, br, open_state=open_state, clock=clock)  # type: ignore[arg-type]
+    denied: list[OrderDenied] = []
+    ex.on_denied(denied.append)
     buy = OrderRequest.market("BTC/USDT:USDT", OrderSide.BUY, 1.0, "open-1")
     close = OrderRequest.market("BTC/USDT:USDT", OrderSide.SELL, 1.0, "close-1", reduce_only=True)
     assert ex.place_order(buy).status is OrderStatus.NEW
@@ -179,6 +181,8 @@ def test_guard_counts_calls_and_gates_orders(open_state: TradingState) -> None:
     assert ex.trading_state() is open_state
     with pytest.raises(xe.TradingHaltedError, match="refused"):
         ex.place_order(buy)
+    assert denied[0].client_id == "open-1" and denied[0].trading_state is open_state
+    assert denied[0].ts_event == clock.now and "circuit breaker open" in denied[0].reason
     if open_state is TradingState.REDUCING:
         assert ex.place_order(close).reduce_only
     else:
