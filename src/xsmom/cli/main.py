@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "config": "xsmom.cli.config_cmd:config",
     "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
+    "exchange": "xsmom.cli.exchange:exchange",
     "optimize": "xsmom.cli.optimize:optimize",
     "venue": "xsmom.cli.venue:venue",
 }

@@ -1,0 +1,112 @@
+"""``xsmom exchange``: check an exchange connection (keys, clock, markets) and paper state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xsmom.errors import ClockDriftError, ConfigError, CorruptStateError
+from xsmom.exchange import CcxtConfig, CcxtExchange, load_credentials, make_client
+from xsmom.exchange.keys import ApiCredentials
+
+
+def _client(
+    exchange_id: str, venue_url: str | None, creds: ApiCredentials | None, cfg: CcxtConfig
+) -> Any:
+    if venue_url is None:
+        return make_client(cfg, creds)
+    if exchange_id != "binanceusdm":
+        raise ConfigError("--venue-url speaks Binance USDT-M: use --exchange binanceusdm")
+    import ccxt
+
+    from xsmom.venue.testing import ccxt_config
+
+    key, secret = (creds.api_key, creds.secret) if creds else ("", "")
+    return ccxt.binanceusdm(ccxt_config(venue_url, key, secret))
+
+
+@click.group()
+def exchange() -> None:
+    """Exchange connection checks and paper-account state."""
+
+
+@exchange.command()
+@click.option(
+    "--exchange",
+    "exchange_id",
+    default="binanceusdm",
+    show_default=True,
+    help="ccxt exchange id with linear swaps (binanceusdm, bybit, ...).",
+)
+@click.option(
+    "--venue-url",
+    default=None,
+    help="Point binanceusdm at the simulated venue (http://127.0.0.1:PORT).",
+)
+@click.option(
+    "--keys-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="JSON key file (mode 0600); default: XSMOM_<ID>_API_KEY/_SECRET.",
+)
+@click.option("--symbol", default="BTC/USDT:USDT", show_default=True)
+@click.option(
+    "--max-drift-ms",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Fail when the host clock is further than this from the venue's.",
+)
+def check(
+    exchange_id: str,
+    venue_url: str | None,
+    keys_file: Path | None,
+    symbol: str,
+    max_drift_ms: int,
+) -> None:
+    """Load markets, measure the clock offset, read a ticker and (with keys) the account."""
+    creds = load_credentials(exchange_id, path=keys_file)
+    cfg = CcxtConfig(exchange_id=exchange_id, max_clock_drift_ms=max_drift_ms)
+    ex = CcxtExchange(cfg, creds, client=_client(exchange_id, venue_url, creds, cfg))
+    try:
+        click.echo(f"exchange   {exchange_id}{' at ' + venue_url if venue_url else ''}")
+        click.echo(f"markets    {len(ex.markets())} linear {cfg.settle} swaps")
+        offset = ex.sync_clock()
+        drift_ok = abs(offset) <= max_drift_ms
+        click.echo(f"clock      {offset:+d} ms vs venue ({'ok' if drift_ok else 'TOO FAR'})")
+        t, mp = ex.ticker(symbol), ex.mark_price(symbol)
+        click.echo(f"{symbol:<10} last {t.last:g}  mark {mp.mark:g}  funding {mp.funding_rate}")
+        if creds is None:
+            click.echo("keys       none: public checks only (set XSMOM_<ID>_API_KEY/_SECRET)")
+        else:
+            b = ex.balance()
+            click.echo(f"keys       ok ({creds!r})")
+            click.echo(f"balance    equity {b.equity:.2f} free {b.free:.2f} {b.currency}")
+            click.echo(f"positions  {len(ex.positions())}; open orders {len(ex.open_orders())}")
+        if not drift_ok:
+            raise ClockDriftError(f"host clock {offset} ms off the venue's; fix NTP")
+    finally:
+        ex.close()
+
+
+@exchange.command("paper-status")
+@click.argument("state", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def paper_status(state: Path) -> None:
+    """Show the balance, positions and open orders of a paper-account STATE file."""
+    from xsmom.venue import MatchingEngine
+
+    try:
+        engine = MatchingEngine.restore(json.loads(state.read_text(encoding="utf-8"))["engine"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorruptStateError(f"paper state {state} is unreadable: {exc}") from None
+    b = engine.balance()
+    click.echo(f"wallet {b.wallet:.2f}  equity {b.equity:.2f}  available {b.available:.2f} USDT")
+    for p in engine.positions():
+        click.echo(f"position {p.symbol} {p.qty:+g} @ {p.entry_price:g} (mark {p.mark_price:g})")
+    for o in engine.open_orders():
+        px = o.price if o.price is not None else o.stop_price
+        click.echo(f"order {o.client_id} {o.side} {o.type} {o.remaining:g} {o.symbol} @ {px}")
+    click.echo(f"fills {len(engine.fills())}")
