@@ -78,7 +78,7 @@ def check(
         drift_ok = abs(offset) <= max_drift_ms
         click.echo(f"clock      {offset:+d} ms vs venue ({'ok' if drift_ok else 'TOO FAR'})")
         t, mp = ex.ticker(symbol), ex.mark_price(symbol)
-        click.echo(f"{symbol:<10} last {t.last:g}  mark {mp.mark:g}  funding {mp.funding_rate}")
+        click.echo(f"{symbol:<10} last {t.last}  mark {mp.mark}  funding {mp.funding_rate}")
         if creds is None:
             click.echo("keys       none: public checks only (set XSMOM_<ID>_API_KEY/_SECRET)")
         else:
