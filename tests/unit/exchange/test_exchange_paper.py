@@ -144,3 +144,36 @@ def test_store_source_hides_the_future(tmp_path: Path) -> None:
         )
     )
     assert all(e.ts <= clock.now for e in src.funding_history(BTC))
+
+
+def test_wallet_equals_initial_plus_realized_minus_fees_plus_funding(tmp_path: Path) -> None:
+    import random
+
+    from xsmom.errors import RejectedError
+
+    rng = random.Random(7)
+    px, clock = make(tmp_path)
+    for i in range(60):
+        sym = rng.choice([BTC, ETH])
+        last = px.ticker(sym).last
+        side = rng.choice([OrderSide.BUY, OrderSide.SELL])
+        qty = rng.uniform(200, 1500) / last
+        kind = rng.random()
+        try:
+            if kind < 0.4:
+                px.place_order(OrderRequest.market(sym, side, qty, f"m{i}"))
+            elif kind < 0.8:
+                off = 0.997 if side is OrderSide.BUY else 1.003
+                px.place_order(OrderRequest.limit(sym, side, qty, last * off, f"l{i}"))
+            else:
+                px.place_order(OrderRequest.market(sym, side, qty, f"r{i}", reduce_only=True))
+        except RejectedError:
+            pass  # reduce-only without a facing position, margin: refused, nothing booked
+        clock.advance(HOUR if rng.random() < 0.5 else 3 * HOUR)
+    fills = px.fills(BTC) + px.fills(ETH)
+    funding = sum(p.amount for p in px.engine.funding_payments())
+    expected = 10_000.0 + sum(f.realized_pnl - f.fee for f in fills) + funding
+    b = px.balance()
+    assert len(fills) > 20 and funding != 0.0
+    assert b.wallet == pytest.approx(expected, abs=1e-6)
+    assert b.equity == pytest.approx(b.wallet + sum(p.unrealized for p in px.positions()))
