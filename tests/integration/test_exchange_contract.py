@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from xsmom.data.bundled import sample_store
+from xsmom.exchange import CircuitBreaker, Exchange, GuardedExchange
 from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.paper import PaperExchange
@@ -27,14 +28,16 @@ def _paper(tmp_path: Path) -> Iterator[ExchangeHarness]:
     ex.close()
 
 
-def _ccxt_venue() -> Iterator[ExchangeHarness]:
+def _ccxt_venue(guarded: bool = False) -> Iterator[ExchangeHarness]:
     with start_venue("sample", start=START_MS, speed=0.0, symbols=SYMBOLS) as rv:
-        ex = CcxtExchange(
+        ex: Exchange = CcxtExchange(
             CcxtConfig(),
             ApiCredentials(rv.api_key, rv.api_secret),
             client=rv.ccxt_client(),
             bar_clock=rv.now,
         )
+        if guarded:
+            ex = GuardedExchange(ex, CircuitBreaker())
         yield ExchangeHarness(exchange=ex, advance=rv.advance, now=rv.now)
         ex.close()
 
@@ -49,12 +52,14 @@ def _paper_on_venue_data(tmp_path: Path) -> Iterator[ExchangeHarness]:
         market.close()
 
 
-@pytest.fixture(params=["paper", "ccxt-venue", "paper-on-ccxt-data"])
+@pytest.fixture(params=["paper", "ccxt-venue", "paper-on-ccxt-data", "guarded-ccxt-venue"])
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ExchangeHarness]:
     if request.param == "paper":
         yield from _paper(tmp_path)
     elif request.param == "ccxt-venue":
         yield from _ccxt_venue()
+    elif request.param == "guarded-ccxt-venue":
+        yield from _ccxt_venue(guarded=True)  # the breaker wrapper changes nothing when healthy
     else:
         yield from _paper_on_venue_data(tmp_path)
 
