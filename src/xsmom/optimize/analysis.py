@@ -129,7 +129,8 @@ def _history(trials: list[FrozenTrial], final_key: str) -> list[dict[str, Any]]:
 
 def _fold_result(ev: Evaluator, fold: Fold, trial: FrozenTrial, n: int) -> FoldResult:
     params = decode_params(ev.opt, trial.params)
-    train = trial.user_attrs[EVAL_ATTR]["metrics"][fold.name]
+    cfg = ev.config_for(params)
+    train = ev.run(cfg, ev.targets(cfg), fold.train).metrics
     return FoldResult(fold, trial.number, params, n, {k: float(v) for k, v in train.items()})
 
 

@@ -51,7 +51,6 @@ class TrialEval:
         """Return the JSON-safe record stored with the trial (one user attribute)."""
         return {
             "train": self.train,
-            "metrics": self.metrics,
             "blocks": self.final_blocks,
             "final_sr": self.final_sharpe,
             "seconds": round(self.seconds, 6),

@@ -53,12 +53,21 @@ def build_evaluator(spec: SearchSpec) -> Evaluator:
     return Evaluator(panel, cfg, plan_from_config(cfg, panel))
 
 
-def _worker_main(spec: SearchSpec, worker: int, out: Any) -> None:
+def _worker_main(spec: SearchSpec, worker: int, out: Any, ev: Evaluator | None) -> None:
     try:
-        report = run_worker(build_evaluator(spec), spec.url, spec.study, spec.trials, worker=worker)
+        ev = ev if ev is not None else build_evaluator(spec)
+        report = run_worker(ev, spec.url, spec.study, spec.trials, worker=worker)
     except KeyboardInterrupt:
         return
     out.put(asdict(report))
+
+
+def _context() -> tuple[Any, bool]:
+    """Return the process context: fork where available (workers inherit the loaded panel
+    and compiled kernels; each opens its own storage connection), else spawn."""
+    if "fork" in mp.get_all_start_methods():
+        return mp.get_context("fork"), True
+    return mp.get_context("spawn"), False
 
 
 class _Bar:
@@ -85,10 +94,15 @@ def _poll(study: optuna.Study, n_folds: int, bar: _Bar) -> None:
     bar.update(counted_trials(study), best_final(study, n_folds))
 
 
-def _run_processes(spec: SearchSpec, workers: int, bar: _Bar, n_folds: int) -> list[WorkerReport]:
-    ctx = mp.get_context("spawn")
+def _run_processes(
+    spec: SearchSpec, ev: Evaluator, workers: int, bar: _Bar, n_folds: int
+) -> list[WorkerReport]:
+    ctx, forked = _context()
     results: Any = ctx.Queue()
-    procs = [ctx.Process(target=_worker_main, args=(spec, i, results)) for i in range(workers)]
+    shared = ev if forked else None
+    procs = [
+        ctx.Process(target=_worker_main, args=(spec, i, results, shared)) for i in range(workers)
+    ]
     for p in procs:
         p.start()
     study = optuna.load_study(study_name=spec.study, storage=make_storage(spec.url))
@@ -121,6 +135,6 @@ def run_search(
     try:
         if workers <= 1:
             return _run_local(spec, ev, bar)
-        return _run_processes(spec, workers, bar, int(plan["n_folds"]))
+        return _run_processes(spec, ev, workers, bar, int(plan["n_folds"]))
     finally:
         bar.close()

@@ -1,17 +1,23 @@
-"""Phased sampling: trial ``n`` belongs to walk-forward phase ``min(n // per_phase, K)``.
+"""Phased sampling: each walk-forward phase is guided by its own training scores only.
 
-Phase ``k < K`` searches for fold ``k``; phase ``K`` for the final (deployment) window. A
-trial of phase ``k`` is scored on the training windows of folds ``k..K`` and stores those
-scores in its user attribute ``eval`` (``eval["train"] = {"k": [values]}``). The sampler of
-phase ``k`` sees every finished trial that has a fold-``k`` training score, valued by that
-score, and nothing else: trials of later phases (whose choices saw later data) never guide
-it. So the parameters chosen for fold ``k`` depend only on bars before fold ``k``'s test
-window, while one target computation per trial serves every fold.
+A worker starts a trial in phase ``k = min(finished // per_phase, K)`` (``K`` = the final
+window). A trial of phase ``k`` is scored on the training windows of folds ``k..K`` and
+stores those scores in its user attribute ``eval`` (``eval["train"] = {"k": [values]}``).
+Its parameters are sampled from an in-memory *shadow* study holding every finished trial
+that has a fold-``k`` score, valued by that score: trials of later phases (whose choices saw
+later data) never guide it. So the parameters chosen for fold ``k`` depend only on bars
+before fold ``k``'s test window, while one target computation per trial serves every fold.
+
+The finished trial is then written to the shared study in one transaction (parameters,
+values, attributes together), which keeps the storage cost per trial small.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
@@ -19,112 +25,131 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
+from xsmom.config.optimize import OptimizeConfig
+from xsmom.optimize.space import suggest
+
 EVAL_ATTR = "eval"
+PHASE_ATTR = "phase"
 
 
-def phase_of(number: int, per_phase: int, n_folds: int) -> int:
-    """Return the phase of trial ``number`` (``n_folds`` is the final phase)."""
-    return min(number // per_phase, n_folds)
+def phase_of(finished: int, per_phase: int, n_folds: int) -> int:
+    """Return the phase of a trial started when ``finished`` trials were done."""
+    return min(finished // per_phase, n_folds)
 
 
-class _Shadow:
-    """An in-memory study holding the trials valued on one phase's training window."""
-
-    def __init__(self, phase: int, directions: Sequence[optuna.study.StudyDirection]) -> None:
-        self.phase = str(phase)
-        self.study = optuna.create_study(
-            storage=optuna.storages.InMemoryStorage(), directions=list(directions)
-        )
-        self.seen: set[int] = set()
-
-    def sync(self, trials: Sequence[FrozenTrial]) -> None:
-        for t in trials:
-            if t.number in self.seen:
-                continue
-            self.seen.add(t.number)
-            scores = t.user_attrs.get(EVAL_ATTR, {}).get("train", {}).get(self.phase)
-            if scores is None:
-                continue
-            self.study.add_trial(
-                optuna.trial.create_trial(
-                    params=t.params, distributions=t.distributions, values=list(scores)
-                )
-            )
-
-
-class PhasedSampler(BaseSampler):
-    """Wrap a sampler so that each phase is guided only by its own training scores."""
-
-    def __init__(self, inner: BaseSampler, phase: Callable[[int], int]) -> None:
-        self._inner = inner
-        self._phase = phase
-        self._shadows: dict[int, _Shadow] = {}
-        self._known: Sequence[FrozenTrial] = ()
-
-    def feed(self, trials: Sequence[FrozenTrial]) -> None:
-        """Give the sampler the study's trials (read once per trial by the worker loop)."""
-        self._known = trials
-
-    def _view(self, study: optuna.Study, trial: FrozenTrial) -> optuna.Study:
-        k = self._phase(trial.number)
-        shadow = self._shadows.get(k)
-        if shadow is None:
-            shadow = self._shadows[k] = _Shadow(k, study.directions)
-        shadow.sync([t for t in self._known if t.state == TrialState.COMPLETE])
-        return shadow.study
-
-    def reseed_rng(self) -> None:
-        self._inner.reseed_rng()
-
-    def infer_relative_search_space(
-        self, study: optuna.Study, trial: FrozenTrial
-    ) -> dict[str, BaseDistribution]:
-        return dict(self._inner.infer_relative_search_space(self._view(study, trial), trial))
-
-    def sample_relative(
-        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        return dict(self._inner.sample_relative(self._view(study, trial), trial, search_space))
-
-    def sample_independent(
-        self,
-        study: optuna.Study,
-        trial: FrozenTrial,
-        param_name: str,
-        param_distribution: BaseDistribution,
-    ) -> Any:
-        view = self._view(study, trial)
-        return self._inner.sample_independent(view, trial, param_name, param_distribution)
-
-    def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        self._inner.before_trial(study, trial)
-
-    def after_trial(
-        self,
-        study: optuna.Study,
-        trial: FrozenTrial,
-        state: TrialState,
-        values: Sequence[float] | None,
-    ) -> None:
-        self._inner.after_trial(study, trial, state, values)
-
-
-def make_sampler(
-    kind: str, n_objectives: int, seed: int, phase: Callable[[int], int]
-) -> BaseSampler:
-    """Return the sampler for ``kind`` (auto: TPE for one objective, NSGA-II for several).
-
-    TPE is phased (see the module docstring); random sampling needs no guide. NSGA-II keeps its own
-    generations in the study, so it runs unwrapped: it is guided by each trial's value on
-    its own phase's window, which is never later than the trial's own fold.
-    """
+def make_inner_sampler(kind: str, n_objectives: int, seed: int) -> BaseSampler:
+    """Return the sampler for ``kind`` (auto: TPE for one objective, NSGA-II for several)."""
     if kind == "auto":
         kind = "tpe" if n_objectives == 1 else "nsga2"
     if kind == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed)
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
-    tpe = optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, n_startup_trials=10, constant_liar=False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, n_startup_trials=10, constant_liar=False
+        )
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Parameters drawn for one trial, in Optuna's stored form and decoded for the config."""
+
+    raw: dict[str, Any]
+    values: dict[str, Any]
+    distributions: dict[str, BaseDistribution]
+    system_attrs: dict[str, Any]
+
+
+class _Shadow:
+    """An in-memory study of the trials valued on one phase's training window."""
+
+    def __init__(self, phase: int, sampler: BaseSampler, n_objectives: int) -> None:
+        self.phase = str(phase)
+        directions = [optuna.study.StudyDirection.MAXIMIZE] * n_objectives
+        self.study = optuna.create_study(
+            storage=optuna.storages.InMemoryStorage(), sampler=sampler, directions=directions
+        )
+        self.seen: set[str] = set()
+
+    def sync(self, trials: Sequence[FrozenTrial]) -> None:
+        for t in trials:
+            info = t.user_attrs.get(EVAL_ATTR, {})
+            uid = info.get("uid")
+            if uid is None or uid in self.seen or t.state != TrialState.COMPLETE:
+                continue
+            self.seen.add(uid)
+            scores = info.get("train", {}).get(self.phase)
+            if scores is None:
+                continue
+            self.study.add_trial(
+                optuna.trial.create_trial(
+                    params=t.params,
+                    distributions=t.distributions,
+                    values=list(scores),
+                    system_attrs=t.system_attrs,
+                )
+            )
+
+
+class PhasedSampling:
+    """One shadow study per phase, each with its own seeded sampler (one per worker)."""
+
+    def __init__(self, make_sampler: Callable[[int], BaseSampler], n_objectives: int) -> None:
+        self._make = make_sampler
+        self._n_obj = n_objectives
+        self._shadows: dict[int, _Shadow] = {}
+
+    def sample(self, phase: int, known: Sequence[FrozenTrial], opt: OptimizeConfig) -> Sample:
+        """Draw parameters for a trial of ``phase`` given the study's trials ``known``."""
+        shadow = self._shadows.get(phase)
+        if shadow is None:
+            shadow = self._shadows[phase] = _Shadow(phase, self._make(phase), self._n_obj)
+        shadow.sync(known)
+        trial = shadow.study.ask()
+        values = suggest(trial, opt)
+        # The draw is recorded in the shared study once scored; here it only leaves the shadow.
+        shadow.study.tell(trial, state=TrialState.FAIL)
+        frozen = shadow.study.get_trials(deepcopy=False)[-1]
+        return Sample(
+            raw=dict(frozen.params),
+            values=values,
+            distributions=dict(frozen.distributions),
+            system_attrs=dict(frozen.system_attrs),
+        )
+
+
+def phased_sampling(opt: OptimizeConfig, seed: int) -> PhasedSampling:
+    """Return the phased sampling of ``opt`` (seeded per worker and phase)."""
+    n_obj = len(opt.objectives)
+
+    def make(phase: int) -> BaseSampler:
+        return make_inner_sampler(opt.sampler, n_obj, seed * 1000 + phase)
+
+    return PhasedSampling(make, n_obj)
+
+
+def trial_record(
+    sample: Sample,
+    *,
+    phase: int,
+    worker: int,
+    values: Sequence[float] | None,
+    record: Mapping[str, Any] | None,
+    fail_reason: str | None,
+) -> FrozenTrial:
+    """Return the finished trial to add to the shared study."""
+    # One user attribute (one row) per trial keeps the write cheap.
+    info = {**(record or {}), PHASE_ATTR: phase, "worker": worker, "uid": uuid.uuid4().hex}
+    attrs: dict[str, Any] = {EVAL_ATTR: info}
+    if fail_reason is not None:
+        attrs["fail_reason"] = fail_reason
+    return optuna.trial.create_trial(
+        state=TrialState.COMPLETE if values is not None else TrialState.FAIL,
+        params=sample.raw,
+        distributions=sample.distributions,
+        values=list(values) if values is not None else None,
+        user_attrs=attrs,
+        system_attrs=sample.system_attrs,
     )
-    return PhasedSampler(tpe, phase)

@@ -1,10 +1,11 @@
 """The search: one Optuna study in an RDB storage, run by one or many worker processes.
 
 Every worker (a local process from ``--workers``, or a process on another machine given the
-same ``--storage`` and ``--study``) loops: ask a trial, sample its parameters, score them on
-the training windows of the trial's phase and later ones, tell the result. Workers stop when
-the study holds the requested number of trials. A failed trial is told as FAIL with its
-reason in the user attribute ``fail_reason``; the search goes on.
+same ``--storage`` and ``--study``) loops: read the study, sample parameters for the current
+phase (see :mod:`xsmom.optimize.sampler`), score them on the training windows of that phase
+and the later ones, and write the finished trial in one transaction. Workers stop when the
+study holds the requested number of finished trials. A failed trial is stored as FAIL with
+its reason in the user attribute ``fail_reason``; the search goes on.
 """
 
 from __future__ import annotations
@@ -14,27 +15,30 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import text
 
 from xsmom.config import version_id
 from xsmom.errors import ConfigError, XsmomError
 from xsmom.optimize.evaluate import Evaluator
-from xsmom.optimize.sampler import EVAL_ATTR, PhasedSampler, make_sampler, phase_of
-from xsmom.optimize.space import suggest
+from xsmom.optimize.sampler import (
+    EVAL_ATTR,
+    Sample,
+    phase_of,
+    phased_sampling,
+    trial_record,
+)
 from xsmom.optimize.storage import make_storage
 
 log = logging.getLogger(__name__)
 PLAN_ATTR = "xsmom_plan"
 FAIL_ATTR = "fail_reason"
-INTERRUPTED = "interrupted"
 # Failures a trial can cause by its parameters or data; anything else is a bug and propagates.
 TRIAL_ERRORS = (XsmomError, ValueError, ArithmeticError)
-COUNTED = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.FAIL, TrialState.PRUNED)
+COUNTED = (TrialState.COMPLETE, TrialState.FAIL)
 
 
 def study_plan(ev: Evaluator, trials: int) -> dict[str, Any]:
@@ -81,21 +85,9 @@ def open_study(url: str, name: str, ev: Evaluator, trials: int) -> dict[str, Any
 
 
 def counted_trials(study: optuna.Study, trials: Sequence[FrozenTrial] | None = None) -> int:
-    """Return the trials that count toward the budget (interrupted ones do not)."""
+    """Return the finished trials (complete or failed) that count toward the budget."""
     pool = study.get_trials(deepcopy=False) if trials is None else trials
-    return sum(1 for t in pool if t.state in COUNTED and t.user_attrs.get(FAIL_ATTR) != INTERRUPTED)
-
-
-def fail_stale_trials(study: optuna.Study, max_age_s: float) -> int:
-    """Mark RUNNING trials older than ``max_age_s`` (their worker died) as failed."""
-    limit = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=max_age_s)
-    n = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if t.datetime_start is not None and t.datetime_start < limit:
-            study._storage.set_trial_user_attr(t._trial_id, FAIL_ATTR, "stale: worker died")
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            n += 1
-    return n
+    return sum(1 for t in pool if t.state in COUNTED)
 
 
 @dataclass
@@ -115,26 +107,60 @@ class WorkerReport:
 
 
 OnTrial = Callable[[int, float | None], None]
+REFRESH_S = 1.0
 
 
-def _run_trial(
-    study: optuna.Study, ev: Evaluator, trial: optuna.Trial, phase: int, n_folds: int
-) -> float | None:
-    """Run one trial; return its final-window score, or None if it failed."""
+class _StudyView:
+    """The study's finished trials as this worker knows them.
+
+    The budget is checked on every trial with one COUNT query; the trials themselves (for
+    the sampler) are re-read at most every REFRESH_S seconds, the worker's own trials being
+    added as it writes them.
+    """
+
+    def __init__(self, study: optuna.Study, storage: optuna.storages.RDBStorage, sid: int) -> None:
+        self.study = study
+        self.storage = storage
+        self.sid = sid
+        self.trials: list[FrozenTrial] = []
+        self._at = -math.inf
+
+    def finished(self) -> int:
+        if time.monotonic() - self._at >= REFRESH_S:
+            self.trials = list(self.study.get_trials(deepcopy=False))
+            self._at = time.monotonic()
+        return count_finished(self.storage, self.sid)
+
+    def add(self, trial: FrozenTrial) -> None:
+        self.trials.append(trial)
+
+
+def count_finished(storage: optuna.storages.RDBStorage, study_id: int) -> int:
+    """Return the number of COMPLETE and FAIL trials of a study (one COUNT query)."""
+    query = text(
+        "SELECT COUNT(*) FROM trials WHERE study_id = :sid AND state IN ('COMPLETE', 'FAIL')"
+    )
+    with storage.engine.connect() as con:
+        return int(con.execute(query, {"sid": study_id}).scalar_one())
+
+
+def _score(ev: Evaluator, sample: Sample, phase: int, worker: int) -> FrozenTrial:
+    """Evaluate one sample; a failure becomes a FAIL trial with its reason."""
     try:
-        params = suggest(trial, ev.opt)
-        result = ev.evaluate(params, phase)
-    except KeyboardInterrupt:
-        trial.set_user_attr(FAIL_ATTR, INTERRUPTED)
-        study.tell(trial, state=TrialState.FAIL)
-        raise
+        result = ev.evaluate(sample.values, phase)
     except TRIAL_ERRORS as exc:
-        trial.set_user_attr(FAIL_ATTR, f"{type(exc).__name__}: {exc}")
-        study.tell(trial, state=TrialState.FAIL)
-        return None
-    trial.set_user_attr(EVAL_ATTR, result.record())
-    study.tell(trial, result.train[str(phase)])
-    return result.train[str(n_folds)][0]
+        reason = f"{type(exc).__name__}: {exc}"
+        return trial_record(
+            sample, phase=phase, worker=worker, values=None, record=None, fail_reason=reason
+        )
+    return trial_record(
+        sample,
+        phase=phase,
+        worker=worker,
+        values=result.train[str(phase)],
+        record=result.record(),
+        fail_reason=None,
+    )
 
 
 def run_worker(
@@ -145,38 +171,41 @@ def run_worker(
     *,
     worker: int = 0,
     on_trial: OnTrial | None = None,
-    stale_after_s: float = 600.0,
 ) -> WorkerReport:
-    """Run trials of study ``name`` until it holds ``n_trials``; return what this worker did."""
+    """Run trials of study ``name`` until it holds ``n_trials``; return what this worker did.
+
+    Each trial is written once, finished, in one transaction; an interrupted trial (Ctrl-C)
+    leaves nothing behind, so the next run simply continues.
+    """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     t_start = time.perf_counter()
     research_0 = ev.timing.total
     storage = make_storage(url)
-    probe = optuna.load_study(study_name=name, storage=storage)
-    plan = probe.user_attrs.get(PLAN_ATTR)
+    study = optuna.load_study(study_name=name, storage=storage)
+    plan = study.user_attrs.get(PLAN_ATTR)
     if plan is None:
         raise ConfigError(f"study {name!r} has no xsmom plan: create it with xsmom optimize")
-    phase = partial(phase_of, per_phase=int(plan["per_phase"]), n_folds=int(plan["n_folds"]))
-    sampler = make_sampler(ev.opt.sampler, len(ev.opt.objectives), ev.opt.seed + worker, phase)
-    study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
-    fail_stale_trials(study, stale_after_s)
+    per_phase, n_folds = int(plan["per_phase"]), int(plan["n_folds"])
+    study_id = storage.get_study_id_from_name(name)
+    sampling = phased_sampling(ev.opt, ev.opt.seed + 7919 * worker)
     report = WorkerReport(worker=worker)
-    n_folds = int(plan["n_folds"])
     best = best_final(study, n_folds)
-    while True:
-        known = study.get_trials(deepcopy=False)
-        if counted_trials(study, known) >= n_trials:
-            break
-        if isinstance(sampler, PhasedSampler):
-            sampler.feed(known)
-        trial = study.ask()
-        score = _run_trial(study, ev, trial, phase(trial.number), n_folds)
-        report.trials.append(trial.number)
-        report.failed += 0 if score is not None else 1
-        if score is not None:
+    view = _StudyView(study, storage, study_id)
+    ids: list[int] = []
+    while (done := view.finished()) < n_trials:
+        phase = phase_of(done, per_phase, n_folds)
+        frozen = _score(ev, sampling.sample(phase, view.trials, ev.opt), phase, worker)
+        ids.append(storage.create_new_trial(study_id, template_trial=frozen))
+        view.add(frozen)
+        if frozen.state == TrialState.FAIL:
+            report.failed += 1
+        else:
+            score = frozen.user_attrs[EVAL_ATTR]["train"][str(n_folds)][0]
             best = score if best is None else max(best, score)
         if on_trial is not None:
-            on_trial(counted_trials(study, known) + 1, best)
+            on_trial(done + 1, best)
+    numbers = {t._trial_id: t.number for t in study.get_trials(deepcopy=False)}
+    report.trials = [numbers[i] for i in ids]
     report.seconds = time.perf_counter() - t_start
     report.research_seconds = ev.timing.total - research_0
     return report
