@@ -194,3 +194,66 @@ def test_optimize_refuses_to_search_keys_the_backtest_does_not_simulate(
     )
     assert res.exit_code != 0
     assert "not searchable" in str(res.exception) or "not searchable" in res.output
+
+
+def _finished(db: Path) -> int:
+    import sqlite3
+
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as con:
+        try:
+            row = con.execute(
+                "SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'FAIL')"
+            ).fetchone()
+        except sqlite3.OperationalError:  # tables not created yet
+            return 0
+    return int(row[0])
+
+
+def test_an_interrupted_run_resumes_the_same_study(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cfg = small_config(tmp_path / "cfg.yaml")
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "xsmom.cli.main",
+        "optimize",
+        "--config",
+        str(cfg),
+        "--store",
+        "sample",
+        "--out",
+        str(out),
+        "--no-history",
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(
+        [*cmd, "--trials", "1000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 300
+    while _finished(out / "study.db") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, output
+    before = _finished(out / "study.db")
+    assert 3 <= before < 1000
+
+    res = subprocess.run(
+        [*cmd, "--trials", str(before + 3)], capture_output=True, text=True, check=False
+    )
+    assert res.returncode == 0, res.stdout + res.stderr
+    doc = json.loads((out / "study.json").read_text())
+    assert doc["trials"] == before + 3
+    assert doc["workers"][0]["trial_numbers"] == [before, before + 1, before + 2]

@@ -170,3 +170,22 @@ def test_resuming_with_more_trials_continues_the_same_study(tmp_path: Path) -> N
     ev2 = Evaluator(panel, other, plan_from_config(other, panel))
     with pytest.raises(ConfigError, match="another layout"):
         open_study(url, "t", ev2, 7)
+
+
+def test_several_objectives_use_nsga2_and_the_first_decides(tmp_path: Path) -> None:
+    space = {"strategy.signal.vol_lookback": {"type": "int", "low": 24, "high": 240, "step": 24}}
+    cfg = synthetic_config(space)
+    cfg = cfg.model_copy(
+        update={
+            "optimize": cfg.optimize.model_copy(
+                update={"objectives": ("sharpe", "calmar", "penalized")}
+            )
+        }
+    )
+    study, ev = _search(tmp_path, cfg, planted_panel(seed=4), trials=9)
+    assert len(study.directions) == 3
+    done = [t for t in study.get_trials() if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) == 9 and all(len(t.values) == 3 for t in done)
+    an = analyze(study, ev)
+    best = max(done, key=lambda t: (t.user_attrs[EVAL_ATTR]["train"]["2"][0], -t.number))
+    assert an.final.trial == best.number
