@@ -47,11 +47,14 @@ def cli(verbose: int) -> None:
 
     \b
     Research:  xsmom backtest --store sample --out runs/demo
-               xsmom optimize --store DIR --trials 200 --out runs/opt
+               xsmom optimize --store sample --trials 200 --out runs/opt
+               xsmom cycle --store DIR --state xsmom-state
     Data:      xsmom data import SRC --store DIR
                xsmom data download --store DIR --symbols BTC/USDT:USDT
-    Config:    xsmom config validate FILE | show FILE
-    Venue:     xsmom venue serve --store DIR --port 8765
+               xsmom data list --store DIR
+    Config:    xsmom config validate FILE | show FILE | history | diff A B
+    Exchange:  xsmom exchange check --exchange binanceusdm
+    Venue:     xsmom venue serve --store sample --port 8765
 
     Every command takes -h for its options.
     """
