@@ -257,3 +257,46 @@ def test_an_interrupted_run_resumes_the_same_study(tmp_path: Path) -> None:
     doc = json.loads((out / "study.json").read_text())
     assert doc["trials"] == before + 3
     assert doc["workers"][0]["trial_numbers"] == [before, before + 1, before + 2]
+
+
+def test_cycle_refreshes_data_when_the_venue_is_reachable(tmp_path: Path) -> None:
+    """The cycle downloads newer bars from a fake Binance USDT-M server on 127.0.0.1."""
+    import pandas as pd
+    from fake_binance_usdm_data import FakeBinanceUsdm, FakeMarketData
+
+    from xsmom.data import Kind, ParquetStore
+
+    shared = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+    if not (shared / "README.md").is_file():
+        pytest.fail(f"real market data not found at {shared} (expected ../shared/data)")
+    store = tmp_path / "store"
+    shutil.copytree(SAMPLE_DIR, store)
+    last = int(ParquetStore(store).read(Kind.OHLCV, "XRP/USDT:USDT", "1h")["timestamp"].max())
+
+    def newer(kind: str, name: str) -> pd.DataFrame:
+        df = pd.read_parquet(shared / kind / "binance_usdm/parquet" / name)
+        return df[df["timestamp"] > last - 48 * 3_600_000].reset_index(drop=True)
+
+    data = FakeMarketData(
+        ohlcv={("XRPUSDT", "1h"): newer("ohlcv", "1h/XRPUSDT.parquet")},
+        mark={("XRPUSDT", "1h"): newer("mark", "1h/XRPUSDT.parquet")},
+        funding={"XRPUSDT": newer("funding", "XRPUSDT.parquet")},
+    )
+    cfg = small_config(tmp_path / "cfg.yaml")
+    with FakeBinanceUsdm(data) as fake:
+        out = invoke(
+            "cycle",
+            "--config",
+            str(cfg),
+            "--store",
+            str(store),
+            "--trials",
+            "4",
+            "--state",
+            str(tmp_path / "state"),
+            "--api-base",
+            fake.url,
+        )
+    assert re.search(r"refreshed 3 series, [1-9][0-9]* rows added; 11 stored symbol", out)
+    now = int(ParquetStore(store).read(Kind.OHLCV, "XRP/USDT:USDT", "1h")["timestamp"].max())
+    assert now > last

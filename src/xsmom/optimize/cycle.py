@@ -20,7 +20,7 @@ from xsmom.config import Config, version_id
 from xsmom.config.history import ConfigHistory, Status
 from xsmom.data.atomic import atomic_write_text
 from xsmom.data.bundled import SAMPLE_NAME, resolve_store
-from xsmom.errors import CorruptStateError, RetryableError
+from xsmom.errors import CorruptStateError, DataError, RetryableError
 from xsmom.optimize.api import run_optimize
 from xsmom.optimize.notify import Notifier
 from xsmom.optimize.plan import load_research_panel
@@ -70,11 +70,21 @@ def refresh_data(inp: CycleInputs) -> dict[str, Any]:
     ex = make_exchange(inp.exchange or DEFAULT_EXCHANGE, api_base=inp.api_base)
     dl = Downloader(ex, store, retry=RetryPolicy(attempts=2, base_delay=0.5), progress=False)
     try:
-        results = dl.run(symbols, tf)
+        dl.call(ex.load_markets)
+        listed = [s for s in symbols if s in ex.markets]
+        results = dl.run(listed, tf) if listed else []
     except RetryableError as exc:
         return {"done": True, "status": f"venue unreachable, using stored data ({exc})"}
+    except DataError as exc:
+        # The venue answered but refused: keep the stored data, say why.
+        return {"done": True, "status": f"refresh refused, using stored data ({exc})"}
     added = sum(r.added for r in results)
-    return {"done": True, "status": f"refreshed {len(results)} series, {added} rows added"}
+    unlisted = len(symbols) - len(listed)
+    note = f"; {unlisted} stored symbol(s) not listed by the venue" if unlisted else ""
+    return {
+        "done": True,
+        "status": f"refreshed {len(results)} series, {added} rows added{note}",
+    }
 
 
 def cycle_id(inp: CycleInputs) -> str:
