@@ -21,7 +21,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import text
 
-from xsmom.config import version_id
+from xsmom.config import Config, version_id
 from xsmom.errors import ConfigError, XsmomError
 from xsmom.optimize.evaluate import Evaluator
 from xsmom.optimize.sampler import (
@@ -41,12 +41,30 @@ TRIAL_ERRORS = (XsmomError, ValueError, ArithmeticError)
 COUNTED = (TrialState.COMPLETE, TrialState.FAIL)
 
 
+def trial_relevant(cfg: Config) -> Config:
+    """Return ``cfg`` without the settings that do not change what a trial computes.
+
+    The trial budget, seed, gate and bootstrap settings may change between runs of one
+    study; everything else (strategy, costs, backtest, space, folds, objectives, CSCV
+    blocks) must not.
+    """
+    opt = cfg.optimize
+    neutral = type(opt)().model_copy(update={"space": opt.space})
+    stats = neutral.stats.model_copy(update={"cscv_blocks": opt.stats.cscv_blocks})
+    keep = {
+        "space": opt.space,
+        "folds": opt.folds,
+        "objectives": opt.objectives,
+        "sampler": opt.sampler,
+        "penalty": opt.penalty,
+        "stats": stats,
+    }
+    return cfg.model_copy(update={"optimize": neutral.model_copy(update=keep)})
+
+
 def study_plan(ev: Evaluator, trials: int) -> dict[str, Any]:
     """Return the layout a study is created with (stored as a study user attribute)."""
     plan = ev.plan
-    base = ev.base.model_copy(
-        update={"optimize": ev.base.optimize.model_copy(update={"trials": 1})}
-    )
     return {
         "version": 1,
         "n_folds": len(plan.scored),
@@ -58,7 +76,7 @@ def study_plan(ev: Evaluator, trials: int) -> dict[str, Any]:
         ],
         "first_ts": int(ev.panel.timestamps[0]),
         "n_bars": plan.n_bars,
-        "base_version": version_id(base),
+        "base_version": version_id(trial_relevant(ev.base)),
     }
 
 

@@ -189,3 +189,24 @@ def test_several_objectives_use_nsga2_and_the_first_decides(tmp_path: Path) -> N
     an = analyze(study, ev)
     best = max(done, key=lambda t: (t.user_attrs[EVAL_ATTR]["train"]["2"][0], -t.number))
     assert an.final.trial == best.number
+
+
+def test_gate_trials_and_seed_may_change_when_resuming(tmp_path: Path) -> None:
+    panel = planted_panel(seed=2)
+    cfg = synthetic_config(LOOKBACK_SPACE)
+    _study, _ev = _search(tmp_path, cfg, panel, trials=3)
+    opt = cfg.optimize
+    changed = cfg.model_copy(
+        update={
+            "optimize": opt.model_copy(
+                update={
+                    "seed": 5,
+                    "gate": opt.gate.model_copy(update={"max_pbo": 0.1}),
+                    "stats": opt.stats.model_copy(update={"bootstrap_samples": 500}),
+                }
+            )
+        }
+    )
+    ev2 = Evaluator(panel, changed, plan_from_config(changed, panel))
+    plan = open_study(sqlite_url(tmp_path / "study.db"), "t", ev2, 5)
+    assert plan["n_folds"] == 2
