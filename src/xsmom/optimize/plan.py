@@ -71,13 +71,33 @@ def iso(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="minutes")
 
 
+def trial_relevant(cfg: Config) -> Config:
+    """Return ``cfg`` without the settings that do not change what a trial computes.
+
+    The trial budget, seed, gate and bootstrap settings may change between runs of one
+    study; everything else (strategy, costs, backtest, space, folds, objectives, CSCV
+    blocks) must not.
+    """
+    opt = cfg.optimize
+    neutral = type(opt)().model_copy(update={"space": opt.space})
+    stats = neutral.stats.model_copy(update={"cscv_blocks": opt.stats.cscv_blocks})
+    keep = {
+        "space": opt.space,
+        "folds": opt.folds,
+        "objectives": opt.objectives,
+        "sampler": opt.sampler,
+        "penalty": opt.penalty,
+        "stats": stats,
+    }
+    return cfg.model_copy(update={"optimize": neutral.model_copy(update=keep)})
+
+
 def default_study_name(cfg: Config, panel: MarketPanel) -> str:
-    """Return a study name fixed by the config (except the trial count) and the data range.
+    """Return a study name fixed by the trial-relevant config and the data range.
 
     The same inputs give the same name, so an interrupted run resumes its study.
     """
-    raw = json.loads(canonical_json(cfg))
-    raw["optimize"].pop("trials", None)
+    raw = json.loads(canonical_json(trial_relevant(cfg)))
     key = {
         "config": raw,
         "symbols": list(panel.symbols),

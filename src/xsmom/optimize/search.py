@@ -21,9 +21,10 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import text
 
-from xsmom.config import Config, version_id
+from xsmom.config import version_id
 from xsmom.errors import ConfigError, XsmomError
 from xsmom.optimize.evaluate import Evaluator
+from xsmom.optimize.plan import trial_relevant
 from xsmom.optimize.sampler import (
     EVAL_ATTR,
     Sample,
@@ -39,27 +40,6 @@ FAIL_ATTR = "fail_reason"
 # Failures a trial can cause by its parameters or data; anything else is a bug and propagates.
 TRIAL_ERRORS = (XsmomError, ValueError, ArithmeticError)
 COUNTED = (TrialState.COMPLETE, TrialState.FAIL)
-
-
-def trial_relevant(cfg: Config) -> Config:
-    """Return ``cfg`` without the settings that do not change what a trial computes.
-
-    The trial budget, seed, gate and bootstrap settings may change between runs of one
-    study; everything else (strategy, costs, backtest, space, folds, objectives, CSCV
-    blocks) must not.
-    """
-    opt = cfg.optimize
-    neutral = type(opt)().model_copy(update={"space": opt.space})
-    stats = neutral.stats.model_copy(update={"cscv_blocks": opt.stats.cscv_blocks})
-    keep = {
-        "space": opt.space,
-        "folds": opt.folds,
-        "objectives": opt.objectives,
-        "sampler": opt.sampler,
-        "penalty": opt.penalty,
-        "stats": stats,
-    }
-    return cfg.model_copy(update={"optimize": neutral.model_copy(update=keep)})
 
 
 def study_plan(ev: Evaluator, trials: int) -> dict[str, Any]:
