@@ -75,6 +75,7 @@ class Analysis:
     oos_equity: F64
     current_equity: F64
     history: list[dict[str, Any]]
+    pareto: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _score(t: FrozenTrial, key: str) -> float | None:
@@ -89,6 +90,20 @@ def _choose(trials: list[FrozenTrial], fold: Fold) -> tuple[FrozenTrial, int]:
         raise StrategyError(f"no completed trial has a training score for {fold.name}")
     best = max(scored, key=lambda st: (st[0], -st[1].number))
     return best[1], len(scored)
+
+
+def pareto_front(done: list[FrozenTrial], key: str) -> list[dict[str, Any]]:
+    """Return the trials not dominated on their training scores of window ``key``."""
+    pts = [
+        (t.number, [float(v) for v in t.user_attrs[EVAL_ATTR]["train"][key]])
+        for t in done
+        if key in t.user_attrs.get(EVAL_ATTR, {}).get("train", {})
+    ]
+
+    def dominated(v: list[float]) -> bool:
+        return any(all(o >= x for o, x in zip(w, v, strict=True)) and w != v for _, w in pts)
+
+    return [{"trial": n, "values": v} for n, v in pts if not dominated(v)]
 
 
 def _concat_equity(parts: list[F64]) -> F64:
@@ -195,6 +210,7 @@ def analyze(study: optuna.Study, ev: Evaluator) -> Analysis:
         oos_equity=_concat_equity(oos_parts),
         current_equity=_concat_equity(cur_parts),
         history=_history(all_trials, final_key),
+        pareto=pareto_front(done, final_key) if len(ev.opt.objectives) > 1 else [],
     )
 
 

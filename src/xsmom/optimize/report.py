@@ -79,6 +79,7 @@ def study_json(an: Analysis, ev: Evaluator, meta: dict[str, Any]) -> dict[str, A
         "pbo": an.pbo,
         "pbo_combinations": len(an.pbo_logits),
         "importances": an.importances,
+        "pareto_final": an.pareto,
         "gate": {
             "accepted": an.gate.accepted,
             "checks": [c.__dict__ for c in an.gate.checks],

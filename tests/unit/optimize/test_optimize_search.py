@@ -189,6 +189,14 @@ def test_several_objectives_use_nsga2_and_the_first_decides(tmp_path: Path) -> N
     an = analyze(study, ev)
     best = max(done, key=lambda t: (t.user_attrs[EVAL_ATTR]["train"]["2"][0], -t.number))
     assert an.final.trial == best.number
+    front = {p["trial"] for p in an.pareto}
+    assert best.number in front
+    vals = {t.number: t.user_attrs[EVAL_ATTR]["train"]["2"] for t in done}
+    for n in front:  # nobody is at least as good everywhere and better somewhere
+        assert not any(
+            all(a >= b for a, b in zip(w, vals[n], strict=True)) and w != vals[n]
+            for w in vals.values()
+        )
 
 
 def test_gate_trials_and_seed_may_change_when_resuming(tmp_path: Path) -> None:
