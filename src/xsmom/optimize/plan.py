@@ -55,7 +55,7 @@ def plan_from_config(cfg: Config, panel: MarketPanel) -> FoldPlan:
     f = cfg.optimize.folds
     bar = panel.bar_ms
     horizon = span_bars(f.purge, bar) if f.purge is not None else auto_horizon(cfg)
-    return make_folds(
+    plan = make_folds(
         panel.n_bars,
         n_folds=f.n_folds,
         train=span_bars(f.train, bar),
@@ -64,6 +64,13 @@ def plan_from_config(cfg: Config, panel: MarketPanel) -> FoldPlan:
         horizon=horizon,
         mode=f.mode,
     )
+    blocks = cfg.optimize.stats.cscv_blocks
+    if plan.final.train.size < 2 * blocks:
+        raise ConfigError(
+            f"the final window has {plan.final.train.size} bars: too few for "
+            f"{blocks} CSCV blocks of 2+ bars (lower optimize.stats.cscv_blocks)"
+        )
+    return plan
 
 
 def iso(ts_ms: int) -> str:
