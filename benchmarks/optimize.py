@@ -6,7 +6,8 @@ with ``--workers`` local processes and a SQLite storage, and reports:
 
 * trials, seconds (wall time of the search, process start included), trials_per_second;
 * overhead_share: the share of the workers' time spent outside the strategy and the backtest
-  kernel (sampling, storage, bookkeeping): 1 - (targets + kernel time) / worker time;
+  kernel (sampling, storage, bookkeeping): 1 - (targets + kernel time) / worker time, of
+  which storage_share (reading and writing the study) and sampling_share (TPE);
 * analysis_seconds: choosing per fold, out-of-sample runs, DSR, PBO, bootstrap (once).
 
 With ``--json`` the last line is one JSON object with these keys.
@@ -109,6 +110,8 @@ def main() -> None:
         "seconds": round(search_s, 3),
         "trials_per_second": round(an.n_trials / search_s, 3),
         "overhead_share": round(1.0 - research_s / worker_s, 4) if worker_s else None,
+        "storage_share": round(sum(r.storage_seconds for r in reports) / worker_s, 4),
+        "sampling_share": round(sum(r.sampling_seconds for r in reports) / worker_s, 4),
         "research_seconds_per_trial": round(research_s / max(an.n_trials, 1), 4),
         "load_seconds": round(load_s, 3),
         "analysis_seconds": round(analysis_s, 3),

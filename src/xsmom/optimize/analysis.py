@@ -163,19 +163,7 @@ def analyze(study: optuna.Study, ev: Evaluator) -> Analysis:
     best, n_final = _choose(done, final_fold)
     final = _fold_result(ev, final_fold, best, n_final)
     oos_parts, cur_parts = _score_oos(ev, results)
-    bpy = bars_per_year(ev.panel.timeframe)
-    oos_r, cur_r = np.concatenate(oos_parts), np.concatenate(cur_parts)
-    oos_sr, cur_sr = _annual_sharpe(oos_r, bpy), _annual_sharpe(cur_r, bpy)
-    st = ev.opt.stats
-    block = st.bootstrap_block or max(1, round(bpy / 365.0))
-    ci = bootstrap_sharpe_interval(
-        oos_r,
-        periods_per_year=bpy,
-        n_samples=st.bootstrap_samples,
-        mean_block=block,
-        confidence=st.confidence,
-        seed=ev.opt.seed,
-    )
+    oos_sr, cur_sr, ci = _oos_statistics(ev, oos_parts, cur_parts)
     dsr = _deflated(ev, final, done)
     pbo_value, logits = _pbo(done)
     gate = evaluate_gate(
@@ -212,6 +200,24 @@ def analyze(study: optuna.Study, ev: Evaluator) -> Analysis:
         history=_history(all_trials, final_key),
         pareto=pareto_front(done, final_key) if len(ev.opt.objectives) > 1 else [],
     )
+
+
+def _oos_statistics(
+    ev: Evaluator, oos_parts: list[F64], cur_parts: list[F64]
+) -> tuple[float, float, tuple[float, float]]:
+    """Return the walk-forward OOS Sharpe, the current config's, and the bootstrap interval."""
+    bpy = bars_per_year(ev.panel.timeframe)
+    oos_r, cur_r = np.concatenate(oos_parts), np.concatenate(cur_parts)
+    st = ev.opt.stats
+    ci = bootstrap_sharpe_interval(
+        oos_r,
+        periods_per_year=bpy,
+        n_samples=st.bootstrap_samples,
+        mean_block=st.bootstrap_block or max(1, round(bpy / 365.0)),
+        confidence=st.confidence,
+        seed=ev.opt.seed,
+    )
+    return _annual_sharpe(oos_r, bpy), _annual_sharpe(cur_r, bpy), ci
 
 
 def _annual_sharpe(r: F64, bpy: float) -> float:

@@ -97,6 +97,8 @@ class WorkerReport:
     failed: int = 0
     seconds: float = 0.0
     research_seconds: float = 0.0
+    storage_seconds: float = 0.0
+    sampling_seconds: float = 0.0
 
     @property
     def overhead_share(self) -> float:
@@ -190,10 +192,20 @@ def run_worker(
     best = best_final(study, n_folds)
     view = _StudyView(study, storage, study_id)
     ids: list[int] = []
-    while (done := view.finished()) < n_trials:
+    while True:
+        t0 = time.perf_counter()
+        done = view.finished()
+        report.storage_seconds += time.perf_counter() - t0
+        if done >= n_trials:
+            break
         phase = phase_of(done, per_phase, n_folds)
-        frozen = _score(ev, sampling.sample(phase, view.trials, ev.opt), phase, worker)
+        t0 = time.perf_counter()
+        sample = sampling.sample(phase, view.trials, ev.opt)
+        report.sampling_seconds += time.perf_counter() - t0
+        frozen = _score(ev, sample, phase, worker)
+        t0 = time.perf_counter()
         ids.append(storage.create_new_trial(study_id, template_trial=frozen))
+        report.storage_seconds += time.perf_counter() - t0
         view.add(frozen)
         if frozen.state == TrialState.FAIL:
             report.failed += 1
