@@ -300,3 +300,33 @@ def test_cycle_refreshes_data_when_the_venue_is_reachable(tmp_path: Path) -> Non
     assert re.search(r"refreshed 3 series, [1-9][0-9]* rows added; 11 stored symbol", out)
     now = int(ParquetStore(store).read(Kind.OHLCV, "XRP/USDT:USDT", "1h")["timestamp"].max())
     assert now > last
+
+
+def test_a_search_that_keeps_the_current_parameters_adds_no_version(tmp_path: Path) -> None:
+    # The only value searched is the current one: the candidate is the base config.
+    cfg = config_from_dict(
+        {
+            "optimize": {
+                "folds": {"n_folds": 2, "train": "60d", "test": "30d"},
+                "space": {"strategy.selection.k": {"type": "categorical", "choices": [3]}},
+                "stats": {"bootstrap_samples": 200, "cscv_blocks": 8},
+            }
+        }
+    )
+    save_config(cfg, tmp_path / "cfg.yaml")
+    state = tmp_path / "state"
+    out = invoke(
+        "cycle",
+        "--config",
+        str(tmp_path / "cfg.yaml"),
+        "--store",
+        "sample",
+        "--trials",
+        "3",
+        "--state",
+        str(state),
+    )
+    assert "unchanged (the current config won)" in out
+    records = ConfigHistory(state / "configs").records()
+    assert [r.status for r in records] == ["current"]
+    assert records[0].version == version_id(cfg)

@@ -118,8 +118,9 @@ def _importances(study: optuna.Study, final_key: str) -> dict[str, float]:
 
     try:
         with warnings.catch_warnings():
-            # PED-ANOVA always warns that it explains low values; the target is negated.
-            warnings.filterwarnings("ignore", message="PedAnovaImportanceEvaluator")
+            # PED-ANOVA warns that it explains low values (the target is negated) and when
+            # few distinct trials make all importances equal: neither needs the user's eye.
+            warnings.simplefilter("ignore", UserWarning)
             imp = optuna.importance.get_param_importances(study, target=target)
     except (ValueError, RuntimeError) as exc:  # too few or identical trials
         log.warning("parameter importances unavailable: %s", exc)

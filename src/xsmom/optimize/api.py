@@ -93,6 +93,19 @@ def run_optimize(
     return OptimizeRun(an, name, url, reports, time.perf_counter() - t0, doc, record)
 
 
+def candidate_metrics(an: Analysis) -> dict[str, float]:
+    """Return the metrics stored with a candidate and sent in notifications."""
+    return {
+        "oos_sharpe": an.oos_sharpe,
+        "current_oos_sharpe": an.current_oos_sharpe,
+        "sharpe_ci_low": an.sharpe_ci[0],
+        "sharpe_ci_high": an.sharpe_ci[1],
+        "deflated_sharpe": an.deflated_sharpe,
+        "pbo": an.pbo,
+        "final_train_sharpe": an.final.train.get("sharpe", float("nan")),
+    }
+
+
 def save_candidate(
     history: Path,
     base: Config,
@@ -105,17 +118,12 @@ def save_candidate(
     """Store the candidate with its metrics and provenance (idempotent per version)."""
     hist = ConfigHistory(history)
     parent = version_id(base)
-    if hist.find(parent) is None:
-        hist.save(base, status="current", provenance={"source": "optimize base config"})
-    metrics = {
-        "oos_sharpe": an.oos_sharpe,
-        "current_oos_sharpe": an.current_oos_sharpe,
-        "sharpe_ci_low": an.sharpe_ci[0],
-        "sharpe_ci_high": an.sharpe_ci[1],
-        "deflated_sharpe": an.deflated_sharpe,
-        "pbo": an.pbo,
-        "final_train_sharpe": an.final.train.get("sharpe", float("nan")),
-    }
+    base_rec = hist.find(parent)
+    if base_rec is None:
+        base_rec = hist.save(base, status="current", provenance={"source": "optimize base config"})
+    if version_id(an.candidate) == parent:
+        return base_rec  # the search chose the current parameters: nothing new to store
+    metrics = candidate_metrics(an)
     provenance = {
         "git_commit": git_commit(),
         "study": study,

@@ -21,7 +21,7 @@ from xsmom.config.history import ConfigHistory, Status
 from xsmom.data.atomic import atomic_write_text
 from xsmom.data.bundled import SAMPLE_NAME, resolve_store
 from xsmom.errors import CorruptStateError, DataError, RetryableError
-from xsmom.optimize.api import run_optimize
+from xsmom.optimize.api import candidate_metrics, run_optimize
 from xsmom.optimize.notify import Notifier
 from xsmom.optimize.plan import load_research_panel
 
@@ -146,7 +146,7 @@ def run_cycle(
             "candidate": run.record.version,
             "accepted": run.analysis.gate.accepted,
             "reasons": run.analysis.gate.reasons(),
-            "metrics": run.record.metrics,
+            "metrics": candidate_metrics(run.analysis),
         }
         _save(path, st)
     opt = st.steps["optimize"]
@@ -157,9 +157,12 @@ def run_cycle(
     gate = st.steps["gate"]
     echo("gate: " + ("accepted" if gate["accepted"] else "rejected: " + "; ".join(gate["reasons"])))
     if not st.done("stage"):
-        status: Status = "staged" if gate["accepted"] else "rejected"
-        history.set_status(opt["candidate"], status)
-        st.steps["stage"] = {"done": True, "status": status}
+        if opt["candidate"] == version_id(inp.config):
+            st.steps["stage"] = {"done": True, "status": "unchanged (the current config won)"}
+        else:
+            status: Status = "staged" if gate["accepted"] else "rejected"
+            history.set_status(opt["candidate"], status)
+            st.steps["stage"] = {"done": True, "status": status}
         _save(path, st)
     echo(f"stage: {st.steps['stage']['status']} (rollout not available yet: saved in history)")
     if not st.done("notify"):
