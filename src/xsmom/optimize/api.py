@@ -16,7 +16,7 @@ from xsmom.optimize.analysis import Analysis, analyze
 from xsmom.optimize.plan import default_study_name, iso, load_research_panel
 from xsmom.optimize.report import write_outputs
 from xsmom.optimize.runner import SearchSpec, build_evaluator, run_search
-from xsmom.optimize.search import WorkerReport, wait_for_running
+from xsmom.optimize.search import WorkerReport, wait_for_workers
 from xsmom.optimize.storage import make_storage, sqlite_url
 
 
@@ -69,7 +69,7 @@ def run_optimize(
     ev = build_evaluator(spec)
     reports = run_search(spec, ev, workers=workers, progress=progress)
     st = optuna.load_study(study_name=name, storage=make_storage(url))
-    wait_for_running(st, timeout_s=wait_s)
+    wait_for_workers(st, timeout_s=wait_s)
     an = analyze(st, ev)
     meta = {
         "study": name,

@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +32,7 @@ from xsmom.optimize.evaluate import Evaluator
 from xsmom.optimize.plan import trial_relevant
 from xsmom.optimize.sampler import (
     EVAL_ATTR,
+    PhasedSampling,
     Sample,
     phase_of,
     phased_sampling,
@@ -99,6 +105,7 @@ class WorkerReport:
     research_seconds: float = 0.0
     storage_seconds: float = 0.0
     sampling_seconds: float = 0.0
+    trial_ids: list[int] = field(default_factory=list, repr=False)
 
     @property
     def overhead_share(self) -> float:
@@ -163,6 +170,34 @@ def _score(ev: Evaluator, sample: Sample, phase: int, worker: int) -> FrozenTria
     )
 
 
+class GracefulStop:
+    """While active, a first Ctrl-C only asks the loop to stop after the current trial.
+
+    Interrupting the strategy's compiled code mid-call would surface as a SystemError; so
+    the first SIGINT sets a flag, the trial in progress is finished and written, and the
+    caller raises KeyboardInterrupt. A second Ctrl-C interrupts at once.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: Any = None
+        self._active = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._old)
+
+    def __enter__(self) -> GracefulStop:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+            self._active = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._active:
+            signal.signal(signal.SIGINT, self._old)
+
+
 def run_worker(
     ev: Evaluator,
     url: str,
@@ -185,14 +220,56 @@ def run_worker(
     plan = study.user_attrs.get(PLAN_ATTR)
     if plan is None:
         raise ConfigError(f"study {name!r} has no xsmom plan: create it with xsmom optimize")
-    per_phase, n_folds = int(plan["per_phase"]), int(plan["n_folds"])
     study_id = storage.get_study_id_from_name(name)
     sampling = phased_sampling(ev.opt, ev.opt.seed + 7919 * worker)
     report = WorkerReport(worker=worker)
-    best = best_final(study, n_folds)
     view = _StudyView(study, storage, study_id)
-    ids: list[int] = []
-    while True:
+    stop = GracefulStop()
+    beacon = WorkerBeacon(study)
+    beacon.beat(force=True)
+    try:
+        with stop:
+            _loop(
+                ev,
+                storage,
+                study_id,
+                view,
+                sampling,
+                report,
+                n_trials,
+                plan,
+                on_trial,
+                stop,
+                beacon,
+            )
+    finally:
+        beacon.beat(done=True)
+    numbers = {t._trial_id: t.number for t in study.get_trials(deepcopy=False)}
+    report.trials = [numbers[i] for i in report.trial_ids]
+    report.seconds = time.perf_counter() - t_start
+    report.research_seconds = ev.timing.total - research_0
+    if stop.requested:
+        raise KeyboardInterrupt
+    return report
+
+
+def _loop(
+    ev: Evaluator,
+    storage: optuna.storages.RDBStorage,
+    study_id: int,
+    view: _StudyView,
+    sampling: PhasedSampling,
+    report: WorkerReport,
+    n_trials: int,
+    plan: dict[str, Any],
+    on_trial: OnTrial | None,
+    stop: GracefulStop,
+    beacon: WorkerBeacon,
+) -> None:
+    """Run trials until the budget is reached or a stop is requested."""
+    per_phase, n_folds = int(plan["per_phase"]), int(plan["n_folds"])
+    best = best_final(view.study, n_folds)
+    while not stop.requested:
         t0 = time.perf_counter()
         done = view.finished()
         report.storage_seconds += time.perf_counter() - t0
@@ -202,9 +279,9 @@ def run_worker(
         t0 = time.perf_counter()
         sample = sampling.sample(phase, view.trials, ev.opt)
         report.sampling_seconds += time.perf_counter() - t0
-        frozen = _score(ev, sample, phase, worker)
+        frozen = _score(ev, sample, phase, report.worker)
         t0 = time.perf_counter()
-        ids.append(storage.create_new_trial(study_id, template_trial=frozen))
+        report.trial_ids.append(storage.create_new_trial(study_id, template_trial=frozen))
         report.storage_seconds += time.perf_counter() - t0
         view.add(frozen)
         if frozen.state == TrialState.FAIL:
@@ -214,26 +291,60 @@ def run_worker(
             best = score if best is None else max(best, score)
         if on_trial is not None:
             on_trial(done + 1, best)
-    numbers = {t._trial_id: t.number for t in study.get_trials(deepcopy=False)}
-    report.trials = [numbers[i] for i in ids]
-    report.seconds = time.perf_counter() - t_start
-    report.research_seconds = ev.timing.total - research_0
-    return report
+        beacon.beat()
 
 
-def wait_for_running(study: optuna.Study, *, timeout_s: float, poll_s: float = 0.5) -> int:
-    """Wait until no trial is RUNNING (other workers finishing); return how many still are."""
+WORKER_PREFIX = "xsmom_worker:"
+BEAT_S = 10.0
+DEAD_AFTER_S = 60.0
+
+
+class WorkerBeacon:
+    """A study user attribute per running worker: started, last beat, done.
+
+    Trials are only written once finished, so this is how a worker that is done learns
+    whether others (here or on other machines) still have trials in flight.
+    """
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self.key = f"{WORKER_PREFIX}{uuid.uuid4().hex[:12]}"
+        self.host = f"{socket.gethostname()}:{os.getpid()}"
+        self._at = -math.inf
+
+    def beat(self, *, done: bool = False, force: bool = False) -> None:
+        now = time.time()
+        if force or done or now - self._at >= BEAT_S:
+            self.study.set_user_attr(self.key, {"host": self.host, "beat": now, "done": done})
+            self._at = now
+
+
+def active_workers(study: optuna.Study) -> list[str]:
+    """Return the hosts of workers that are not done and beat within DEAD_AFTER_S."""
+    now = time.time()
+    return [
+        str(v.get("host"))
+        for k, v in study.user_attrs.items()
+        if k.startswith(WORKER_PREFIX)
+        and isinstance(v, dict)
+        and not v.get("done")
+        and now - float(v.get("beat", 0.0)) < DEAD_AFTER_S
+    ]
+
+
+def wait_for_workers(study: optuna.Study, *, timeout_s: float, poll_s: float = 0.5) -> int:
+    """Wait until no other worker has trials in flight; return how many still do."""
     deadline = time.monotonic() + timeout_s
     while True:
-        running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
-        if running == 0 or time.monotonic() >= deadline:
-            if running:
+        active = active_workers(study)
+        if not active or time.monotonic() >= deadline:
+            if active:
                 log.warning(
-                    "%d trial(s) still running after %.0f s; analyzing without them",
-                    running,
+                    "workers %s still running after %.0f s; analyzing without their last trials",
+                    ", ".join(active),
                     timeout_s,
                 )
-            return running
+            return len(active)
         time.sleep(poll_s)
 
 
