@@ -4,6 +4,7 @@ never lets a fold's choice see data after its training window."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +219,42 @@ def test_gate_trials_and_seed_may_change_when_resuming(tmp_path: Path) -> None:
     ev2 = Evaluator(panel, changed, plan_from_config(changed, panel))
     plan = open_study(sqlite_url(tmp_path / "study.db"), "t", ev2, 5)
     assert plan["n_folds"] == 2
+
+
+def test_changing_data_after_a_folds_training_never_changes_its_choice(tmp_path: Path) -> None:
+    """Leakage check: replace every bar after fold 0's training window with another market;
+    fold 0's trials, their fold-0 training scores and its choice stay exactly the same."""
+    space = {
+        "strategy.signal.lookbacks": {"type": "categorical", "choices": [[6], [24], [96]]},
+        "strategy.signal.vol_lookback": {"type": "int", "low": 24, "high": 240, "step": 24},
+    }
+    cfg = synthetic_config(space)
+    a = planted_panel(seed=21)
+    other = planted_panel(seed=22)
+    cut = plan_from_config(cfg, a).folds[0].train.stop
+    # splice: bars from `cut` on follow another market, scaled to continue the price path
+    scale = a.close[cut - 1] / other.close[cut - 1]
+    fields = {}
+    for name in ("open", "high", "low", "close", "mark_open", "mark_close"):
+        arr = getattr(a, name).copy()
+        arr[cut:] = getattr(other, name)[cut:] * scale
+        fields[name] = arr
+    b = replace(a, **fields)
+    runs = []
+    for i, panel in enumerate((a, b)):
+        sub = tmp_path / f"run{i}"
+        sub.mkdir()
+        study, ev = _search(sub, cfg, panel, trials=9)
+        runs.append((study, analyze(study, ev)))
+    (sa, an_a), (sb, an_b) = runs
+    phase0 = [t for t in sa.get_trials() if t.user_attrs[EVAL_ATTR]["phase"] == 0]
+    assert phase0
+    by_number = {t.number: t for t in sb.get_trials()}
+    for t in phase0:
+        u = by_number[t.number]
+        assert u.params == t.params
+        assert u.user_attrs[EVAL_ATTR]["train"]["0"] == t.user_attrs[EVAL_ATTR]["train"]["0"]
+    assert an_a.folds[0].trial == an_b.folds[0].trial
+    assert an_a.folds[0].params == an_b.folds[0].params
+    assert an_a.folds[0].train == an_b.folds[0].train
+    assert an_a.folds[0].oos != an_b.folds[0].oos  # the test window did change
