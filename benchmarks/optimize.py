@@ -67,8 +67,8 @@ def main() -> None:
     ap.add_argument("--test", default="30d")
     ap.add_argument(
         "--start",
-        default="2025-02-01",
-        help="first day of data used ('' = all history; most symbols start 2025)",
+        default="",
+        help="first day of data used (default '': all history, 2019-09 to 2026-05)",
     )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

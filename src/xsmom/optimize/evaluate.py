@@ -17,7 +17,7 @@ from xsmom.optimize.folds import FoldPlan, Window
 from xsmom.optimize.objectives import objective_values
 from xsmom.optimize.space import apply_params
 from xsmom.optimize.stats import block_stats
-from xsmom.strategy import Targets, compute_targets
+from xsmom.strategy import StageCache, Targets, compute_targets
 
 F64 = npt.NDArray[np.float64]
 
@@ -66,6 +66,9 @@ class Evaluator:
         self.plan = plan
         self.opt = base.optimize
         self.timing = Timing()
+        # stages whose parameters a trial did not change (scores, universe, ATR, ...) are
+        # reused across trials; results are identical with or without it
+        self.cache = StageCache(panel, max_entries=24)
 
     def config_for(self, params: Mapping[str, Any]) -> Config:
         """Return the base config with ``params`` applied (ConfigError if invalid)."""
@@ -74,7 +77,7 @@ class Evaluator:
     def targets(self, cfg: Config) -> Targets:
         """Compute targets on the whole panel (causal: bar t sees bars <= t only)."""
         t0 = time.perf_counter()
-        tg = compute_targets(self.panel, cfg.strategy)
+        tg = compute_targets(self.panel, cfg.strategy, cache=self.cache)
         self.timing.targets += time.perf_counter() - t0
         return tg
 
