@@ -123,6 +123,8 @@ def run_backtest(
         lots,
         kernel_params(config),
         record_held,
+        tg.exit_rows[sl],
+        panel.funding_bars[sl],
     )
     equity = bar[:, k.B_EQUITY]
     init = config.backtest.initial_equity

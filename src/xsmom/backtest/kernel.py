@@ -213,12 +213,15 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     lots: F64,
     p: F64,
     record_held: bool,
+    exit_rows: npt.NDArray[np.bool_],
+    funding_rows: npt.NDArray[np.bool_],
 ) -> tuple[F64, F64, F64]:  # pragma: no cover - numba
     """Simulate the bars; return (per-bar series, per-symbol attribution, held weights).
 
     ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1). Held
     weights are recorded only with ``record_held`` (a (bars, symbols) array costs memory
-    bandwidth); otherwise the third result has one row.
+    bandwidth); otherwise the third result has one row. ``exit_rows``/``funding_rows`` flag
+    the bars with a stop exit or a funding event, so other bars skip those arrays.
     """
     n, m = close.shape
     cash = np.array([p[P_EQUITY]])
@@ -233,9 +236,10 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     dead = False
     funding_on = p[P_FUNDING] > 0.5
     for t in range(n):
+        fund_now = funding_on and funding_rows[t]
         for j in range(m):
             q = qty[j]
-            if q != 0.0 and funding_on and funding_rate[t, j] != 0.0:
+            if q != 0.0 and fund_now and funding_rate[t, j] != 0.0:
                 mk = funding_mark[t, j]
                 if not np.isfinite(mk):  # no mark candle: the trade open, else the last price
                     mk = open_[t, j] if np.isfinite(open_[t, j]) else last[j]
@@ -255,7 +259,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
             _rebalance(
                 t, w, open_, close, volume, lots, p, cash, qty, last, attr, bar, trade_pnl, goal
             )
-        for j in range(m):
+        for j in range(m if exit_rows[t] else 0):
             px = exit_price[t, j]
             if qty[j] != 0.0 and np.isfinite(px):
                 _mark(j, px, qty, last, attr, trade_pnl)

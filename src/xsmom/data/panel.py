@@ -47,6 +47,11 @@ class MarketPanel:
         last = self.close.shape[0] - 1 - np.argmax(finite[::-1], axis=0)
         return np.where(finite.any(axis=0), last, -1).astype(np.int64)
 
+    @cached_property
+    def funding_bars(self) -> npt.NDArray[np.bool_]:
+        """Return, per bar, whether any symbol has a funding event in it."""
+        return np.asarray(self.funding_event.any(axis=1))
+
     @property
     def n_bars(self) -> int:
         """Return the number of bars on the grid."""

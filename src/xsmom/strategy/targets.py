@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -54,6 +55,11 @@ class Targets:
     regime: npt.NDArray[np.int8]
     eligible: npt.NDArray[np.bool_]
     score: F64
+
+    @cached_property
+    def exit_rows(self) -> npt.NDArray[np.bool_]:
+        """Return, per bar, whether any position was stopped out inside it."""
+        return np.asarray(np.isfinite(self.exit_price).any(axis=1))
 
 
 class _NoCache:
