@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from xsmom.config.keys import leaf_keys
+
 SEARCHABLE_SECTIONS = ("strategy", "costs", "backtest")
 Objective = Literal["sharpe", "sortino", "calmar", "penalized"]
 Span = int | str
@@ -252,6 +254,24 @@ def searchable_field(key: str) -> Any:
     if "dict" in text or "str, ..." in text or ann is str:
         raise ValueError(f"'{key}' holds names or mappings and is not searchable")
     return field
+
+
+def simulated_keys() -> list[str]:
+    """Return every dotted key the backtest simulates (all leaves of the searchable sections)."""
+    roots = _section_roots()
+    return [k for section in SEARCHABLE_SECTIONS for k in leaf_keys(roots[section], f"{section}.")]
+
+
+def searchable_keys() -> list[str]:
+    """Return the simulated keys the optimizer may search (scalars and numeric tuples)."""
+    out = []
+    for key in simulated_keys():
+        try:
+            searchable_field(key)
+        except ValueError:
+            continue
+        out.append(key)
+    return out
 
 
 def _nest(parts: list[str], value: Any) -> dict[str, Any]:

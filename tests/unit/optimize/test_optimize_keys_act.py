@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from pydantic import BaseModel
 
 from xsmom.backtest import run_backtest
 from xsmom.config import Config
-from xsmom.config.optimize import ParamSpec, check_searchable, searchable_field
+from xsmom.config.optimize import ParamSpec, check_searchable, searchable_keys
 from xsmom.data import MarketPanel
 from xsmom.optimize.space import apply_params
 
@@ -83,31 +82,6 @@ CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "backtest.min_notional": ({}, 2000.0),
     "backtest.funding": ({}, False),
 }
-
-
-def _leaves(model: type[BaseModel], prefix: str) -> list[str]:
-    out = []
-    for name, field in model.model_fields.items():
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            out += _leaves(ann, f"{prefix}{name}.")
-        else:
-            out.append(f"{prefix}{name}")
-    return out
-
-
-def searchable_keys() -> list[str]:
-    keys = []
-    for section in ("strategy", "costs", "backtest"):
-        model = Config.model_fields[section].annotation
-        assert isinstance(model, type) and issubclass(model, BaseModel)
-        for key in _leaves(model, f"{section}."):
-            try:
-                searchable_field(key)
-            except ValueError:
-                continue
-            keys.append(key)
-    return keys
 
 
 def test_every_searchable_key_has_a_case_and_nothing_else_is_searchable() -> None:
