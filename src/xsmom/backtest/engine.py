@@ -9,7 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from xsmom.backtest import kernel as k
-from xsmom.backtest.metrics import compute_metrics
+from xsmom.backtest.metrics import bar_returns, compute_metrics
 from xsmom.config.schema import Config
 from xsmom.data.panel import MarketPanel
 from xsmom.data.timeframes import bars_per_year
@@ -140,9 +140,7 @@ def run_backtest(
         wins=float(attr[:, k.A_WINS].sum()),
         losses=float(attr[:, k.A_LOSSES].sum()),
     )
-    prev = np.concatenate(([init], equity[:-1]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        returns = np.where(prev > 0, equity / prev - 1.0, 0.0)
+    returns = bar_returns(equity, init)
     return BacktestResult(
         symbols=panel.symbols,
         timestamps=panel.timestamps[sl],
