@@ -1,0 +1,1 @@
+"""Notifications: typed messages, channels (Discord, JSON webhook, console), outbox delivery."""
