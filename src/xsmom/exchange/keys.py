@@ -10,15 +10,15 @@ current user and not readable by group or others (mode 0600 or 0400), or it is r
 from __future__ import annotations
 
 import json
-import logging
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xsmom.errors import ConfigError
+from xsmom.secretfile import RedactingFilter as RedactingFilter  # re-exported
+from xsmom.secretfile import check_private
 
 REDACTED = "***"
 
@@ -74,23 +74,6 @@ def from_env(exchange_id: str, env: Mapping[str, str] | None = None) -> ApiCrede
     return ApiCredentials(key, secret, env.get(pre + "PASSWORD") or None)
 
 
-def check_private(path: Path) -> None:
-    """Raise ConfigError unless ``path`` is a regular file of ours, unreadable to others."""
-    try:
-        st = path.stat()
-    except OSError as exc:
-        raise ConfigError(f"cannot read key file {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"key file {path} is not a regular file")
-    if st.st_mode & 0o077:
-        raise ConfigError(
-            f"key file {path} has mode {stat.S_IMODE(st.st_mode):04o}; "
-            f"refusing it: run `chmod 600 {path}`"
-        )
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise ConfigError(f"key file {path} is not owned by the current user")
-
-
 def _pick(doc: Any, exchange_id: str, path: Path) -> Mapping[str, Any]:
     if isinstance(doc, dict) and isinstance(doc.get(exchange_id), dict):
         return doc[exchange_id]  # type: ignore[no-any-return]  # checked to be a dict above
@@ -128,22 +111,3 @@ def load_credentials(
     if file is not None:
         return from_file(file, exchange_id)
     return from_env(exchange_id, env)
-
-
-class RedactingFilter(logging.Filter):
-    """A logging filter that replaces secrets in every record's message with ``***``."""
-
-    def __init__(self, credentials: ApiCredentials) -> None:
-        super().__init__()
-        self._creds = credentials
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message without secrets; keep the record."""
-        message = record.getMessage()
-        clean = self._creds.redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = self._creds.redact(text)
-        return True
