@@ -100,6 +100,18 @@ def _send(channel: Channel, item: OutboxItem) -> SendResult:
     return channel.send(rendered)
 
 
+class _Scrub:
+    """Remove the secrets of every channel (a failure on one may quote another's URL)."""
+
+    def __init__(self, channels: Sequence[Channel]) -> None:
+        self._channels = channels
+
+    def __call__(self, text: str) -> str:
+        for channel in self._channels:
+            text = channel.redact(text)
+        return text
+
+
 def _record(
     outbox: Outbox,
     channel: Channel,
@@ -107,12 +119,13 @@ def _record(
     result: SendResult,
     now_ms: int,
     backoff: Backoff,
+    scrub: _Scrub,
 ) -> int | None:
     """Mark the row after a send; return the channel's next allowed time after a retry."""
     if result.ok:
         outbox.mark_delivered(item.id, now_ms)
         return None
-    error = channel.redact(result.describe())[:MAX_ERROR]
+    error = scrub(result.describe())[:MAX_ERROR]
     if result.outcome == "permanent":
         outbox.mark_failed(item.id, error, PARKED_MS)
         log.error("notify %s: %s parked: %s", channel.name, item.dedup_key, error)
@@ -132,13 +145,14 @@ def _deliver_channel(
     gate: ChannelGate | None,
     limit: int,
     report: DeliveryReport,
+    scrub: _Scrub,
 ) -> None:
     if gate is not None and gate.blocked(channel.name, now_ms):
         report.blocked.append(channel.name)
         return
     for item in outbox.due(channel.name, now_ms, limit):
         result = _send(channel, item)
-        next_ms = _record(outbox, channel, item, result, now_ms, backoff)
+        next_ms = _record(outbox, channel, item, result, now_ms, backoff, scrub)
         if result.ok:
             report.sent += 1
         elif next_ms is None:
@@ -162,15 +176,16 @@ def deliver_due(
     """Send the rows due by ``now_ms`` on each channel; never raise (log and count instead)."""
     backoff = backoff or Backoff()
     report = DeliveryReport()
+    scrub = _Scrub(channels)
     for channel in channels:
         try:
-            _deliver_channel(outbox, channel, now_ms, backoff, gate, limit, report)
+            _deliver_channel(outbox, channel, now_ms, backoff, gate, limit, report, scrub)
         except Exception:  # noqa: BLE001  # boundary: logged below with a scrubbed traceback
             report.errors += 1
             log.error(
                 "notify %s: delivery failed\n%s",
                 channel.name,
-                channel.redact(traceback.format_exc()),
+                scrub(traceback.format_exc()),
             )
     return report
 

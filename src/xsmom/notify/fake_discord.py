@@ -3,9 +3,11 @@
 ``POST /api/webhooks/<id>/<token>`` takes JSON or multipart (``payload_json`` + ``files[n]``),
 checks the body against Discord's documented limits with its own code (not the channel's) and
 answers 400 ``Invalid Form Body`` (code 50035) like Discord when one is broken; a wrong token
-is 401, an unknown id 404. Faults for tests: ``down`` (every request 503), ``script`` (the next
-requests answer 429 with ``retry_after``, a 5xx, or are stored and then lose their answer) and
-``rate_limit_every`` (every n-th request is a 429). ``accepted`` holds what was posted.
+is 401, an unknown id 404. Faults for tests: ``down`` (every request answers ``down_status``,
+or is dropped unanswered when that is 0), ``script`` (the next requests answer ``("429",
+retry_after)``, ``("status", 503.0)``, ``("reset", 0)``, or ``("lose_answer", 0)``: stored,
+then the answer is lost) and ``rate_limit_every`` (every n-th request is a 429). ``accepted``
+holds what was posted.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ class FakeDiscordState:
     webhook_id: str = "1234567890123456789"
     token: str = "tok-" + "x" * 60
     down: bool = False
-    down_status: int = 503
+    down_status: int = 503  # 0: close the connection without an answer (a network error)
     script: deque[tuple[str, float]] = field(default_factory=deque)
     rate_limit_every: int = 0
     retry_after: float = 1.5
@@ -151,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, state: FakeDiscordState) -> tuple[str, float] | None:
         state.requests += 1
         if state.down:
-            return ("status", float(state.down_status))
+            return ("status", float(state.down_status)) if state.down_status else ("reset", 0.0)
         if state.script:
             return state.script.popleft()
         if state.rate_limit_every and state.requests % state.rate_limit_every == 0:
@@ -172,7 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             fault = self._fault(state)
         if fault is not None and fault[0] != "lose_answer":
-            if fault[0] == "429":
+            if fault[0] == "reset":
+                self.close_connection = True
+            elif fault[0] == "429":
                 msg = "You are being rate limited."
                 self._answer(429, {"message": msg, "retry_after": fault[1], "global": False})
             else:
