@@ -16,6 +16,7 @@ import email.parser
 import email.policy
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -52,12 +53,13 @@ class FakeDiscordState:
     script: deque[tuple[str, float]] = field(default_factory=deque)
     rate_limit_every: int = 0
     retry_after: float = 1.5
+    delay_s: float = 0.0  # answer this late (to test client timeouts)
     accepted: list[Posted] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def keys(self) -> list[str]:
+    def dedup_keys(self) -> list[str]:
         """Return the dedup keys of everything accepted, in order."""
         with self.lock:
             return [p.dedup_key for p in self.accepted]
@@ -173,6 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         with state.lock:
             fault = self._fault(state)
+        if state.delay_s:
+            time.sleep(state.delay_s)
         if fault is not None and fault[0] != "lose_answer":
             if fault[0] == "reset":
                 self.close_connection = True
