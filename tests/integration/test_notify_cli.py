@@ -19,10 +19,13 @@ def fake() -> Iterator[FakeDiscord]:
         yield server
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, verbose: bool = False
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("XSMOM_")}
+    pre = ["-vv"] if verbose else []
     return subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", "notify", "test", *args],
+        [sys.executable, "-m", "xsmom.cli.main", *pre, "notify", "test", *args],
         env={**clean, **(env or {})},
         capture_output=True,
         text=True,
@@ -44,10 +47,12 @@ def _no_secret(fake: FakeDiscord, proc: subprocess.CompletedProcess[str]) -> Non
 
 def test_sends_to_every_channel_and_says_what_happened(fake: FakeDiscord, tmp_path: Path) -> None:
     cfg = _config(tmp_path, "  discord:\n    enabled: true\n")
-    proc = run("--config", str(cfg), env={"XSMOM_DISCORD_WEBHOOK_URL": fake.url})
+    env = {"XSMOM_DISCORD_WEBHOOK_URL": fake.url}
+    proc = run("--config", str(cfg), env=env, verbose=True)  # -vv: httpx logs each request
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["discord   ok (HTTP 200)", "console   ok"]
     assert "[notify] [INFO] Test message" in proc.stderr
+    assert "httpx: HTTP Request: POST ***?wait=true" in proc.stderr
     assert [k.split(":")[0] for k in fake.state.dedup_keys()] == ["test"]
     _no_secret(fake, proc)
 

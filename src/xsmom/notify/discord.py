@@ -22,7 +22,7 @@ import httpx
 
 from xsmom.notify.channel import SendResult, post
 from xsmom.notify.render import Field, Rendered, iso
-from xsmom.notify.secrets import WebhookUrl
+from xsmom.notify.secrets import WebhookUrl, guard_library_logs
 
 CONTENT = 2000
 EMBEDS = 10
@@ -140,6 +140,7 @@ class DiscordChannel:
         self.name = name
         self.min_severity = min_severity
         self._url = url
+        guard_library_logs(url)
         self._username = username
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 

@@ -8,25 +8,42 @@ an error or the outbox's ``last_error``.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from xsmom.errors import ConfigError
-from xsmom.secretfile import check_private
+from xsmom.secretfile import RedactingFilter, check_private
 
 REDACTED = "***"
 DISCORD_ENV = "XSMOM_DISCORD_WEBHOOK_URL"
 WEBHOOK_ENV = "XSMOM_NOTIFY_WEBHOOK_URL"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
-_MIN_SECRET_PART = 8  # path segments this long (ids, tokens) are scrubbed on their own
+_MIN_SECRET_PART = 8  # path segments this long with a digit, or twice as long, are ids/tokens
+# httpx logs every request's full URL at INFO ("HTTP Request: POST https://...")
+_LIBRARY_LOGGERS = ("httpx",)
+
+
+def _pattern(parts: frozenset[str]) -> re.Pattern[str]:
+    # one pass, longest alternative first: the whole URL goes before any of its parts, and
+    # one secret's replacement never breaks another's match
+    return re.compile("|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True)))
+
+
+def _secret_part(segment: str) -> bool:
+    if len(segment) >= 2 * _MIN_SECRET_PART:
+        return True
+    return len(segment) >= _MIN_SECRET_PART and any(c.isdigit() for c in segment)
 
 
 class WebhookUrl:
     """A secret URL; its repr and str show nothing of it."""
 
-    __slots__ = ("_parts", "_url")
+    __slots__ = ("_parts", "_pattern", "_url")
 
     def __init__(self, url: str, *, what: str = "webhook URL") -> None:
         url = url.strip()
@@ -40,9 +57,9 @@ class WebhookUrl:
             raise ConfigError(f"{what} must use https (plain http only on 127.0.0.1)")
         self._url = url
         pieces = {url, url.split("?", 1)[0], parts.path, parts.query, parts.netloc + parts.path}
-        pieces |= {p for p in parts.path.split("/") if len(p) >= _MIN_SECRET_PART}
-        # longest first, so the whole URL is replaced before any of its parts
-        self._parts = tuple(sorted((p for p in pieces if len(p) > 1), key=len, reverse=True))
+        pieces |= {p for p in parts.path.split("/") if _secret_part(p)}
+        self._parts = frozenset(p for p in pieces if len(p) > 1)
+        self._pattern = _pattern(self._parts)
 
     def reveal(self) -> str:
         """Return the URL itself (for the HTTP client only)."""
@@ -50,9 +67,11 @@ class WebhookUrl:
 
     def redact(self, text: str) -> str:
         """Return ``text`` with the URL and each of its secret parts replaced by ``***``."""
-        for part in self._parts:
-            text = text.replace(part, REDACTED)
-        return text
+        return self._pattern.sub(REDACTED, text)
+
+    def parts(self) -> frozenset[str]:
+        """Return the secret substrings that :meth:`redact` replaces."""
+        return self._parts
 
     def __repr__(self) -> str:
         return f"WebhookUrl({REDACTED})"
@@ -89,3 +108,39 @@ def load_url(
     env = os.environ if env is None else env
     value = env.get(env_var, "").strip()
     return WebhookUrl(value, what=env_var) if value else None
+
+
+class _Scrubber:
+    """Every guarded URL's secrets, removed in one pass (a shared filter of library loggers)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts: frozenset[str] = frozenset()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, url: WebhookUrl) -> bool:
+        """Add ``url``'s secrets; return False if they were already there."""
+        with self._lock:
+            if url.parts() <= self._parts:
+                return False
+            self._parts |= url.parts()
+            self._pattern = _pattern(self._parts)
+            return True
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` without any guarded secret."""
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub(REDACTED, text)
+
+
+_SCRUBBER = _Scrubber()
+_FILTER = RedactingFilter(_SCRUBBER)
+
+
+def guard_library_logs(url: WebhookUrl) -> None:
+    """Scrub ``url`` from the records of the HTTP libraries' loggers."""
+    if _SCRUBBER.add(url):
+        for name in _LIBRARY_LOGGERS:
+            logger = logging.getLogger(name)
+            if _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)

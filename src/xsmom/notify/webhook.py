@@ -15,7 +15,7 @@ import httpx
 
 from xsmom.notify.channel import SendResult, post
 from xsmom.notify.render import Rendered, iso
-from xsmom.notify.secrets import WebhookUrl
+from xsmom.notify.secrets import WebhookUrl, guard_library_logs
 
 
 def webhook_payload(message: Rendered) -> dict[str, Any]:
@@ -54,6 +54,7 @@ class JsonWebhookChannel:
         self.name = name
         self.min_severity = min_severity
         self._url = url
+        guard_library_logs(url)
         self._client = httpx.Client(timeout=timeout_s, transport=transport)
 
     def __repr__(self) -> str:

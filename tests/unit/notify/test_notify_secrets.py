@@ -11,7 +11,7 @@ import pytest
 
 from xsmom.config.notify import NotifyConfig
 from xsmom.errors import ConfigError
-from xsmom.notify import DiscordChannel, WebhookUrl, build_channels
+from xsmom.notify import DiscordChannel, NotificationTested, WebhookUrl, build_channels, render
 from xsmom.notify.secrets import DISCORD_ENV, WEBHOOK_ENV, load_url, read_url_file
 from xsmom.secretfile import RedactingFilter
 
@@ -94,3 +94,25 @@ def test_logs_and_reprs_never_show_the_url(caplog: pytest.LogCaptureFixture) -> 
     assert TOKEN not in caplog.text
     assert "posting to ***" in caplog.text
     assert all(TOKEN not in (r.exc_text or "") for r in caplog.records)
+
+
+def test_httpx_request_logs_are_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
+    url = URL.replace("987654321098765432", "222222222222222222")
+    ch = DiscordChannel(
+        WebhookUrl(url), transport=httpx.MockTransport(lambda r: httpx.Response(204))
+    )
+    with caplog.at_level(logging.DEBUG):
+        assert ch.send(render(NotificationTested(ts_event=1, ts_init=1))).ok
+    assert "HTTP Request: POST ***" in caplog.text  # httpx logs each request at INFO
+    assert TOKEN not in caplog.text and "222222222222222222" not in caplog.text
+
+
+def test_overlapping_secrets_of_two_urls_are_removed_whole() -> None:
+    from xsmom.notify.secrets import _SCRUBBER, guard_library_logs
+
+    a = WebhookUrl("https://hooks.example.com/services/T0AAAA1111/B0BBBB2222/zyxwvutsrqponmlk")
+    b = WebhookUrl(f"https://discord.com/api/webhooks/3/{TOKEN}zyxwvutsrqponmlk")
+    guard_library_logs(a)
+    guard_library_logs(b)
+    text = f"POST {b.reveal()}?wait=true and {TOKEN}zyxwvutsrqponmlk"
+    assert _SCRUBBER.redact(text) == "POST ***?wait=true and ***"
