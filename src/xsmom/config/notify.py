@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -32,6 +32,15 @@ class DiscordNotifyConfig(_Section):
         "xsmom", min_length=1, max_length=80, description="Name the messages are posted as."
     )
     min_severity: Severity = Field("info", description="Send only alerts at least this severe.")
+
+    @field_validator("username")
+    @classmethod
+    def _discord_accepts(cls, name: str) -> str:
+        # Discord answers 400 to every post whose webhook name breaks its rules
+        lowered = name.strip().lower()
+        if "discord" in lowered or "clyde" in lowered or lowered in ("everyone", "here"):
+            raise ValueError("Discord refuses names containing 'discord' or 'clyde'")
+        return name
 
 
 class WebhookNotifyConfig(_Section):

@@ -90,14 +90,22 @@ def _embed_problems(i: int, e: dict[str, Any]) -> tuple[list[str], int]:
     return problems, total
 
 
-def problems(payload: dict[str, Any], files: dict[str, bytes]) -> list[str]:
-    """Return every way ``payload`` breaks Discord's limits (empty when it is valid)."""
+def _message_problems(payload: dict[str, Any], content: str, has_more: bool) -> list[str]:
     out: list[str] = []
-    content, embeds = str(payload.get("content", "")), payload.get("embeds", [])
-    if not content and not embeds and not files:
+    if not content and not has_more:
         out.append("cannot send an empty message")
+    username = str(payload.get("username", "x")).lower()
+    if not 1 <= len(username) <= 80 or "discord" in username or "clyde" in username:
+        out.append("username: invalid webhook name")
     if len(content) > LIMITS["content"]:
         out.append(f"content: {len(content)} > 2000")
+    return out
+
+
+def problems(payload: dict[str, Any], files: dict[str, bytes]) -> list[str]:
+    """Return every way ``payload`` breaks Discord's limits (empty when it is valid)."""
+    content, embeds = str(payload.get("content", "")), payload.get("embeds", [])
+    out = _message_problems(payload, content, bool(embeds or files))
     if len(embeds) > LIMITS["embeds"]:
         out.append(f"embeds: {len(embeds)} > 10")
     total = 0

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from notify_catalogue import EXAMPLES, T
 
 from xsmom.config import config_from_dict
 from xsmom.config.keys import leaf_keys
 from xsmom.config.notify import NotifyConfig
+from xsmom.errors import ConfigError
 from xsmom.notify import backoff_from, build_channels, enqueue, worker_from
 from xsmom.notify.channel import SendResult
 from xsmom.notify.fake_discord import FakeDiscord, FakeDiscordState
@@ -90,6 +92,13 @@ def test_url_file_and_username_reach_the_request(tmp_path: Path) -> None:
         assert ch.send(render(EXAMPLES[1][0])).ok
     assert [r.url.host for r in seen] == ["example.org", "example.org"]
     assert json.loads(seen[0].content)["username"] == "bot-7"
+
+
+def test_a_username_discord_refuses_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"notify\.discord\.username.*'discord' or 'clyde'"):
+        _cfg({"discord": {"username": "My Discord bot"}})
+    with pytest.raises(ConfigError, match=r"notify\.discord\.username"):
+        _cfg({"discord": {"username": "x" * 81}})
 
 
 def test_timeout_s_bounds_one_send() -> None:
