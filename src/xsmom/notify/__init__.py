@@ -12,6 +12,7 @@ from xsmom.notify.build import backoff_from, build_channels, worker_from
 from xsmom.notify.channel import Channel, SendResult
 from xsmom.notify.delivery import (
     PARKED_MS,
+    AlertWriter,
     Backoff,
     ChannelGate,
     DeliveryReport,
@@ -47,6 +48,7 @@ from xsmom.notify.webhook import ConsoleChannel, JsonWebhookChannel
 __all__ = [
     "CATALOGUE",
     "PARKED_MS",
+    "AlertWriter",
     "Attachment",
     "Backoff",
     "Channel",

@@ -15,8 +15,9 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 from xsmom.notify.channel import Channel, SendResult, accepts
 from xsmom.notify.messages import Message
@@ -77,12 +78,37 @@ class ChannelGate:
         self._until[channel] = max(self._until.get(channel, 0), until_ms)
 
 
-def enqueue(outbox: Outbox, message: Message, channels: Sequence[Channel], now_ms: int) -> int:
-    """Add ``message`` for every channel accepting its severity; return the rows added."""
+@runtime_checkable
+class AlertWriter(Protocol):
+    """An open ledger transaction that can add alerts (``LedgerTx.enqueue_alert``)."""
+
+    def enqueue_alert(
+        self,
+        *,
+        dedup_key: str,
+        channels: Sequence[str],
+        kind: str,
+        severity: str,
+        payload: Mapping[str, Any],
+        now_ms: int,
+    ) -> int:
+        """Add a row per channel inside the caller's transaction; return rows added."""
+        ...
+
+
+def enqueue(
+    outbox: Outbox | AlertWriter, message: Message, channels: Sequence[Channel], now_ms: int
+) -> int:
+    """Add ``message`` for every channel accepting its severity; return the rows added.
+
+    Pass the engine's open ledger transaction (an :class:`AlertWriter`) to write the alert
+    with the event that caused it, or any :class:`Outbox` to write it on its own.
+    """
     names = [c.name for c in channels if accepts(c.min_severity, message.severity)]
     if not names:
         return 0
-    return outbox.enqueue(
+    write = outbox.enqueue_alert if isinstance(outbox, AlertWriter) else outbox.enqueue
+    return write(
         dedup_key=message.dedup_key,
         channels=names,
         kind=message.kind,

@@ -99,7 +99,8 @@ def discord_embeds(message: Rendered) -> list[dict[str, Any]]:
             embed["description"] = part
         embeds.append(embed)
     pending = budget.fields
-    embeds[-1]["fields"] = pending[:FIELDS]
+    if pending:
+        embeds[-1]["fields"] = pending[:FIELDS]
     for start in range(FIELDS, len(pending), FIELDS):
         embeds.append({"color": message.colour, "fields": pending[start : start + FIELDS]})
     if message.image is not None:

@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -71,6 +72,25 @@ def test_enqueue_writes_one_row_per_accepting_channel_and_dedups() -> None:
     assert box.pending()[0].payload == warning.to_payload()
     assert enqueue(box, EXAMPLES[1][0], [loud, quiet], T) == 2  # critical reaches both
     assert enqueue(box, m.NotificationTested(ts_event=1, ts_init=1), [quiet], T) == 0
+
+
+class Tx:
+    """An open ledger transaction's alert writer (what ``LedgerTx.enqueue_alert`` offers)."""
+
+    def __init__(self, box: MemoryOutbox) -> None:
+        self.box = box
+        self.calls = 0
+
+    def enqueue_alert(self, **kw: Any) -> int:
+        self.calls += 1
+        return self.box.enqueue(**kw)
+
+
+def test_enqueue_writes_through_an_open_transaction() -> None:
+    box = MemoryOutbox()
+    tx = Tx(box)
+    assert enqueue(tx, _alert(1), [Scripted()], T) == 1
+    assert tx.calls == 1 and [i.dedup_key for i in box.pending()] == [f"no_trade:{T + 1}"]
 
 
 def test_delivered_only_after_success_and_retries_back_off() -> None:
