@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -86,6 +87,16 @@ class Message:
     kind: ClassVar[str] = "message"
     ts_event: int
     ts_init: int
+
+    def __post_init__(self) -> None:
+        # the outbox stores strict JSON: NaN or inf would fail the event's whole transaction
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(
+                    f"{self.kind}.{f.name} must be a finite number "
+                    f"(None where a field allows 'not available'), got {value}"
+                )
 
     @property
     def severity(self) -> str:

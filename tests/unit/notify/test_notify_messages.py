@@ -20,7 +20,7 @@ def test_every_catalogue_kind_has_an_example() -> None:
 @pytest.mark.parametrize(("message", "key", "severity"), EXAMPLES, ids=lambda x: str(x)[:30])
 def test_payload_round_trips_through_json(message: m.Message, key: str, severity: str) -> None:
     payload = message.to_payload()
-    text = json.dumps(payload)  # JSON-safe: plain types only
+    text = json.dumps(payload, allow_nan=False)  # strict JSON: plain types only
     back = m.from_payload(json.loads(text))
     assert back == message
     assert (message.dedup_key, message.severity) == (key, severity)
@@ -93,3 +93,23 @@ def test_rendered_values_are_worked_out() -> None:
     assert daily.image == "equity.png" and daily.attachments[0].data == PNG
     assert ("return", "-0.12 %") in [(f.name, f.value) for f in daily.fields]
     assert ("drawdown", "-1.50 %") in [(f.name, f.value) for f in daily.fields]
+
+
+def test_non_finite_numbers_are_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match=r"daily_report\.sharpe_to_date must be a finite number"):
+        m.DailyReportCreated(
+            ts_event=T,
+            ts_init=T,
+            date="d",
+            pnl=0.0,
+            return_pct=0.0,
+            equity=1.0,
+            sharpe_to_date=float("nan"),
+        )
+    ok = m.DailyReportCreated(
+        ts_event=T, ts_init=T, date="d", pnl=0.0, return_pct=0.0, equity=1.0, sharpe_to_date=None
+    )
+    json.dumps(ok.to_payload(), allow_nan=False)  # strict JSON, as the ledger stores it
+    assert ("Sharpe to date", "n/a") in [(f.name, f.value) for f in render(ok).fields]
+    with pytest.raises(ValueError, match=r"fills_summary\.fees"):
+        m.FillsSummarized(ts_event=T, ts_init=T, bar_ms=T, fills=1, notional=1.0, fees=float("inf"))
