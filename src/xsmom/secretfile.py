@@ -1,8 +1,9 @@
 """Secrets shared by every holder of one: private files and redaction in logs.
 
 API keys (:mod:`xsmom.exchange.keys`) and webhook URLs (:mod:`xsmom.notify.secrets`) are read
-from files that must be owned by the current user and unreadable to group and others, and are
-scrubbed from every log record by a :class:`RedactingFilter`.
+from files that must be owned by the current user and unreadable to group and others
+(:func:`check_private`). :class:`RedactingFilter` scrubs any :class:`Redactor`'s secrets from
+log records.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ current user and not readable by group or others (mode 0600 or 0400), or it is r
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from xsmom.errors import ConfigError
-from xsmom.secretfile import RedactingFilter as RedactingFilter  # re-exported
 from xsmom.secretfile import check_private
 
 REDACTED = "***"
@@ -111,3 +111,22 @@ def load_credentials(
     if file is not None:
         return from_file(file, exchange_id)
     return from_env(exchange_id, env)
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that replaces secrets in every record's message with ``***``."""
+
+    def __init__(self, credentials: ApiCredentials) -> None:
+        super().__init__()
+        self._creds = credentials
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message without secrets; keep the record."""
+        message = record.getMessage()
+        clean = self._creds.redact(message)
+        if clean != message or record.args:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = self._creds.redact(text)
+        return True
