@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
     "exchange": "xsmom.cli.exchange:exchange",
+    "ledger": "xsmom.cli.ledger:ledger",
     "optimize": "xsmom.cli.optimize:optimize",
     "venue": "xsmom.cli.venue:venue",
 }
@@ -55,6 +56,7 @@ def cli(verbose: int) -> None:
     Config:    xsmom config validate FILE | show FILE | history | diff A B
     Exchange:  xsmom exchange check --exchange binanceusdm
     Venue:     xsmom venue serve --store sample --port 8765
+    Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
 
     Every command takes -h for its options.
     """
