@@ -1,5 +1,6 @@
-"""Ledger backends for the contract tests: a SQLite file, and a fresh PostgreSQL database per
-test on the throw-away server of optimize_pg_server (or XSMOM_TEST_PG_URL's server)."""
+"""Ledger backends for the contract tests: a SQLite file per test, and on PostgreSQL a fresh
+database per test module (on the throw-away server of optimize_pg_server, or on
+XSMOM_TEST_PG_URL's server) whose schema is emptied before each test."""
 
 from __future__ import annotations
 
@@ -42,11 +43,24 @@ def fresh_pg_database(server_url: str) -> Iterator[str]:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=BACKENDS)
-def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Yield the URL of an empty ledger database on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'home' / 'ledger.sqlite'}"
-        return
-    with fresh_pg_database(request.getfixturevalue("pg_server")) as url:
+@pytest.fixture(scope="module")
+def pg_module_db(pg_server: str) -> Iterator[str]:
+    """Yield the URL of a database created for this test module."""
+    with fresh_pg_database(pg_server) as url:
         yield url
+
+
+def empty_pg_database(url: str) -> str:
+    """Drop every table of ``url``'s database (a fresh public schema); return ``url``."""
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("DROP SCHEMA public CASCADE")
+        con.execute("CREATE SCHEMA public")
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Return the URL of an empty ledger database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'home' / 'ledger.sqlite'}"
+    return empty_pg_database(request.getfixturevalue("pg_module_db"))
