@@ -524,3 +524,13 @@ def test_outbox_due_failed_and_delivered(ledger: Ledger) -> None:
         ledger.mark_delivered(999_999, T0)
     with pytest.raises(CorruptStateError, match="outbox row 999999 does not exist"):
         ledger.mark_failed(999_999, "x", T0)
+
+
+def test_nested_transactions_are_refused_at_once(ledger: Ledger) -> None:
+    with ledger.transaction() as tx:
+        tx.set_meta("outer", 1, T0)
+        with pytest.raises(RuntimeError, match=r"nested ledger\.transaction"), ledger.transaction():
+            pass
+    assert ledger.get_meta("outer") == 1
+    with ledger.transaction() as tx:  # the flag is reset after a refusal and after a commit
+        tx.set_meta("again", 2, T0)

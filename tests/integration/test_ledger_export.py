@@ -249,6 +249,13 @@ def test_orders_fills_events_and_targets_files(exported: tuple[Path, dict]) -> N
     assert len(targets) == BARS * len(SYMBOLS)
     assert targets["timestamp"].min() == T0 and (targets["timestamp"] % HOUR == 0).all()
     assert set(targets["config_version"]) == {"v1"}
+    (version,) = json.loads((out / "config_versions.json").read_text())
+    assert version == {
+        "version_id": "v1",
+        "config": {"strategy": {"k": 1}},
+        "first_used_ms": T0,
+        "last_used_ms": T0,
+    }
 
 
 def test_export_refuses_a_non_empty_folder_unless_forced(

@@ -42,7 +42,8 @@ def ledger() -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty folder.")
 def export(home: Path, db: str | None, out: Path, force: bool) -> None:
-    """Write targets.parquet, orders.csv, fills.csv, funding.csv, equity.csv, events.csv.
+    """Write targets.parquet, orders.csv, fills.csv, funding.csv, equity.csv, events.csv
+    and config_versions.json into --out.
 
     CSV timestamps are ISO 8601 UTC; targets.parquet keeps int64 ms bar open times.
     """

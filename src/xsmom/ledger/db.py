@@ -17,6 +17,8 @@ opening a new ledger together migrate it once.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,9 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from xsmom.errors import ConfigError, CorruptStateError
+from xsmom.errors import ConfigError, CorruptStateError, LedgerUnavailableError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LEDGER_FILE = "ledger.sqlite"
@@ -65,23 +67,23 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path)
 
 
-def _sqlite_connect(dbapi_conn: Any, _record: Any, *, foreign_keys: bool) -> None:
+def _sqlite_connect(dbapi_conn: Any, *, foreign_keys: bool, busy_ms: int) -> None:
     # The driver's own BEGIN handling is off: the "begin" listener below emits ours.
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
     cur.close()
 
 
-def _make_sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+def _make_sqlite_engine(url: str, *, begin: str, busy_ms: int, foreign_keys: bool = True) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, record: Any) -> None:
-        _sqlite_connect(dbapi_conn, record, foreign_keys=foreign_keys)
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        _sqlite_connect(dbapi_conn, foreign_keys=foreign_keys, busy_ms=busy_ms)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -97,6 +99,7 @@ class Engines:
     url: str
     write: Engine
     read: Engine
+    busy_ms: int = BUSY_TIMEOUT_MS
 
     @property
     def dialect(self) -> str:
@@ -110,19 +113,24 @@ class Engines:
             self.read.dispose()
 
 
-def make_engines(url: str) -> Engines:
-    """Create the engines of ``url`` (SQLite file or PostgreSQL); nothing is opened yet."""
+def make_engines(url: str, *, busy_ms: int = BUSY_TIMEOUT_MS) -> Engines:
+    """Create the engines of ``url`` (SQLite file or PostgreSQL); nothing is opened yet.
+
+    ``busy_ms`` is how long a SQLite writer waits for another's lock (and how long a
+    PostgreSQL connection attempt may take) before LedgerUnavailableError.
+    """
     url = normalize_url(url)
     path = sqlite_path(url)
     try:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write = _make_sqlite_engine(url, begin="BEGIN IMMEDIATE")
-            read = _make_sqlite_engine(url, begin="BEGIN")
-            return Engines(url, write, read)
+            write = _make_sqlite_engine(url, begin="BEGIN IMMEDIATE", busy_ms=busy_ms)
+            read = _make_sqlite_engine(url, begin="BEGIN", busy_ms=busy_ms)
+            return Engines(url, write, read, busy_ms)
         if url.startswith("postgresql"):
-            engine = create_engine(url, pool_pre_ping=True)
-            return Engines(url, engine, engine)
+            timeout = {"connect_timeout": max(1, busy_ms // 1000)}
+            engine = create_engine(url, pool_pre_ping=True, connect_args=timeout)
+            return Engines(url, engine, engine, busy_ms)
     except (ImportError, SQLAlchemyError, OSError) as exc:
         raise ConfigError(f"cannot open ledger {redact_url(url)}: {exc}") from exc
     raise ConfigError(
@@ -169,7 +177,9 @@ def _check_known(revision: str | None, url: str) -> None:
 def _migration_engine(engines: Engines) -> Engine:
     if engines.dialect == "sqlite":
         # Foreign keys off while tables are rebuilt (Alembic batch mode); checked before commit.
-        return _make_sqlite_engine(engines.url, begin="BEGIN IMMEDIATE", foreign_keys=False)
+        return _make_sqlite_engine(
+            engines.url, begin="BEGIN IMMEDIATE", busy_ms=engines.busy_ms, foreign_keys=False
+        )
     return engines.write
 
 
@@ -194,18 +204,37 @@ def upgrade(engines: Engines, revision: str = "head") -> str | None:
     """
     engine = _migration_engine(engines)
     try:
-        with engine.connect() as conn, conn.begin():
+        with db_errors(engines.url, "cannot be migrated"), engine.connect() as conn, conn.begin():
             _lock(conn)
             before = current_revision(conn)
             _check_known(before, engines.url)
             command.upgrade(alembic_config(conn), revision)
             _foreign_key_check(conn, engines.url)
             return before
-    except SQLAlchemyError as exc:
-        raise CorruptStateError(
-            f"cannot migrate ledger {redact_url(engines.url)}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}"
-        ) from exc
     finally:
         if engine is not engines.write:
             engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@contextmanager
+def db_errors(url: str, what: str) -> Iterator[None]:
+    """Turn database failures into the error tree: busy or unreachable -> retry, else corrupt.
+
+    The message is one line and carries the URL without its password.
+    """
+    try:
+        yield
+    except OperationalError as exc:
+        # locked beyond the busy timeout, connection refused or lost, server shutting down
+        raise LedgerUnavailableError(
+            f"ledger {redact_url(url)} {what}: {_first_line(exc)}"
+        ) from exc
+    except SQLAlchemyError as exc:
+        raise CorruptStateError(
+            f"ledger {redact_url(url)} {what}: {type(exc).__name__}: {_first_line(exc)}"
+        ) from exc

@@ -2,9 +2,10 @@
 
 ``targets.parquet`` (timestamp int64 ms UTC bar open time, as the backtest's weights.parquet,
 symbol, weight, target_qty, config_version), ``orders.csv``, ``fills.csv``, ``funding.csv``,
-``equity.csv`` and ``events.csv`` (state changes and guard events, one timeline). Timestamps
-in the CSV files are ISO 8601 UTC with milliseconds (``2026-01-02T03:00:00.000Z``). Each file
-is written atomically.
+``equity.csv``, ``events.csv`` (state changes and guard events, one timeline) and
+``config_versions.json`` (the resolved config of every version used, with first/last use).
+Timestamps in the CSV files are ISO 8601 UTC with milliseconds (``2026-01-02T03:00:00.000Z``).
+Each file is written atomically.
 """
 
 from __future__ import annotations
@@ -23,7 +24,15 @@ from xsmom.data.atomic import atomic_write, atomic_write_text
 from xsmom.errors import ConfigError
 from xsmom.ledger.ledger import Ledger, LedgerReads
 
-FILES = ("targets.parquet", "orders.csv", "fills.csv", "funding.csv", "equity.csv", "events.csv")
+FILES = (
+    "targets.parquet",
+    "orders.csv",
+    "fills.csv",
+    "funding.csv",
+    "equity.csv",
+    "events.csv",
+    "config_versions.json",
+)
 
 ORDER_COLUMNS = (
     "created",
@@ -136,6 +145,9 @@ def _export(ledger: LedgerReads, out: Path) -> dict[str, int]:
     for name, df in frames.items():
         _write_csv(out / name, df)
         counts[name] = len(df)
+    versions = [dataclasses.asdict(v) for v in ledger.config_versions()]
+    atomic_write_text(out / "config_versions.json", json.dumps(versions, indent=2) + "\n")
+    counts["config_versions.json"] = len(versions)
     return counts
 
 

@@ -8,19 +8,21 @@ entirely when it raises. ``tx`` also reads, and sees its own uncommitted writes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from xsmom.errors import ConfigError, CorruptStateError, LedgerUnavailableError
+from xsmom.errors import ConfigError, CorruptStateError
 from xsmom.ledger.db import (
+    BUSY_TIMEOUT_MS,
     Engines,
     current_revision,
+    db_errors,
     default_url,
     head_revision,
     make_engines,
@@ -64,30 +66,12 @@ class LedgerTx(OrderWrites, AccountWrites, SafetyWrites, OutboxWrites, LedgerRea
         yield self._s
 
 
-@contextmanager
-def _db_errors(url: str, what: str) -> Iterator[None]:
-    """Turn database failures into the project's error tree (busy/unreachable vs corrupt)."""
-    try:
-        yield
-    except OperationalError as exc:
-        raise LedgerUnavailableError(
-            f"ledger {redact_url(url)} {what}: {str(exc.orig).splitlines()[0]}"
-        ) from exc
-    except IntegrityError as exc:
-        raise CorruptStateError(
-            f"ledger {redact_url(url)} {what}: {str(exc.orig).splitlines()[0]}"
-        ) from exc
-    except SQLAlchemyError as exc:
-        raise CorruptStateError(
-            f"ledger {redact_url(url)} {what}: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-        ) from exc
-
-
 class Ledger(LedgerReads):
     """The ledger of one bot; implements the notifiers' ``Outbox`` protocol."""
 
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
+        self._local = threading.local()
 
     @property
     def url(self) -> str:
@@ -106,9 +90,24 @@ class Ledger(LedgerReads):
 
     @contextmanager
     def transaction(self) -> Iterator[LedgerTx]:
-        """Open a write transaction: committed when the block ends, rolled back if it raises."""
+        """Open a write transaction: committed when the block ends, rolled back if it raises.
+
+        Do not nest: inside the block, write (and read) through ``tx``.
+        """
+        if getattr(self._local, "in_tx", False):
+            # on SQLite the inner BEGIN IMMEDIATE would wait for the outer one: a deadlock
+            raise RuntimeError("nested ledger.transaction(): use the transaction already open")
+        self._local.in_tx = True
+        try:
+            with self._transaction() as tx:
+                yield tx
+        finally:
+            self._local.in_tx = False
+
+    @contextmanager
+    def _transaction(self) -> Iterator[LedgerTx]:
         with (
-            _db_errors(self._engines.url, "write failed"),
+            db_errors(self._engines.url, "write failed"),
             Session(self._engines.write, expire_on_commit=False) as session,
             session.begin(),
         ):
@@ -125,7 +124,7 @@ class Ledger(LedgerReads):
             # (read committed) is not.
             bind = bind.execution_options(isolation_level="REPEATABLE READ")
         with (
-            _db_errors(self._engines.url, "read failed"),
+            db_errors(self._engines.url, "read failed"),
             Session(bind) as session,
             session.begin(),
         ):
@@ -193,14 +192,16 @@ def as_outbox(ledger: Ledger) -> Outbox:
     return ledger
 
 
-def open_ledger(url: str, *, upgrade: bool = True) -> Ledger:
+def open_ledger(url: str, *, upgrade: bool = True, busy_ms: int = BUSY_TIMEOUT_MS) -> Ledger:
     """Open the ledger at ``url`` (``sqlite:///FILE`` or ``postgresql://...``).
 
     The database is migrated to the newest schema first (created when empty). A database
     written by a newer xsmom (unknown revision) raises CorruptStateError; an unusable URL
     raises ConfigError. With ``upgrade=False`` the schema must already be current.
+    ``busy_ms``: how long a write waits for another writer's lock (SQLite) or a connection
+    (PostgreSQL) before LedgerUnavailableError.
     """
-    engines = make_engines(url)
+    engines = make_engines(url, busy_ms=busy_ms)
     try:
         if upgrade:
             migrate(engines)
@@ -225,7 +226,7 @@ def open_home_ledger(home: Path, db: str | None = None, *, must_exist: bool = Fa
 
 
 def _require_head(engines: Engines) -> None:
-    with _db_errors(engines.url, "cannot be read"), engines.read.connect() as conn:
+    with db_errors(engines.url, "cannot be read"), engines.read.connect() as conn:
         rev = current_revision(conn)
     if rev != head_revision():
         raise CorruptStateError(
