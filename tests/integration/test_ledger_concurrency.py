@@ -13,6 +13,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from ledger_backends import ledger_url, pg_module_db, pg_server  # noqa: F401  (fixtures)
 
 from xsmom.ledger import head_revision, open_ledger
@@ -163,6 +164,18 @@ def test_sqlite_settings(tmp_path: Path) -> None:
                 k: conn.exec_driver_sql(f"PRAGMA {k}").scalar()
                 for k in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
             }
+        # a write transaction takes the write lock with its first statement, even a read
+        # (BEGIN IMMEDIATE: it never has to upgrade a read lock); a read transaction does not
+        other = sqlite3.connect(tmp_path / "ledger.sqlite", timeout=0, isolation_level=None)
+        with led.transaction() as tx:
+            assert tx.order("c1") is None
+            with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+                other.execute("BEGIN IMMEDIATE")
+        with led.snapshot() as snap:
+            snap.fills()
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+        other.close()
     finally:
         led.close()
     assert pragma == {

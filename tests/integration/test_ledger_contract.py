@@ -534,3 +534,21 @@ def test_nested_transactions_are_refused_at_once(ledger: Ledger) -> None:
     assert ledger.get_meta("outer") == 1
     with ledger.transaction() as tx:  # the flag is reset after a refusal and after a commit
         tx.set_meta("again", 2, T0)
+
+
+def test_fills_seen_before_their_order_are_linked_when_it_is_recorded(ledger: Ledger) -> None:
+    with ledger.transaction() as tx:  # a restart replays fills before it rebuilds the orders
+        fill(tx, "t1", client_id="c1")
+        fill(tx, "t2", venue_order_id="777")
+        fill(tx, "t3", venue_order_id="777", symbol=ETH)  # same venue id, other symbol
+    with ledger.transaction() as tx:
+        order(tx, "c1")
+        order(tx, "c2")
+        tx.record_transition(
+            "c2", status="filled", filled_qty=0.5, ts=T0 + 9, reason="ack", venue_order_id="777"
+        )
+    o1, o2 = ledger.order("c1"), ledger.order("c2")
+    assert o1 is not None and o2 is not None
+    assert [f.order_id for f in ledger.fills()] == [o1.id, o2.id, None]
+    with pytest.raises(ConfigError, match="qty and price must be > 0"), ledger.transaction() as tx:
+        fill(tx, "t9", price=0.0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from xsmom.errors import ConfigError, CorruptStateError
 from xsmom.ledger._base import Reads, Writes, check_number, insert_ignore, to_view
@@ -94,6 +94,7 @@ class OrderWrites(Writes):
                 reason=reason,
             )
         )
+        self._adopt_fills(row)
         return True
 
     def record_transition(
@@ -123,8 +124,9 @@ class OrderWrites(Writes):
             )
         if row.status not in OPEN_STATUSES and status != row.status:
             raise CorruptStateError(f"order {client_id} is {row.status}: it cannot become {status}")
-        if venue_order_id is not None:
+        if venue_order_id is not None and venue_order_id != row.venue_order_id:
             row.venue_order_id = venue_order_id
+            self._adopt_fills(row)
         if status == row.status and filled == row.filled_qty:
             return False
         self._s.add(
@@ -162,10 +164,13 @@ class OrderWrites(Writes):
         """Record one execution; return False if its (symbol, trade id) was already recorded.
 
         The fill is linked to our order by client id (or venue order id) when the ledger has
-        it; fills of unknown orders (liquidations, manual trades) are kept unlinked.
+        it, or later when the order is recorded; fills of orders the ledger never sees
+        (liquidations, manual trades) stay unlinked. ``qty`` and ``price`` must be > 0.
         """
         if not trade_id:
             raise ConfigError(f"fill of {symbol} needs a venue trade id")
+        if not (qty > 0 and price > 0):
+            raise ConfigError(f"fill {trade_id} of {symbol}: qty and price must be > 0")
         values = {
             "symbol": symbol,
             "trade_id": str(trade_id),
@@ -183,6 +188,18 @@ class OrderWrites(Writes):
             "ts": int(ts),
         }
         return insert_ignore(self._s, Fill.__table__, values, ("symbol", "trade_id"))  # type: ignore[arg-type]
+
+    def _adopt_fills(self, row: Order) -> None:
+        """Link fills recorded before their order was known (by client or venue order id)."""
+        match = Fill.client_id == row.client_id
+        if row.venue_order_id:
+            match = or_(match, Fill.venue_order_id == row.venue_order_id)
+        q = (
+            update(Fill)
+            .where(Fill.order_id.is_(None), Fill.symbol == row.symbol, match)
+            .values(order_id=row.id)
+        )
+        self._s.execute(q)
 
     def _order_row(self, client_id: str) -> Order | None:
         return self._s.scalars(select(Order).where(Order.client_id == client_id)).one_or_none()
