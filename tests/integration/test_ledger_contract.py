@@ -330,7 +330,8 @@ def test_funding_equity_and_targets(ledger: Ledger) -> None:
         # the same bar again (recomputed after a restart) replaces its targets
         assert tx.record_targets(T0 + HOUR, {ETH: (-0.3, -1.0)}, "v2") == 1
     assert [f.amount for f in ledger.funding()] == [-1.0]
-    assert ledger.funding(since_ms=T0 + 1) == []
+    assert ledger.funding(since_ms=T0 + 1) == [] == ledger.funding(until_ms=T0)
+    assert len(ledger.funding(since_ms=T0, until_ms=T0 + 1)) == 1
     eq = ledger.equity_series()
     assert [(e.ts, e.equity, e.margin_ratio) for e in eq] == [
         (T0, 10_000.0, None),
@@ -420,6 +421,8 @@ def test_event_timeline_and_validation(ledger: Ledger) -> None:
     ]
     assert ev[0].detail == {"ratio": 0.6} and ev[2].to_state == "reducing"
     assert [e.ts for e in ledger.events(since_ms=T0 + 1)] == [T0 + 1, T0 + 1, T0 + 2]
+    assert [e.ts for e in ledger.events(since_ms=T0 + 1, until_ms=T0 + 2)] == [T0 + 1, T0 + 1]
+    assert [e.source for e in ledger.events(until_ms=T0 + 1)] == ["guard"]
     assert len(ledger.guard_events(guard="margin")) == 2
     with pytest.raises(ConfigError, match="trading state 'paused'"), ledger.transaction() as tx:
         tx.record_state_change(ts=T0, from_state=None, to_state="paused", reason="x")
@@ -552,3 +555,36 @@ def test_fills_seen_before_their_order_are_linked_when_it_is_recorded(ledger: Le
     assert [f.order_id for f in ledger.fills()] == [o1.id, o2.id, None]
     with pytest.raises(ConfigError, match="qty and price must be > 0"), ledger.transaction() as tx:
         fill(tx, "t9", price=0.0)
+
+
+def test_exchange_fill_reports_record_as_they_are(ledger: Ledger) -> None:
+    import dataclasses
+
+    from xsmom.exchange.reports import FillReport, OrderSide
+
+    report = FillReport(
+        trade_id="88",
+        venue_order_id="900",
+        client_id="c1",
+        symbol=BTC,
+        side=OrderSide.SELL,
+        qty=0.1,
+        price=50_100.0,
+        fee=-0.5,
+        fee_currency="USDT",
+        is_maker=True,
+        realized_pnl=12.5,
+        ts=T0 + 7,
+    )
+    with ledger.transaction() as tx:
+        order(tx, "c1", side="sell", venue_order_id="900")
+        assert tx.record_fill(**dataclasses.asdict(report))
+    (f,) = ledger.fills()
+    assert (f.side, f.fee, f.is_maker, f.realized_pnl, f.liquidation) == (
+        "sell",
+        -0.5,
+        True,
+        12.5,
+        False,
+    )
+    assert type(f.side) is str

@@ -157,12 +157,14 @@ class AccountReads(Reads):
             return [to_view(PositionChangeView, r) for r in s.scalars(q)]
 
     def funding(
-        self, *, since_ms: int | None = None, symbol: str | None = None
+        self, *, since_ms: int | None = None, until_ms: int | None = None, symbol: str | None = None
     ) -> list[FundingView]:
-        """Return funding settlements with ``ts >= since_ms``, oldest first."""
+        """Return funding settlements with ``since_ms <= ts < until_ms`` (either open), by time."""
         q = select(FundingPayment).order_by(FundingPayment.ts, FundingPayment.symbol)
         if since_ms is not None:
             q = q.where(FundingPayment.ts >= since_ms)
+        if until_ms is not None:
+            q = q.where(FundingPayment.ts < until_ms)
         if symbol is not None:
             q = q.where(FundingPayment.symbol == symbol)
         with self._reading() as s:

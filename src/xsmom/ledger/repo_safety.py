@@ -112,21 +112,31 @@ class SafetyReads(Reads):
             row = s.scalars(q).first()
             return None if row is None else to_view(StateChangeView, row)
 
-    def state_changes(self, *, since_ms: int | None = None) -> list[StateChangeView]:
-        """Return trading-state changes with ``ts >= since_ms``, oldest first."""
+    def state_changes(
+        self, *, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[StateChangeView]:
+        """Return trading-state changes with ``since_ms <= ts < until_ms``, oldest first."""
         q = select(StateChange).order_by(StateChange.ts, StateChange.id)
         if since_ms is not None:
             q = q.where(StateChange.ts >= since_ms)
+        if until_ms is not None:
+            q = q.where(StateChange.ts < until_ms)
         with self._reading() as s:
             return [to_view(StateChangeView, r) for r in s.scalars(q)]
 
     def guard_events(
-        self, *, since_ms: int | None = None, guard: str | None = None
+        self,
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        guard: str | None = None,
     ) -> list[GuardEventView]:
-        """Return guard events with ``ts >= since_ms`` (of one guard, or all), oldest first."""
+        """Return guard events with ``since_ms <= ts < until_ms`` (of one guard, or all)."""
         q = select(GuardEvent).order_by(GuardEvent.ts, GuardEvent.id)
         if since_ms is not None:
             q = q.where(GuardEvent.ts >= since_ms)
+        if until_ms is not None:
+            q = q.where(GuardEvent.ts < until_ms)
         if guard is not None:
             q = q.where(GuardEvent.guard == guard)
         with self._reading() as s:
@@ -155,7 +165,9 @@ class SafetyReads(Reads):
         with self._reading() as s:
             return {r.key: r.value for r in s.scalars(select(Meta).order_by(Meta.key))}
 
-    def events(self, *, since_ms: int | None = None) -> list[EventView]:
+    def events(
+        self, *, since_ms: int | None = None, until_ms: int | None = None
+    ) -> list[EventView]:
         """Return state changes and guard events as one timeline, oldest first."""
         out = [
             EventView(
@@ -167,7 +179,7 @@ class SafetyReads(Reads):
                 to_state=c.to_state,
                 reason=c.reason,
             )
-            for c in self.state_changes(since_ms=since_ms)
+            for c in self.state_changes(since_ms=since_ms, until_ms=until_ms)
         ]
         out += [
             EventView(
@@ -180,7 +192,7 @@ class SafetyReads(Reads):
                 reason=g.reason,
                 detail=g.detail,
             )
-            for g in self.guard_events(since_ms=since_ms)
+            for g in self.guard_events(since_ms=since_ms, until_ms=until_ms)
         ]
         # At one ts a guard event precedes the state change it caused; the sort is stable,
         # so each source keeps the order it was written in.
