@@ -85,7 +85,7 @@ class Ledger(LedgerReads):
 
     def revision(self) -> str | None:
         """Return the schema revision of the database."""
-        with self._engines.read.connect() as conn:
+        with db_errors(self._engines.url, "cannot be read"), self._engines.read.connect() as conn:
             return current_revision(conn)
 
     @contextmanager
