@@ -19,7 +19,7 @@ PostgreSQL for a server), migrated with Alembic on open.
 from typing import TYPE_CHECKING, Any
 
 from xsmom.ledger.db import default_url, head_revision, normalize_url, redact_url
-from xsmom.ledger.ledger import Ledger, LedgerTx, open_home_ledger, open_ledger
+from xsmom.ledger.ledger import Ledger, LedgerReads, LedgerTx, open_home_ledger, open_ledger
 from xsmom.ledger.views import (
     OPEN_STATUSES,
     ORDER_STATUSES,
@@ -72,6 +72,7 @@ __all__ = [
     "GuardEventView",
     "GuardStateView",
     "Ledger",
+    "LedgerReads",
     "LedgerTx",
     "OrderView",
     "PositionChangeView",

@@ -49,6 +49,8 @@ class OrderWrites(Writes):
         Recording the same client id again with the same intent is a no-op (a retry); with a
         different symbol, side, type, quantity or prices it raises CorruptStateError.
         """
+        if not client_id:
+            raise ConfigError("an order needs a client id")
         row = Order(
             client_id=client_id,
             venue_order_id=venue_order_id,
@@ -70,8 +72,6 @@ class OrderWrites(Writes):
             created_ms=int(ts),
             updated_ms=int(ts),
         )
-        if not client_id:
-            raise ConfigError("an order needs a client id")
         if not row.qty > 0:
             raise ConfigError(f"order {client_id}: qty must be > 0, got {qty}")
         known = self._order_row(client_id)
