@@ -37,7 +37,7 @@ def ledger() -> None:
     """
 
 
-@ledger.command()
+@ledger.command(short_help="Export the ledger to Parquet/CSV files for analysis.")
 @_home_options
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty folder.")
@@ -70,7 +70,7 @@ def info(home: Path, db: str | None) -> None:
             click.echo(f"  {table:<20} {n:>10}")
 
 
-@ledger.command()
+@ledger.command(short_help="Copy a SQLite ledger safely while the engine runs.")
 @click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
