@@ -7,7 +7,8 @@
     │   ├── NetworkError
     │   ├── RequestTimeoutError   (the request may have reached the venue: look up before retry)
     │   ├── RateLimitError
-    │   └── ExchangeUnavailableError
+    │   ├── ExchangeUnavailableError
+    │   └── LedgerUnavailableError    the ledger database is busy or unreachable
     ├── FatalError                stop: a human must act
     │   ├── AuthenticationError
     │   ├── ConfigError
@@ -52,6 +53,10 @@ class RateLimitError(RetryableError):
 
 class ExchangeUnavailableError(RetryableError):
     """The venue is down or in maintenance (HTTP 5xx)."""
+
+
+class LedgerUnavailableError(RetryableError):
+    """The ledger database is locked beyond its timeout or unreachable; nothing was written."""
 
 
 class FatalError(XsmomError):

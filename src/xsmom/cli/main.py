@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "data": "xsmom.cli.data:data",
     "exchange": "xsmom.cli.exchange:exchange",
     "notify": "xsmom.cli.notify:notify",
+    "ledger": "xsmom.cli.ledger:ledger",
     "optimize": "xsmom.cli.optimize:optimize",
     "venue": "xsmom.cli.venue:venue",
 }
@@ -57,6 +58,7 @@ def cli(verbose: int) -> None:
     Exchange:  xsmom exchange check --exchange binanceusdm
     Venue:     xsmom venue serve --store sample --port 8765
     Notify:    xsmom notify test --config my.yaml
+    Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
 
     Every command takes -h for its options.
     """
