@@ -6,9 +6,14 @@
   :func:`build_channels` makes them from the ``notify`` config section.
 - Delivery: :func:`enqueue` (inside the ledger transaction of the event), :func:`deliver_due`
   and the background :class:`OutboxWorker`; at least once, shown once by the dedup key.
+
+``build_channels``, ``backoff_from`` and ``worker_from`` read the config, which loads pandas, so
+they are imported on first use: the ledger imports ``outbox_types`` and must stay light.
 """
 
-from xsmom.notify.build import backoff_from, build_channels, worker_from
+import importlib
+from typing import Any
+
 from xsmom.notify.channel import Channel, SendResult
 from xsmom.notify.delivery import (
     PARKED_MS,
@@ -86,3 +91,12 @@ __all__ = [
     "render",
     "worker_from",
 ]
+
+
+_LAZY = {"backoff_from", "build_channels", "worker_from"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module("xsmom.notify.build"), name)
+    raise AttributeError(f"module 'xsmom.notify' has no attribute {name!r}")
