@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xsmom.config.live import LiveConfig
 from xsmom.config.optimize import OptimizeConfig
 
 
@@ -214,3 +215,4 @@ class Config(Section):
     costs: CostConfig = CostConfig()
     backtest: BacktestConfig = BacktestConfig()
     optimize: OptimizeConfig = OptimizeConfig()
+    live: LiveConfig = LiveConfig()
