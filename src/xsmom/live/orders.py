@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from xsmom.errors import ConfigError, DataError
+from xsmom.errors import DataError
 from xsmom.exchange.client_ids import BINANCE, MAX_ATTEMPT, ClientIdRules, client_order_id
 from xsmom.exchange.reports import OrderReport, OrderRequest, OrderType, Ticker
 
@@ -150,10 +150,3 @@ class IdScheme:
         if order.client_id == self.trade_id(bar, order.symbol, attempt):
             return OrderKind.CURRENT if bar == bar_ts else OrderKind.STALE
         return OrderKind.STALE  # our prefix, another config version
-
-
-def check_attempt(attempt: int) -> int:
-    """Return ``attempt`` if an id can carry it, else raise ConfigError."""
-    if attempt > MAX_ATTEMPT:
-        raise ConfigError(f"more than {MAX_ATTEMPT + 1} orders for one symbol in one bar")
-    return attempt

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from xsmom.config.live import ExecutionConfig
+from xsmom.exchange.client_ids import MAX_ATTEMPT
 from xsmom.exchange.precision import round_price, round_qty
 from xsmom.exchange.reports import MarketInfo, OrderReport, OrderRequest, OrderSide, OrderType
 from xsmom.exchange.state import TradingState
@@ -37,7 +38,6 @@ from xsmom.live.orders import (
     OrderKind,
     PlaceOrder,
     ReplaceOrder,
-    check_attempt,
 )
 
 
@@ -70,6 +70,11 @@ class SymbolPlan:
     wants_trade: bool
 
 
+def _qty(m: MarketInfo, qty: float) -> float:
+    """Round down to the step, forgiving float residue (0.19999999999999996 is 0.2)."""
+    return round_qty(m, qty + m.qty_step * 1e-6)
+
+
 class _Plan:
     """Mutable scratch of one planning call (actions, notes, attempt counter)."""
 
@@ -88,8 +93,12 @@ class _Plan:
             reason=reason,
         )
 
-    def next_id(self, stop: bool) -> tuple[int, str]:
-        attempt = check_attempt(self.attempt)
+    def next_id(self, stop: bool) -> tuple[int, str] | None:
+        """Return the next (attempt, client id), or None (noted) when ids ran out this bar."""
+        if self.attempt > MAX_ATTEMPT:
+            self.notes.append(f"no client id left: {MAX_ATTEMPT + 1} orders this bar already")
+            return None
+        attempt = self.attempt
         self.attempt += 1
         inp = self.inp
         if stop:
@@ -114,7 +123,7 @@ class _Plan:
     ) -> PlaceOrder | None:
         """Return a place command, or None (with a note) if the venue would refuse it."""
         m, sym = self.m, self.inp.symbol
-        q = round_qty(m, qty)
+        q = _qty(m, qty)
         if q <= 0:
             return None
         if q < m.min_qty:
@@ -135,7 +144,10 @@ class _Plan:
                 f"{side.value} {q:g}: notional {notional:.2f} below min notional {m.min_notional:g}"
             )
             return None
-        attempt, cid = self.next_id(stop=False)
+        ident = self.next_id(stop=False)
+        if ident is None:
+            return None
+        attempt, cid = ident
         if price is None:
             req = OrderRequest.market(sym, side, q, cid, reduce_only=reduce_only)
         else:
@@ -189,7 +201,7 @@ def _plan_trades(p: _Plan, current: list[OrderReport]) -> bool:
     remainder = needed - working
     threshold = p.cfg.drift_threshold * abs(inp.target_qty)
     if abs(remainder) < threshold:
-        if round_qty(p.m, abs(remainder)) > 0:
+        if _qty(p.m, abs(remainder)) > 0:
             p.notes.append(f"drift {remainder:g} under the threshold {threshold:g}")
         return bool(keep)
     placed = _new_orders(p, remainder, projected=inp.position_qty + working)
@@ -264,7 +276,10 @@ def _plan_stop(p: _Plan, stops: list[OrderReport]) -> None:
     others = [o for o in stops if o is not match]
     if want is not None and match is None:
         side, qty, level = want
-        attempt, cid = p.next_id(stop=True)
+        ident = p.next_id(stop=True)
+        if ident is None:
+            return
+        attempt, cid = ident
         req = OrderRequest.stop_market(p.inp.symbol, side, qty, level, cid)
         why = f"stop at {level:g} for {qty:g}"
         place = PlaceOrder(
@@ -287,7 +302,7 @@ def _wanted_stop(p: _Plan) -> tuple[OrderSide, float, float] | None:
         p.notes.append(f"stop level {level} is not a price: no stop order")
         return None
     side = OrderSide.SELL if inp.position_qty > 0 else OrderSide.BUY
-    qty, price = round_qty(m, abs(inp.position_qty)), round_price(m, level)
+    qty, price = _qty(m, abs(inp.position_qty)), round_price(m, level)
     if qty < m.min_qty or qty <= 0:
         p.notes.append(f"position {inp.position_qty:g} below min qty: no stop order")
         return None
