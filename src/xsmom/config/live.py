@@ -84,7 +84,7 @@ class ExecutionConfig(_Section):
     drift_threshold: float = Field(
         0.05,
         ge=0,
-        description="No order while abs(target - position - working) < this x abs(target).",
+        description="Start no order while abs(target - position) < this x abs(target).",
     )
     post_offset_ticks: int = Field(
         0, ge=0, description="Post-only limits rest this many ticks behind the touch (0 = join)."

@@ -12,6 +12,9 @@ old stop in force), then new orders, reduce-only ones first. Errors are mapped, 
 - a cancel that finds the order gone or filled meanwhile stops the symbol's other actions
   (the next cycle re-plans on fresh reports).
 
+When a new order fills at once (a taker), the symbol's protective stop is re-planned on the
+new position in the same cycle; fills of resting orders move the stop at the next cycle.
+
 The executor's memory (attempt counters, send times, uncertain orders, fill cursors) is
 ``to_state`` / ``from_state`` JSON, for the engine to save with the guards.
 """
@@ -36,7 +39,7 @@ from xsmom.live.events import (
 )
 from xsmom.live.gate import Gate
 from xsmom.live.orders import Book, CancelOrder, IdScheme, PlaceOrder, ReplaceOrder
-from xsmom.live.planner import SymbolInput, SymbolPlan, plan_symbol
+from xsmom.live.planner import SymbolInput, SymbolPlan, plan_stop, plan_symbol
 
 FILL_EPS = 1e-12
 
@@ -115,6 +118,7 @@ class _Run:
         self.cancelled: list[OrderReport] = []
         self.events: list[ExecutionEvent] = []
         self.blocked: set[str] = set()
+        self.books: dict[str, Book] = {}
 
     def skip(self, symbol: str, client_id: str | None, reason: str) -> None:
         self.blocked.add(symbol)
@@ -203,6 +207,7 @@ class Executor:
         symbols = sorted(set(wanted) | set(positions) | set(orders))
         plans = self._plan(symbols, run, bar_ts, wanted, positions, orders, stop_levels or {})
         self._apply(plans, run)
+        plans += self._restop(run, bar_ts, stop_levels or {})
         touched = {p.symbol for p in plans if p.actions} | set(orders)
         fills = self._fills(sorted(touched | set(self.state.watch)), now_ms)
         self.state.watch = sorted(touched)
@@ -235,6 +240,47 @@ class Executor:
                 n = max(n, parsed[2] + 1)
         return n
 
+    def _inputs(
+        self,
+        symbol: str,
+        run: _Run,
+        bar_ts: int,
+        target: float,
+        position: float,
+        orders: list[OrderReport],
+        stop_level: float | None,
+    ) -> SymbolInput:
+        return SymbolInput(
+            symbol=symbol,
+            market=self.markets()[symbol],
+            target_qty=target,
+            position_qty=position,
+            book=run.books[symbol],
+            now_ms=run.now,
+            bar_ts=bar_ts,
+            bar_ms=self.bar_ms,
+            orders=tuple(orders),
+            placed_ms=self.state.placed_ms,
+            stop_level=stop_level,
+            state=self.gate.state,
+            next_attempt=self._next_attempt(symbol, orders, bar_ts),
+        )
+
+    def _restop(self, run: _Run, bar_ts: int, stop_levels: Mapping[str, float]) -> list[SymbolPlan]:
+        """Bring the stops of symbols whose new orders filled at once in step right away."""
+        moved = sorted({o.symbol for o in run.placed if o.filled > 0} - run.blocked)
+        if not moved or not self.config.stop_orders:
+            return []
+        positions = {p.symbol: p.qty for p in self.exchange.positions(moved)}
+        plans = []
+        for s in moved:
+            mine = self.exchange.open_orders(s)
+            pos = positions.get(s, 0.0)
+            inp = self._inputs(s, run, bar_ts, pos, pos, mine, stop_levels.get(s))
+            plans.append(plan_stop(inp, self.config, self.ids))
+        self._apply(plans, run)
+        return plans
+
     def _plan(
         self,
         symbols: list[str],
@@ -252,21 +298,15 @@ class Executor:
         tickers = self.exchange.tickers(symbols) if symbols else {}
         plans = []
         for s in symbols:
-            mine = orders.get(s, [])
-            inp = SymbolInput(
-                symbol=s,
-                market=markets[s],
-                target_qty=targets.get(s, 0.0),
-                position_qty=positions.get(s, 0.0),
-                book=Book.from_ticker(tickers[s], self.config.quote_source),
-                now_ms=run.now,
-                bar_ts=bar_ts,
-                bar_ms=self.bar_ms,
-                orders=tuple(mine),
-                placed_ms=self.state.placed_ms,
-                stop_level=stop_levels.get(s),
-                state=self.gate.state,
-                next_attempt=self._next_attempt(s, mine, bar_ts),
+            run.books[s] = Book.from_ticker(tickers[s], self.config.quote_source)
+            inp = self._inputs(
+                s,
+                run,
+                bar_ts,
+                targets.get(s, 0.0),
+                positions.get(s, 0.0),
+                orders.get(s, []),
+                stop_levels.get(s),
             )
             plans.append(plan_symbol(inp, self.config, self.ids))
         return plans

@@ -7,8 +7,10 @@ Rules (each a test in ``tests/unit/live/test_live_planner.py``):
 - ``needed = target - position``; working orders on the wrong side, or more than needed, are
   cancelled. The rest stay, re-priced when the touch is more than ``reprice_ticks`` away and
   replaced by a taker once older than ``taker_after_s``.
-- ``remainder = needed - working``: nothing when ``|remainder| < drift_threshold x |target|``,
-  nor when it rounds below the venue's minimum quantity or (unless reduce-only) notional.
+- ``remainder = needed - working``: nothing when it rounds below the venue's minimum quantity
+  or (unless reduce-only) notional, nor, when no order of ours is working on the symbol (none
+  kept, none stale), when ``|remainder| < drift_threshold x |target|``: the threshold decides
+  whether to start trading; an intent under way is completed (partial fills topped up).
 - An order that would cross zero is split: a reduce-only part that closes, then a part that
   opens. New orders are post-only limits ``post_offset_ticks`` behind the touch (never at or
   through the other side), or takers at once when ``taker_after_s`` is 0.
@@ -165,24 +167,35 @@ def plan_symbol(inp: SymbolInput, cfg: ExecutionConfig, ids: IdScheme) -> Symbol
     p = _Plan(inp, cfg, ids)
     current: list[OrderReport] = []
     stops: list[OrderReport] = []
+    under_way = False  # an earlier order of ours was working toward the target
     for o in inp.orders:
         kind = ids.classify(o, inp.bar_ts)
         if kind is OrderKind.ORPHAN:
             p.actions.append(p.cancel(o, f"orphan: client id {o.client_id!r} is not ours"))
         elif kind is OrderKind.STALE:
             p.actions.append(p.cancel(o, "stale: from an earlier bar or another config version"))
+            under_way |= o.type is not OrderType.STOP_MARKET
         elif kind is OrderKind.STOP:
             stops.append(o)
         else:
             current.append(o)
-    wants = _plan_trades(p, current)
+    wants = _plan_trades(p, current, under_way)
     _plan_stop(p, stops)
     return SymbolPlan(
         symbol=inp.symbol, actions=tuple(p.actions), notes=tuple(p.notes), wants_trade=wants
     )
 
 
-def _plan_trades(p: _Plan, current: list[OrderReport]) -> bool:
+def plan_stop(inp: SymbolInput, cfg: ExecutionConfig, ids: IdScheme) -> SymbolPlan:
+    """Return only the protective-stop actions of one symbol (after a fill moved it)."""
+    p = _Plan(inp, cfg, ids)
+    _plan_stop(p, [o for o in inp.orders if ids.classify(o, inp.bar_ts) is OrderKind.STOP])
+    return SymbolPlan(
+        symbol=inp.symbol, actions=tuple(p.actions), notes=tuple(p.notes), wants_trade=False
+    )
+
+
+def _plan_trades(p: _Plan, current: list[OrderReport], under_way: bool) -> bool:
     inp, step = p.inp, p.m.qty_step
     needed = inp.target_qty - inp.position_qty
     keep: list[OrderReport] = []
@@ -199,7 +212,7 @@ def _plan_trades(p: _Plan, current: list[OrderReport]) -> bool:
         keep, working = [], 0.0
     working = sum(_refresh(p, o) for o in keep)
     remainder = needed - working
-    threshold = p.cfg.drift_threshold * abs(inp.target_qty)
+    threshold = 0.0 if keep or under_way else p.cfg.drift_threshold * abs(inp.target_qty)
     if abs(remainder) < threshold:
         if _qty(p.m, abs(remainder)) > 0:
             p.notes.append(f"drift {remainder:g} under the threshold {threshold:g}")

@@ -322,3 +322,18 @@ def test_stop_already_passed_or_disabled_is_not_placed() -> None:
     )
     assert len(cancels(off)) == 1 and places(off) == []
     assert places(plan(target_qty=1.0, position_qty=1.0, stop_level=None)) == []
+
+
+def test_an_intent_under_way_is_completed_below_the_drift_threshold() -> None:
+    cfg = execution(drift_threshold=0.05)
+    # 3 % short of the target, nothing working: left alone
+    assert places(plan(cfg, target_qty=2.0, position_qty=1.94)) == []
+    # the same 3 % still on a working order of an earlier bar: re-placed, not dropped
+    old = order(BUY, 1.0, filled=0.94, cid=IDS.trade_id(BAR - HOUR, BTC, 0))
+    p = plan(cfg, target_qty=2.0, position_qty=1.94, orders=(old,))
+    assert len(cancels(p)) == 1
+    assert [shape(c) for c in places(p)] == [("buy", "limit", 0.06, 100.0, False, True)]
+    # and a working order of this bar is topped up by any tradeable amount
+    cur = order(BUY, 0.5, filled=0.0)
+    p = plan(cfg, target_qty=20.0, position_qty=19.4, orders=(cur,), next_attempt=1)
+    assert [shape(c) for c in places(p)] == [("buy", "limit", 0.1, 100.0, False, True)]
