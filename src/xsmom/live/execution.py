@@ -29,7 +29,7 @@ from typing import Any
 from xsmom.config.live import ExecutionConfig
 from xsmom.errors import ConfigError, CorruptStateError, RejectedError, RetryableError
 from xsmom.exchange.interface import Exchange
-from xsmom.exchange.reports import FillReport, MarketInfo, OrderReport, PositionReport
+from xsmom.exchange.reports import FillReport, MarketInfo, OrderReport
 from xsmom.live.events import (
     ActionSkipped,
     Denied,
@@ -222,10 +222,6 @@ class Executor:
             events=tuple(run.events),
             positions=positions,
         )
-
-    def positions(self) -> dict[str, PositionReport]:
-        """Return the venue's positions by symbol."""
-        return {p.symbol: p for p in self.exchange.positions()}
 
     # ---- planning ----------------------------------------------------------------------------
     def _new_bar(self, bar_ts: int) -> None:
