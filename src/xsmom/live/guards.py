@@ -199,12 +199,18 @@ class DrawdownGuard(Guard):
         self.halted = False
 
     def _peak(self, now: int, equity: float) -> float:
+        # samples are kept per hour (a peak may expire up to an hour late: a longer halt, never
+        # a shorter one), so the saved state stays small however often the gate is updated
+        bucket = now - now % HOUR_MS
         while self.peaks and self.peaks[-1][1] <= equity:
             self.peaks.pop()
-        self.peaks.append((now, equity))
-        if self.window_ms > 0:
+        if not self.peaks or self.peaks[-1][0] != bucket:
+            self.peaks.append((bucket, equity))
+        if self.window_ms <= 0:
+            del self.peaks[1:]  # the all-time peak is all that matters
+        else:
             horizon = now - self.window_ms
-            while self.peaks[0][0] <= horizon:
+            while len(self.peaks) > 1 and self.peaks[0][0] + HOUR_MS <= horizon:
                 self.peaks.pop(0)
         return self.peaks[0][1]
 

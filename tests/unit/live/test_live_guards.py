@@ -116,12 +116,26 @@ def test_drawdown_peak_over_a_window_rolls_off() -> None:
     gate.update(inputs(NOON + 2 * DAY - HOUR, equity=890.0))
     assert gate.state is H  # the 1000 peak is still inside the 2-day window
     gate.update(inputs(NOON + 2 * DAY, equity=890.0))
+    assert gate.state is H  # peaks are kept per hour: the 12:00-13:00 sample leaves at 13:00
+    gate.update(inputs(NOON + 2 * DAY + HOUR, equity=890.0))
     assert gate.state is A  # the peak left the window: the peak is now 890
     # an all-time peak does not roll off
     forever = gate_of(max_drawdown=0.10, drawdown_window_days=0)
     forever.update(inputs(NOON, equity=1000.0))
     forever.update(inputs(NOON + 30 * DAY, equity=890.0))
     assert forever.state is H
+
+
+def test_drawdown_memory_stays_small_when_updated_often() -> None:
+    gate = gate_of(max_drawdown=0.5, drawdown_window_days=30)
+    for minute in range(0, 30 * 24 * 60, 5):  # a month of 5-minute updates, equity falling
+        gate.update(inputs(NOON + minute * 60_000, equity=10_000.0 - minute * 0.01))
+    peaks = gate.to_state()["drawdown"]["peaks"]
+    assert len(peaks) <= 30 * 24 + 1 and peaks[0][1] == 10_000.0
+    forever = gate_of(max_drawdown=0.5, drawdown_window_days=0)
+    for h in range(1000):
+        forever.update(inputs(NOON + h * HOUR, equity=10_000.0 - h))
+    assert forever.to_state()["drawdown"]["peaks"] == [[NOON, 10_000.0]]
 
 
 def test_drawdown_halt_survives_a_restart() -> None:
