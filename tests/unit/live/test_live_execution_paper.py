@@ -3,6 +3,7 @@ fills, TTL escalation, stops on the venue, zero orders while HALTED, no duplicat
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from xsmom.exchange.paper import PaperConfig, PaperExchange
 from xsmom.exchange.reports import OrderRequest, OrderSide, OrderStatus, OrderType
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
 from xsmom.live import (
+    ActionSkipped,
     CycleReport,
     Denied,
     ExecutionState,
@@ -24,6 +26,7 @@ from xsmom.live import (
     GateInputs,
     Home,
     IdScheme,
+    OrderRejected,
     RetryLater,
     StopMode,
     TradingState,
@@ -217,3 +220,47 @@ def test_execution_state_round_trips_and_a_restart_sends_no_duplicate(tmp_path: 
     ids = [o.client_id for o in bot.paper.engine.orders(BTC)]
     assert len(ids) == len(set(ids)) and not any(isinstance(e, Denied) for e in rep.events)
     assert sum(o.remaining for o in bot.paper.open_orders(BTC)) == pytest.approx(0.04)
+
+
+def test_a_rejected_order_is_an_event_and_its_id_is_not_reused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, taker_after_s=0)
+    rep = bot.cycle({BTC: 5.0})  # ~500k USDT on a 10k account: the venue refuses the margin
+    (rej,) = [e for e in rep.events if isinstance(e, OrderRejected)]
+    assert "Insufficient" in rej.error and rej.client_id == IDS.trade_id(rep.bar_ts, BTC, 0)
+    assert rep.placed == () and bot.paper.positions() == []
+    bot.clock.advance(60_000)
+    rep = bot.cycle({BTC: 0.02})
+    (order,) = rep.placed
+    assert order.client_id == IDS.trade_id(rep.bar_ts, BTC, 1)
+
+
+class FillsDuringCancel:
+    """The paper exchange, but a cancel reports a fill that happened after the plan."""
+
+    def __init__(self, inner: PaperExchange) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def cancel_order(self, symbol: str, **kw: Any) -> Any:
+        report = self.inner.cancel_order(symbol, **kw)
+        return dataclasses.replace(report, filled=report.filled + 0.001)
+
+
+def test_a_fill_seen_at_cancel_stops_the_replacement(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, participation=1e-9, taker_after_s=1800)
+    (limit,) = bot.cycle({BTC: 0.02}).placed
+    bot.executor = Executor(
+        FillsDuringCancel(bot.paper),  # type: ignore[arg-type]
+        bot.gate,
+        bot.executor.config,
+        ids=IDS,
+        bar_ms=HOUR,
+        state=bot.executor.state,
+    )
+    bot.clock.advance(1_800_000)  # the TTL: cancel, then a market order for the rest
+    rep = bot.cycle({BTC: 0.02})
+    assert [o.venue_order_id for o in rep.cancelled] == [limit.venue_order_id]
+    assert rep.placed == ()  # not sent on a plan the fill made stale
+    assert any(isinstance(e, ActionSkipped) and "meanwhile" in e.reason for e in rep.events)
