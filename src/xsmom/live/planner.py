@@ -199,11 +199,19 @@ def _plan_trades(p: _Plan, current: list[OrderReport], under_way: bool) -> bool:
     inp, step = p.inp, p.m.qty_step
     needed = inp.target_qty - inp.position_qty
     keep: list[OrderReport] = []
+    reducing = 0.0  # reduce-only quantity kept so far
     for o in current:
-        if inp.state.allows(reduce_only=o.reduce_only):
-            keep.append(o)
-        else:
+        if not inp.state.allows(reduce_only=o.reduce_only):
             p.actions.append(p.cancel(o, f"trading state {inp.state.value}"))
+            continue
+        if o.reduce_only:
+            facing = o.side.sign * inp.position_qty < 0
+            if not facing or reducing + o.remaining > abs(inp.position_qty) + step / 2:
+                # the venue would clip it: re-plan the split on the position as it is now
+                p.actions.append(p.cancel(o, "reduce-only orders larger than the position"))
+                continue
+            reducing += o.remaining
+        keep.append(o)
     working = sum(o.side.sign * o.remaining for o in keep)
     wrong_side = any(o.side.sign * needed <= 0 for o in keep)
     if keep and (wrong_side or abs(working) > abs(needed) + step / 2):
