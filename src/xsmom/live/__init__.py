@@ -45,7 +45,7 @@ from xsmom.live.orders import (
     PlaceOrder,
     ReplaceOrder,
 )
-from xsmom.live.planner import SymbolInput, SymbolPlan, plan_symbol
+from xsmom.live.planner import SymbolInput, SymbolPlan, plan_stop, plan_symbol
 from xsmom.live.sizing import margin_ratio, target_quantities
 
 __all__ = [
@@ -89,6 +89,7 @@ __all__ = [
     "iso_utc",
     "margin_ratio",
     "parse_stop",
+    "plan_stop",
     "plan_symbol",
     "read_heartbeat",
     "target_quantities",

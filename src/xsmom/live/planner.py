@@ -3,7 +3,8 @@
 Rules (each a test in ``tests/unit/live/test_live_planner.py``):
 
 - Orphan orders (no id of ours) and stale ones (an earlier bar, another config version) are
-  cancelled; so are working orders the trading state no longer allows.
+  cancelled; so are working orders the trading state no longer allows, and reduce-only ones
+  beyond the position.
 - ``needed = target - position``; working orders on the wrong side, or more than needed, are
   cancelled. The rest stay, re-priced when the touch is more than ``reprice_ticks`` away and
   replaced by a taker once older than ``taker_after_s``.
