@@ -13,6 +13,8 @@ from live_helpers import BTC, ETH, HOUR, T0, execution, guards
 
 from xsmom.data.bundled import sample_store
 from xsmom.errors import ExchangeUnavailableError, RequestTimeoutError
+from xsmom.exchange.breaker import BreakerConfig, CircuitBreaker
+from xsmom.exchange.guarded import GuardedExchange
 from xsmom.exchange.paper import PaperConfig, PaperExchange
 from xsmom.exchange.reports import OrderRequest, OrderSide, OrderStatus, OrderType
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
@@ -264,3 +266,37 @@ def test_a_fill_seen_at_cancel_stops_the_replacement(tmp_path: Path) -> None:
     assert [o.venue_order_id for o in rep.cancelled] == [limit.venue_order_id]
     assert rep.placed == ()  # not sent on a plan the fill made stale
     assert any(isinstance(e, ActionSkipped) and "meanwhile" in e.reason for e in rep.events)
+
+
+def test_an_open_breaker_lets_only_reductions_through(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, taker_after_s=0)
+    breaker = CircuitBreaker(BreakerConfig(min_calls=5), clock=bot.clock)
+    guarded = GuardedExchange(bot.paper, breaker, clock=bot.clock)
+    bot.gate = Gate(guards(breaker_state="reducing"))
+    bot.executor = Executor(guarded, bot.gate, bot.executor.config, ids=IDS, bar_ms=HOUR)
+
+    def cycle(targets: dict[str, float]) -> CycleReport:
+        now = bot.clock.now
+        bot.gate.update(
+            GateInputs(
+                now_ms=now,
+                equity=10_000.0,
+                margin_ratio=0.0,
+                positions={p.symbol: p.qty for p in bot.paper.positions()},
+                breaker=breaker.state,
+                last_bar_ts=now // HOUR * HOUR - HOUR,
+                bar_ms=HOUR,
+            )
+        )
+        return bot.executor.cycle(bar_ts=now // HOUR * HOUR - HOUR, now_ms=now, targets=targets)
+
+    cycle({BTC: 0.03})
+    assert bot.position(BTC) == pytest.approx(0.03)
+    bot.clock.advance(HOUR)
+    for _ in range(5):
+        breaker.record(False)
+    rep = cycle({BTC: 0.01, ETH: 1.0})
+    assert bot.gate.state is TradingState.REDUCING and "circuit breaker open" in bot.gate.reason
+    assert [o.symbol for o in rep.placed] == [BTC] and rep.placed[0].reduce_only
+    assert [d.symbol for d in rep.denials] == [ETH]
+    assert bot.position(BTC) == pytest.approx(0.01) and bot.position(ETH) == 0.0
