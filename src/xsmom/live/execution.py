@@ -14,6 +14,8 @@ old stop in force), then new orders, reduce-only ones first. Errors are mapped, 
 
 When a new order fills at once (a taker), the symbol's protective stop is re-planned on the
 new position in the same cycle; fills of resting orders move the stop at the next cycle.
+A failed read (positions, open orders, tickers) raises before anything is sent: the engine
+retries the cycle later.
 
 The executor's memory (attempt counters, send times, uncertain orders, fill cursors) is
 ``to_state`` / ``from_state`` JSON, for the engine to save with the guards.
@@ -390,7 +392,7 @@ class Executor:
         for cid, symbol in list(self.state.pending.items()):
             try:
                 report = self.exchange.order_by_client_id(symbol, cid)
-            except RetryableError as exc:
+            except (RetryableError, RejectedError) as exc:  # still unknown: ask again next cycle
                 run.retry(symbol, cid, exc, "lookup of an uncertain order")
                 continue
             del self.state.pending[cid]

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from xsmom.config.live import GuardsConfig
-from xsmom.errors import CorruptStateError
+from xsmom.errors import CorruptStateError, DataError
 from xsmom.exchange.breaker import BreakerState
 from xsmom.exchange.state import TradingState
 
@@ -53,6 +53,15 @@ class GateInputs:
     last_fill_ts: int | None = None
     targets_want_trades: bool = False
     stop: StopRequest | None = None
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.equity) or math.isnan(self.margin_ratio):
+            raise DataError(
+                f"gate inputs need a finite equity and a margin ratio, got equity={self.equity} "
+                f"margin_ratio={self.margin_ratio}"
+            )
+        if self.bar_ms <= 0:
+            raise DataError(f"gate inputs need bar_ms > 0, got {self.bar_ms}")
 
 
 @dataclass(frozen=True, kw_only=True)

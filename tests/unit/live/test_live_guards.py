@@ -7,7 +7,7 @@ import json
 import pytest
 from live_helpers import BTC, DAY, ETH, HOUR, NOON, SOL, T0, guards, inputs, place
 
-from xsmom.errors import CorruptStateError
+from xsmom.errors import CorruptStateError, DataError
 from xsmom.exchange.breaker import BreakerConfig, BreakerState, CircuitBreaker
 from xsmom.exchange.reports import OrderSide
 from xsmom.exchange.store_source import ManualClock
@@ -309,3 +309,13 @@ def test_corrupt_saved_state_is_refused() -> None:
         gate.from_state({"daily_loss": {"day": "x"}})
     with pytest.raises(CorruptStateError):
         gate.from_state({"gate": {"state": "sideways", "reason": "", "flatten": False}})
+
+
+def test_bad_gate_inputs_are_refused() -> None:
+    with pytest.raises(DataError, match="finite equity"):
+        inputs(equity=float("nan"))
+    with pytest.raises(DataError, match="margin ratio"):
+        inputs(margin_ratio=float("nan"))
+    with pytest.raises(DataError, match="bar_ms"):
+        inputs(bar_ms=0)
+    assert inputs(margin_ratio=float("inf")).margin_ratio == float("inf")  # no equity: allowed
