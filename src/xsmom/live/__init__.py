@@ -22,6 +22,7 @@ from xsmom.live.events import (
     OrderRejected,
     RetryLater,
     TradingStateChanged,
+    to_record,
 )
 from xsmom.live.execution import CycleReport, ExecutionState, Executor
 from xsmom.live.gate import Gate, GateStatus
@@ -93,5 +94,6 @@ __all__ = [
     "plan_symbol",
     "read_heartbeat",
     "target_quantities",
+    "to_record",
     "write_heartbeat",
 ]

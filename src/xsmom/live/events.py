@@ -6,7 +6,9 @@ from the exchange clock the caller passed in (nothing here reads a clock).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
 
 from xsmom.exchange.state import TradingState
 
@@ -115,3 +117,12 @@ class ActionSkipped:
 
 GateEvent = GuardTripped | GuardRecovered | GuardAlerted | TradingStateChanged
 ExecutionEvent = Denied | OrderRejected | RetryLater | ActionSkipped
+
+
+def to_record(event: GateEvent | ExecutionEvent) -> dict[str, Any]:
+    """Return ``event`` as a JSON-safe dict with its ``kind`` (for a ledger events row)."""
+    out: dict[str, Any] = {"kind": type(event).__name__}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        out[f.name] = value.value if isinstance(value, Enum) else value
+    return out
