@@ -4,6 +4,7 @@ fills, TTL escalation, stops on the venue, zero orders while HALTED, no duplicat
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -300,3 +301,29 @@ def test_an_open_breaker_lets_only_reductions_through(tmp_path: Path) -> None:
     assert [o.symbol for o in rep.placed] == [BTC] and rep.placed[0].reduce_only
     assert [d.symbol for d in rep.denials] == [ETH]
     assert bot.position(BTC) == pytest.approx(0.01) and bot.position(ETH) == 0.0
+
+
+def test_a_restart_mid_ttl_keeps_the_order_age(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, taker_after_s=1800)
+    bot.clock.advance(600_000)  # ten minutes into the bar: the order is sent now
+    (limit,) = bot.cycle({BTC: 0.02}).placed
+    saved = json.loads(json.dumps(bot.executor.state.to_state()))
+    gate_saved = json.loads(json.dumps(bot.gate.to_state()))
+    # the process dies; a new gate and executor come back from the saved state
+    bot.gate = Gate(bot.gate.config)
+    bot.gate.from_state(gate_saved)
+    bot.executor = Executor(
+        bot.paper,
+        bot.gate,
+        bot.executor.config,
+        ids=IDS,
+        bar_ms=HOUR,
+        state=ExecutionState.from_state(saved),
+    )
+    bot.clock.advance(1_500_000)  # 25 minutes after sending (35 after the close)
+    assert bot.cycle({BTC: 0.02}).placed == ()  # the saved send time, not the bar's close
+    bot.clock.advance(300_000)  # 30 minutes after sending: the TTL
+    rep = bot.cycle({BTC: 0.02})
+    assert [o.venue_order_id for o in rep.cancelled] == [limit.venue_order_id]
+    assert [o.type for o in rep.placed] == [OrderType.MARKET]
+    assert rep.placed[0].client_id == IDS.trade_id(rep.bar_ts, BTC, 1)
