@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xsmom.config.live import LiveConfig
 from xsmom.config.notify import NotifyConfig
 from xsmom.config.optimize import OptimizeConfig
 
@@ -216,3 +217,4 @@ class Config(Section):
     backtest: BacktestConfig = BacktestConfig()
     optimize: OptimizeConfig = OptimizeConfig()
     notify: NotifyConfig = NotifyConfig()
+    live: LiveConfig = LiveConfig()
