@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from xsmom.config.live import LiveConfig
 from xsmom.config.notify import NotifyConfig
 from xsmom.config.optimize import OptimizeConfig
+from xsmom.config.rollout import RolloutConfig
 
 
 class Section(BaseModel):
@@ -218,3 +219,4 @@ class Config(Section):
     optimize: OptimizeConfig = OptimizeConfig()
     notify: NotifyConfig = NotifyConfig()
     live: LiveConfig = LiveConfig()
+    rollout: RolloutConfig = RolloutConfig()

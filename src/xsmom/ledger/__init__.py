@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from xsmom.ledger.db import default_url, head_revision, normalize_url, redact_url
 from xsmom.ledger.ledger import Ledger, LedgerReads, LedgerTx, open_home_ledger, open_ledger
+from xsmom.ledger.repo_rollout import RolloutFillView
 from xsmom.ledger.views import (
     OPEN_STATUSES,
     ORDER_STATUSES,
@@ -77,6 +78,7 @@ __all__ = [
     "OrderView",
     "PositionChangeView",
     "PositionView",
+    "RolloutFillView",
     "RolloutStageView",
     "RolloutTransitionView",
     "StateChangeView",

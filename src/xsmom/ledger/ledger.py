@@ -35,11 +35,12 @@ from xsmom.ledger.models import Base
 from xsmom.ledger.outbox import OutboxReads, OutboxWrites
 from xsmom.ledger.repo_account import AccountReads, AccountWrites
 from xsmom.ledger.repo_orders import OrderReads, OrderWrites
+from xsmom.ledger.repo_rollout import RolloutReads, RolloutWrites
 from xsmom.ledger.repo_safety import SafetyReads, SafetyWrites
 from xsmom.notify.outbox_types import Outbox
 
 
-class LedgerReads(OrderReads, AccountReads, SafetyReads, OutboxReads):
+class LedgerReads(OrderReads, AccountReads, SafetyReads, OutboxReads, RolloutReads):
     """Every read of the ledger."""
 
 
@@ -54,7 +55,7 @@ class _Snapshot(LedgerReads):
         yield self._session
 
 
-class LedgerTx(OrderWrites, AccountWrites, SafetyWrites, OutboxWrites, LedgerReads):
+class LedgerTx(OrderWrites, AccountWrites, SafetyWrites, OutboxWrites, RolloutWrites, LedgerReads):
     """One open transaction: every write method, and the reads (which see its writes)."""
 
     def __init__(self, session: Session) -> None:

@@ -261,3 +261,39 @@ class RolloutTransition(Base):
     from_stage: Mapped[str | None] = mapped_column(String(32))
     to_stage: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class RolloutEquity(Base):
+    """The paper account of a rollout version (paper stage) at one instant."""
+
+    __tablename__ = "rollout_equity"
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("config_versions.version_id"), primary_key=True
+    )
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    equity: Mapped[float] = mapped_column(Double)
+    wallet: Mapped[float] = mapped_column(Double)
+    unrealized: Mapped[float] = mapped_column(Double)
+    margin_ratio: Mapped[float | None] = mapped_column(Double)
+
+
+class RolloutFill(Base):
+    """One paper execution of a rollout version; unique per (version, symbol, trade id)."""
+
+    __tablename__ = "rollout_fills"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("config_versions.version_id"))
+    symbol: Mapped[str] = mapped_column(String(SYMBOL))
+    trade_id: Mapped[str] = mapped_column(String(ID))
+    client_id: Mapped[str | None] = mapped_column(String(ID))
+    side: Mapped[str] = mapped_column(String(8))
+    qty: Mapped[float] = mapped_column(Double)
+    price: Mapped[float] = mapped_column(Double)
+    fee: Mapped[float] = mapped_column(Double)
+    is_maker: Mapped[bool] = mapped_column(Boolean)
+    ts: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("version_id", "symbol", "trade_id", name="uq_rollout_fills_version_id"),
+        Index("ix_rollout_fills_version_ts", "version_id", "ts"),
+    )

@@ -42,6 +42,7 @@ from xsmom.notify.messages import (
     OptimizerFinished,
     ReconciliationRefused,
     ReconciliationRepaired,
+    RolloutTransitioned,
     StaleHeartbeatDetected,
     from_payload,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "ReconciliationRefused",
     "ReconciliationRepaired",
     "Rendered",
+    "RolloutTransitioned",
     "SendResult",
     "StaleHeartbeatDetected",
     "WebhookUrl",

@@ -326,6 +326,27 @@ class NotificationTested(Message):
     text: str = "Test message from xsmom: this channel works."
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RolloutTransitioned(Message):
+    """A config version moved between rollout stages (promoted, rolled back, retired)."""
+
+    kind: ClassVar[str] = "rollout_transition"
+    version: str
+    from_stage: str
+    to_stage: str
+    reason: str
+    active_version: str = ""
+    previous_active: str = ""
+
+    @property
+    def severity(self) -> str:
+        return "warning" if self.to_stage == "rolled_back" else "info"
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.kind}:{self.version}:{self.to_stage}:{self.ts_event}"
+
+
 CATALOGUE: dict[str, type[Message]] = {
     cls.kind: cls
     for cls in (
@@ -342,6 +363,7 @@ CATALOGUE: dict[str, type[Message]] = {
         OptimizerFinished,
         DailyReportCreated,
         NotificationTested,
+        RolloutTransitioned,
     )
 }
 

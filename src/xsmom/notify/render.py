@@ -216,6 +216,20 @@ def _test(x: m.NotificationTested) -> Rendered:
     return _base(x, "Test message", x.text, [Field("sent at", iso(x.ts_init))])
 
 
+def _rollout(x: m.RolloutTransitioned) -> Rendered:
+    what = "ROLLED BACK" if x.to_stage == "rolled_back" else f"{x.from_stage} -> {x.to_stage}"
+    fields = [
+        Field("version", x.version[:12]),
+        Field("from", x.from_stage),
+        Field("to", x.to_stage),
+    ]
+    if x.active_version:
+        fields.append(Field("active", x.active_version[:12]))
+    if x.previous_active and x.previous_active != x.active_version:
+        fields.append(Field("was active", x.previous_active[:12]))
+    return _base(x, f"Rollout {x.version[:12]}: {what}", x.reason, fields)
+
+
 def _base(x: m.Message, title: str, description: str, fields: list[Field]) -> Rendered:
     return Rendered(
         kind=x.kind,
@@ -242,6 +256,7 @@ _RENDERERS: dict[type[m.Message], Callable[[Any], Rendered]] = {
     m.OptimizerFinished: _optimizer,
     m.DailyReportCreated: _daily,
     m.NotificationTested: _test,
+    m.RolloutTransitioned: _rollout,
 }
 
 

@@ -124,4 +124,18 @@ EXAMPLES: list[tuple[m.Message, str, str]] = [
         "info",
     ),
     (m.NotificationTested(ts_event=T, ts_init=T), f"test:{T}", "info"),
+    (
+        m.RolloutTransitioned(
+            ts_event=T,
+            ts_init=T,
+            version="ef" * 32,
+            from_stage="small",
+            to_stage="rolled_back",
+            reason="live Sharpe -1.20 below its band [0.40, 1.10] by more than 0.50",
+            active_version="ab" * 32,
+            previous_active="ab" * 32,
+        ),
+        f"rollout_transition:{'ef' * 32}:rolled_back:{T}",
+        "warning",
+    ),
 ]

@@ -1,0 +1,242 @@
+"""`Pipeline`: evaluate every version in the rollout and move it, automatically or by hand.
+
+``tick(now_ms)`` (each bar, after the shadow): candidates take free paper slots; each paper,
+small and (during its probation) full version is judged against its backtest; the verdicts
+promote (paper -> small -> full) or roll back. Promotion to full and rollback of a full
+version are one atomic switch of the active version (`stages.activate`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from xsmom.config.rollout import RolloutConfig
+from xsmom.data import ParquetStore
+from xsmom.errors import ConfigError
+from xsmom.ledger import Ledger, LedgerTx, RolloutStageView
+from xsmom.notify import Channel
+from xsmom.rollout.evaluator import HOLD, PROMOTE, ROLLBACK, Verdict, judge
+from xsmom.rollout.shadow import guard_trips
+from xsmom.rollout.stages import (
+    CANDIDATE,
+    FULL,
+    NEXT_STAGE,
+    PAPER,
+    ROLLED_BACK,
+    SMALL,
+    Transition,
+    activate,
+    active_config,
+    active_version,
+    config_of,
+    move,
+)
+from xsmom.rollout.tracks import account_track, pair, paper_track
+
+log = logging.getLogger(__name__)
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluation:
+    """A version's stage and the evaluator's verdict on it."""
+
+    version: str
+    stage: str
+    since_ms: int
+    verdict: Verdict | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the JSON of one version in ``xsmom rollout status --json``."""
+        return {
+            "version": self.version,
+            "stage": self.stage,
+            "since_ms": self.since_ms,
+            "evaluation": None if self.verdict is None else self.verdict.to_json(),
+        }
+
+
+class Pipeline:
+    """The rollout of one home: evaluation and stage changes in its ledger."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        store: ParquetStore,
+        *,
+        channels: Sequence[Channel] = (),
+        settings: RolloutConfig | None = None,
+    ) -> None:
+        self.ledger, self.store, self.channels = ledger, store, channels
+        self._settings = settings
+
+    @property
+    def settings(self) -> RolloutConfig:
+        """Return the rollout settings: given, else the active config's, else the defaults."""
+        if self._settings is not None:
+            return self._settings
+        cfg = active_config(self.ledger)
+        return cfg.rollout if cfg is not None else RolloutConfig()
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def evaluate(self, row: RolloutStageView, now_ms: int) -> Verdict | None:
+        """Return the verdict on one version at its stage (None: nothing to judge)."""
+        st = self.settings
+        vid, since = row.version_id, row.since_ms
+        hours = max(0, now_ms - since) / HOUR_MS
+        if row.stage == FULL and not self._on_probation(row, now_ms):
+            return None
+        trips = self._trips(vid, row.stage, since)
+        if trips:
+            return Verdict(action=ROLLBACK, reasons=tuple(trips), hours=hours)
+        if row.stage in (PAPER, SMALL):
+            track = paper_track(self.ledger, vid, since)
+            stage_cfg = st.paper if row.stage == PAPER else st.small
+            min_fills, min_hours = stage_cfg.min_fills, stage_cfg.min_hours
+        elif row.stage == FULL:
+            track = account_track(self.ledger, since)
+            min_fills, min_hours = 0, float("inf")
+        else:
+            return None
+        data = pair(track, self.store, config_of(self.ledger, vid))
+        return judge(
+            data,
+            st.evaluator,
+            fills=len(track.fills),
+            hours=hours,
+            min_fills=min_fills,
+            min_hours=min_hours,
+        )
+
+    def _on_probation(self, row: RolloutStageView, now_ms: int) -> bool:
+        hours = self.settings.probation_hours
+        has_previous = bool(row.detail.get("previous"))
+        return has_previous and hours > 0 and now_ms - row.since_ms < hours * HOUR_MS
+
+    def _trips(self, version: str, stage: str, since: int) -> list[str]:
+        if stage == PAPER:
+            return [
+                f"guard {t['guard']} of the paper account tripped: {t['reason']}"
+                for t in guard_trips(self.ledger, version, since)
+            ]
+        if stage in (SMALL, FULL):
+            return [
+                f"guard {e.guard} tripped while {version[:12]} traded at {stage}: {e.reason}"
+                for e in self.ledger.guard_events(since_ms=since)
+                if e.event == "tripped"
+            ]
+        return []
+
+    def evaluations(self, now_ms: int) -> list[Evaluation]:
+        """Return every version in the ledger's rollout with its current verdict."""
+        return [
+            Evaluation(
+                version=v,
+                stage=row.stage,
+                since_ms=row.since_ms,
+                verdict=self.evaluate(row, now_ms),
+            )
+            for v, row in self.ledger.rollout_stages().items()
+        ]
+
+    # ---- automatic moves ---------------------------------------------------------------------
+    def tick(self, now_ms: int) -> list[Transition]:
+        """Fill paper slots, judge every version and apply the verdicts (``rollout.auto``)."""
+        if not self.settings.auto:
+            return []
+        out = self._fill_paper(now_ms)
+        for row in list(self.ledger.rollout_stages().values()):
+            verdict = self.evaluate(row, now_ms)
+            if verdict is None or verdict.action == HOLD:
+                continue
+            why = "; ".join(verdict.reasons)
+            if verdict.action == ROLLBACK:
+                out += self._rollback(row, f"live below its band: {why}", now_ms)
+            elif verdict.action == PROMOTE and self._small_free(row):
+                out += self._promote(row, f"evaluator: {why}", now_ms)
+        return out
+
+    def _fill_paper(self, now_ms: int) -> list[Transition]:
+        out: list[Transition] = []
+        with self.ledger.transaction() as tx:
+            stages = tx.rollout_stages()
+            free = self.settings.paper.max_candidates - sum(
+                1 for s in stages.values() if s.stage == PAPER
+            )
+            waiting = [v for v, s in stages.items() if s.stage == CANDIDATE][: max(free, 0)]
+            for vid in waiting:
+                t = self._move(tx, vid, PAPER, "a paper slot is free", now_ms)
+                out += [t] if t else []
+        return out
+
+    def _small_free(self, row: RolloutStageView) -> bool:
+        if row.stage != PAPER:
+            return True
+        return not any(s.stage == SMALL for s in self.ledger.rollout_stages().values())
+
+    def _move(
+        self, tx: LedgerTx, vid: str, stage: str, reason: str, now_ms: int
+    ) -> Transition | None:
+        detail = {k: v for k, v in tx.rollout_stages()[vid].detail.items() if k != "replaced_by"}
+        return move(
+            tx, vid, stage, reason=reason, now_ms=now_ms, channels=self.channels, detail=detail
+        )
+
+    def _promote(self, row: RolloutStageView, reason: str, now_ms: int) -> list[Transition]:
+        nxt = NEXT_STAGE.get(row.stage)
+        if nxt is None:
+            raise ConfigError(f"version {row.version_id[:12]} at {row.stage} has no next stage")
+        with self.ledger.transaction() as tx:
+            if nxt == FULL:
+                return activate(
+                    tx, row.version_id, reason=reason, now_ms=now_ms, channels=self.channels
+                )
+            t = self._move(tx, row.version_id, nxt, reason, now_ms)
+            return [t] if t else []
+
+    def _rollback(self, row: RolloutStageView, reason: str, now_ms: int) -> list[Transition]:
+        with self.ledger.transaction() as tx:
+            if row.stage != FULL:
+                t = self._move(tx, row.version_id, ROLLED_BACK, reason, now_ms)
+                return [t] if t else []
+            previous = row.detail.get("previous")
+            if not previous or previous not in tx.rollout_stages():
+                raise ConfigError(
+                    f"version {row.version_id[:12]} has no previous version to roll back to"
+                )
+            return activate(
+                tx,
+                str(previous),
+                reason=f"rollback of {row.version_id[:12]}: {reason}",
+                now_ms=now_ms,
+                channels=self.channels,
+                old_stage=ROLLED_BACK,
+            )
+
+    # ---- by hand -----------------------------------------------------------------------------
+    def promote(self, version: str, now_ms: int, reason: str = "by hand") -> list[Transition]:
+        """Move ``version`` one stage forward (candidate -> paper -> small -> full)."""
+        row = self.ledger.rollout_stages().get(version)
+        if row is None:
+            raise ConfigError(f"version {version[:12]} is not in the rollout")
+        if row.stage not in NEXT_STAGE:
+            raise ConfigError(f"version {version[:12]} is at {row.stage}: nothing to promote to")
+        if row.stage == PAPER and not self._small_free(row):
+            raise ConfigError("another version is at small: promote or roll it back first")
+        return self._promote(row, reason, now_ms)
+
+    def rollback(
+        self, version: str | None, now_ms: int, reason: str = "by hand"
+    ) -> list[Transition]:
+        """Roll back ``version`` (default: the active one, back to the version before it)."""
+        stages = self.ledger.rollout_stages()
+        vid = version or active_version(self.ledger)
+        if vid is None or vid not in stages:
+            raise ConfigError("nothing to roll back: no such version in the rollout")
+        row = stages[vid]
+        if row.stage not in (CANDIDATE, PAPER, SMALL, FULL):
+            raise ConfigError(f"version {vid[:12]} is at {row.stage}: nothing to roll back")
+        return self._rollback(row, reason, now_ms)
