@@ -16,6 +16,7 @@ from xsmom.cli.main import cli
 from xsmom.config import config_from_dict, load_config, save_config, version_id
 from xsmom.config.history import ConfigHistory
 from xsmom.data.bundled import SAMPLE_DIR
+from xsmom.ledger import open_home_ledger
 from xsmom.optimize.storage import make_storage, sqlite_url
 
 
@@ -163,6 +164,8 @@ def test_cycle_is_idempotent_and_stages_or_rejects(tmp_path: Path) -> None:
         "5",
         "--state",
         str(state),
+        "--home",
+        str(tmp_path / "home"),
     ]
     first = invoke(*args)
     assert "no venue configured, using stored data" in first
@@ -171,6 +174,11 @@ def test_cycle_is_idempotent_and_stages_or_rejects(tmp_path: Path) -> None:
     staged = [r for r in hist.records() if r.status == "staged"]
     assert len(staged) == 1
     n_records = len(hist.records())
+    # the accepted candidate went to the bot's rollout, as a candidate
+    assert "submitted to the rollout of" in first
+    with open_home_ledger(tmp_path / "home", must_exist=True) as led:
+        stages = led.rollout_stages()
+    assert {v: s.stage for v, s in stages.items()} == {staged[0].version: "candidate"}
 
     # Same inputs: nothing is repeated (no new candidate, no second notification), and an
     # unreachable venue does not stop the cycle.

@@ -35,6 +35,11 @@ from xsmom.optimize.notify import ConsoleNotifier
 @click.option("--exchange", help="ccxt exchange id to refresh data from (default: no refresh).")
 @click.option("--api-base", help="Base URL replacing the exchange's API host (mirror, local fake).")
 @click.option("--progress/--no-progress", default=False, show_default=True, help="Progress bar.")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Bot home: an accepted candidate is submitted to its rollout (docs/rollout.md).",
+)
 def cycle(
     config_file: Path | None,
     store: str,
@@ -45,6 +50,7 @@ def cycle(
     exchange: str | None,
     api_base: str | None,
     progress: bool,
+    home: Path | None,
 ) -> None:
     """Run one optimization cycle; rerunning the same inputs repeats nothing."""
     cfg = load_config(config_file)
@@ -58,6 +64,7 @@ def cycle(
         exchange=exchange,
         api_base=api_base,
         progress=progress,
+        home=home,
     )
     st = run_cycle(inp, ConsoleNotifier(), echo=click.echo)
     click.echo(f"cycle {st.cycle}: done ({state / 'cycles' / (st.cycle + '.json')})")

@@ -42,6 +42,7 @@ class CycleInputs:
     exchange: str | None = None
     api_base: str | None = None
     progress: bool = False
+    home: Path | None = None  # bot home whose rollout gets the accepted candidate
 
 
 @dataclass
@@ -163,13 +164,33 @@ def run_cycle(
             status: Status = "staged" if gate["accepted"] else "rejected"
             history.set_status(opt["candidate"], status)
             st.steps["stage"] = {"done": True, "status": status}
+            if status == "staged" and inp.home is not None:
+                note = submit_to_rollout(inp.home, history, opt["candidate"], cid)
+                st.steps["stage"]["status"] = f"staged, {note}"
         _save(path, st)
-    echo(f"stage: {st.steps['stage']['status']} (rollout not available yet: saved in history)")
+    where = "" if inp.home else " (saved in history; --home submits it to a bot's rollout)"
+    echo(f"stage: {st.steps['stage']['status']}{where}")
     if not st.done("notify"):
         _notify(notifier, cid, opt, gate, st.steps["stage"]["status"])
         st.steps["notify"] = {"done": True}
         _save(path, st)
     return st
+
+
+def submit_to_rollout(home: Path, history: ConfigHistory, candidate: str, cid: str) -> str:
+    """Submit the accepted candidate to the rollout of the bot at ``home``; return a note."""
+    import time
+
+    from xsmom.ledger import open_home_ledger
+    from xsmom.rollout import submit
+
+    config = history.get(candidate).to_config()
+    with open_home_ledger(home) as led:
+        now = int(time.time() * 1000)
+        res = submit(led, config, source=f"xsmom cycle {cid}", now_ms=now)
+    if res.added:
+        return f"submitted to the rollout of {home} as a candidate"
+    return f"already in the rollout of {home} (stage {res.stage})"
 
 
 def _notify(
