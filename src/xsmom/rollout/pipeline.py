@@ -15,10 +15,11 @@ from typing import Any
 
 from xsmom.config.rollout import RolloutConfig
 from xsmom.data import ParquetStore
+from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import ConfigError
 from xsmom.ledger import Ledger, LedgerTx, RolloutStageView
 from xsmom.notify import Channel
-from xsmom.rollout.evaluator import HOLD, PROMOTE, ROLLBACK, Verdict, judge
+from xsmom.rollout.evaluator import HOLD, PROMOTE, ROLLBACK, Paired, Verdict, judge
 from xsmom.rollout.shadow import guard_trips
 from xsmom.rollout.stages import (
     CANDIDATE,
@@ -34,7 +35,7 @@ from xsmom.rollout.stages import (
     config_of,
     move,
 )
-from xsmom.rollout.tracks import account_track, pair, paper_track
+from xsmom.rollout.tracks import Track, account_track, day_bounds, pair, paper_track
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
@@ -72,6 +73,7 @@ class Pipeline:
     ) -> None:
         self.ledger, self.store, self.channels = ledger, store, channels
         self._settings = settings
+        self._pairs: dict[tuple[str, int, int], Paired | None] = {}
 
     @property
     def settings(self) -> RolloutConfig:
@@ -82,12 +84,14 @@ class Pipeline:
         return cfg.rollout if cfg is not None else RolloutConfig()
 
     # ---- evaluation --------------------------------------------------------------------------
-    def evaluate(self, row: RolloutStageView, now_ms: int) -> Verdict | None:
+    def evaluate(
+        self, row: RolloutStageView, now_ms: int, settings: RolloutConfig | None = None
+    ) -> Verdict | None:
         """Return the verdict on one version at its stage (None: nothing to judge)."""
-        st = self.settings
+        st = settings or self.settings
         vid, since = row.version_id, row.since_ms
         hours = max(0, now_ms - since) / HOUR_MS
-        if row.stage == FULL and not self._on_probation(row, now_ms):
+        if row.stage == FULL and not self._on_probation(row, now_ms, st):
             return None
         trips = self._trips(vid, row.stage, since)
         if trips:
@@ -101,7 +105,7 @@ class Pipeline:
             min_fills, min_hours = 0, float("inf")
         else:
             return None
-        data = pair(track, self.store, config_of(self.ledger, vid))
+        data = self._pair(vid, since, track)
         return judge(
             data,
             st.evaluator,
@@ -111,8 +115,18 @@ class Pipeline:
             min_hours=min_hours,
         )
 
-    def _on_probation(self, row: RolloutStageView, now_ms: int) -> bool:
-        hours = self.settings.probation_hours
+    def _pair(self, vid: str, since: int, track: Track) -> Paired | None:
+        # the figures change only when the track completes a day: backtest once per day
+        key = (vid, since, len(day_bounds(track, self._bar_ms(vid))))
+        if key not in self._pairs:
+            self._pairs[key] = pair(track, self.store, config_of(self.ledger, vid))
+        return self._pairs[key]
+
+    def _bar_ms(self, vid: str) -> int:
+        return timeframe_ms(config_of(self.ledger, vid).data.timeframe)
+
+    def _on_probation(self, row: RolloutStageView, now_ms: int, st: RolloutConfig) -> bool:
+        hours = st.probation_hours
         has_previous = bool(row.detail.get("previous"))
         return has_previous and hours > 0 and now_ms - row.since_ms < hours * HOUR_MS
 
@@ -132,12 +146,13 @@ class Pipeline:
 
     def evaluations(self, now_ms: int) -> list[Evaluation]:
         """Return every version in the ledger's rollout with its current verdict."""
+        st = self.settings
         return [
             Evaluation(
                 version=v,
                 stage=row.stage,
                 since_ms=row.since_ms,
-                verdict=self.evaluate(row, now_ms),
+                verdict=self.evaluate(row, now_ms, st),
             )
             for v, row in self.ledger.rollout_stages().items()
         ]
@@ -145,11 +160,12 @@ class Pipeline:
     # ---- automatic moves ---------------------------------------------------------------------
     def tick(self, now_ms: int) -> list[Transition]:
         """Fill paper slots, judge every version and apply the verdicts (``rollout.auto``)."""
-        if not self.settings.auto:
+        st = self.settings
+        if not st.auto:
             return []
-        out = self._fill_paper(now_ms)
+        out = self._fill_paper(now_ms, st)
         for row in list(self.ledger.rollout_stages().values()):
-            verdict = self.evaluate(row, now_ms)
+            verdict = self.evaluate(row, now_ms, st)
             if verdict is None or verdict.action == HOLD:
                 continue
             why = "; ".join(verdict.reasons)
@@ -159,13 +175,11 @@ class Pipeline:
                 out += self._promote(row, f"evaluator: {why}", now_ms)
         return out
 
-    def _fill_paper(self, now_ms: int) -> list[Transition]:
+    def _fill_paper(self, now_ms: int, st: RolloutConfig) -> list[Transition]:
         out: list[Transition] = []
         with self.ledger.transaction() as tx:
             stages = tx.rollout_stages()
-            free = self.settings.paper.max_candidates - sum(
-                1 for s in stages.values() if s.stage == PAPER
-            )
+            free = st.paper.max_candidates - sum(1 for s in stages.values() if s.stage == PAPER)
             waiting = [v for v, s in stages.items() if s.stage == CANDIDATE][: max(free, 0)]
             for vid in waiting:
                 t = self._move(tx, vid, PAPER, "a paper slot is free", now_ms)

@@ -110,7 +110,7 @@ class Shadow:
         cfg = book.config
         bar_ms = timeframe_ms(cfg.data.timeframe)
         now = self.clock()
-        weights, prices, stops = self._targets(cfg, bar_ts, bar_ms)
+        weights, prices, stops = targets_at(self.store, cfg, bar_ts)
         bal = book.paper.balance()
         positions = {p.symbol: p.qty for p in book.paper.positions()}
         events = book.gate.update(
@@ -162,30 +162,6 @@ class Shadow:
             version=version, bar_ts=bar_ts, equity=bal.equity, weights=weights, report=report
         )
 
-    def _targets(
-        self, cfg: Config, bar_ts: int, bar_ms: int
-    ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
-        symbols = list(cfg.data.symbols) or None
-        panel = load_panel(self.store, cfg.data.timeframe, symbols, end_ms=bar_ts + bar_ms)
-        row = panel.n_bars - 1
-        if int(panel.timestamps[row]) != bar_ts:
-            raise DataError(
-                f"store {self.store.root} ends at bar {int(panel.timestamps[row])}, "
-                f"not at the closed bar {bar_ts}: refresh the store before the shadow"
-            )
-        tg = compute_targets(panel, cfg.strategy)
-        weights: dict[str, float] = {}
-        prices: dict[str, float] = {}
-        stops: dict[str, float] = {}
-        for i, s in enumerate(panel.symbols):
-            w, px, stop = tg.weights[row, i], panel.close[row, i], tg.stop_price[row, i]
-            weights[s] = float(w) if math.isfinite(w) else 0.0
-            if np.isfinite(px):
-                prices[s] = float(px)
-            if np.isfinite(stop) and weights[s] != 0:
-                stops[s] = float(stop)
-        return weights, prices, stops
-
     def _book(self, version: str) -> _Book:
         book = self._books.get(version)
         if book is not None:
@@ -232,6 +208,37 @@ class Shadow:
         for book in self._books.values():
             book.paper.close()
         self._books.clear()
+
+
+def targets_at(
+    store: ParquetStore, cfg: Config, bar_ts: int
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Return ``cfg``'s target weights, last closes and stop levels at the close of ``bar_ts``.
+
+    The strategy runs on the store's bars up to and including ``bar_ts`` (DataError if the
+    store does not reach it): the same ``compute_targets`` as the backtest.
+    """
+    symbols = list(cfg.data.symbols) or None
+    bar_ms = timeframe_ms(cfg.data.timeframe)
+    panel = load_panel(store, cfg.data.timeframe, symbols, end_ms=bar_ts + bar_ms)
+    row = panel.n_bars - 1
+    if int(panel.timestamps[row]) != bar_ts:
+        raise DataError(
+            f"store {store.root} ends at bar {int(panel.timestamps[row])}, "
+            f"not at the closed bar {bar_ts}: refresh the store first"
+        )
+    tg = compute_targets(panel, cfg.strategy)
+    weights: dict[str, float] = {}
+    prices: dict[str, float] = {}
+    stops: dict[str, float] = {}
+    for i, s in enumerate(panel.symbols):
+        w, px, stop = tg.weights[row, i], panel.close[row, i], tg.stop_price[row, i]
+        weights[s] = float(w) if math.isfinite(w) else 0.0
+        if np.isfinite(px):
+            prices[s] = float(px)
+        if np.isfinite(stop) and weights[s] != 0:
+            stops[s] = float(stop)
+    return weights, prices, stops
 
 
 def guard_trips(ledger: Ledger, version: str, since_ms: int) -> list[dict[str, Any]]:
