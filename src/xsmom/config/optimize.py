@@ -112,10 +112,17 @@ class FoldConfig(_Section):
     embargo: Span = Field(
         "1d", description="Gap between training and test, and after each test window."
     )
+    label_horizon: int = Field(
+        1,
+        ge=1,
+        le=100_000,
+        description="Bars a training bar's label depends on: 1 = the next bar's return, "
+        "what the backtest objective scores.",
+    )
     purge: Span | None = Field(
         None,
-        description="Label horizon purged before each test; none = the longest lookback "
-        "the strategy or the search space can use.",
+        description="Bars purged before each test window; none = label_horizon (lookback "
+        "warm-up is not purged: training may use history).",
     )
     start: str | None = Field(
         None, description="First bar used (ISO date, UTC); none = data start."
