@@ -40,6 +40,13 @@ def small_config(path: Path) -> Path:
                     "strategy.signal.zscore_clip": {"type": "float", "low": 1.0, "high": 4.0},
                 },
                 "stats": {"bootstrap_samples": 200, "cscv_blocks": 8},
+                # accept any candidate: a rejected one exits 3 (tested in test_optimize_cli)
+                "gate": {
+                    "min_sharpe_gain": -100.0,
+                    "min_ci_low_gain": -100.0,
+                    "min_deflated_sharpe": 0.0,
+                    "max_pbo": 1.0,
+                },
             }
         }
     )
