@@ -18,7 +18,6 @@ from xsmom.config.history import ConfigHistory
 from xsmom.data.bundled import SAMPLE_DIR
 from xsmom.optimize.storage import make_storage, sqlite_url
 
-
 ACCEPT_ALL = {
     "min_sharpe_gain": -100.0,
     "min_ci_low_gain": -100.0,

@@ -259,8 +259,7 @@ def rejected_header(an: Analysis, doc: dict[str, Any]) -> str:
         *(f"#   {reason}" for reason in an.gate.reasons()),
         "# all checks (value, threshold, passed):",
         *(
-            f"#   {c.name}: {_fmt(c.value)} vs {_fmt(c.threshold)} "
-            f"{'pass' if c.passed else 'FAIL'}"
+            f"#   {c.name}: {_fmt(c.value)} vs {_fmt(c.threshold)} {'pass' if c.passed else 'FAIL'}"
             for c in an.gate.checks
         ),
         "# details: study.json and report.html beside this file.",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from xsmom.config import config_from_dict
-from xsmom.errors import ConfigError
 from xsmom.data import MarketPanel
+from xsmom.errors import ConfigError
 from xsmom.optimize.folds import FoldPlan, Window, make_folds, purge_and_embargo
 from xsmom.optimize.plan import plan_from_config
 
