@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from xsmom.config.keys import leaf_keys
 
 SEARCHABLE_SECTIONS = ("strategy", "costs", "backtest")
+# Simulated keys that are policies, not parameters: never searched.
+POLICY_KEYS = {"backtest.allow_funding_gaps": "a data policy (run despite missing funding)"}
 Objective = Literal["sharpe", "sortino", "calmar", "penalized"]
 Span = int | str
 _SPAN = re.compile(r"^(?P<n>[0-9]+)(?P<unit>[mhdw])$")
@@ -242,6 +244,8 @@ def searchable_field(key: str) -> Any:
             f"'{key}' is not searchable: only keys under "
             f"{', '.join(s + '.*' for s in SEARCHABLE_SECTIONS)} (what the backtest simulates)"
         )
+    if key in POLICY_KEYS:
+        raise ValueError(f"'{key}' is not searchable: {POLICY_KEYS[key]}")
     model = _section_roots()[parts[0]]
     field = None
     for i, part in enumerate(parts[1:], start=1):

@@ -191,6 +191,11 @@ class BacktestConfig(Section):
         default_factory=dict, description="Quantity step per symbol; empty means no rounding."
     )
     funding: bool = Field(True, description="Charge real funding payments from the data.")
+    allow_funding_gaps: bool = Field(
+        False,
+        description="Run even if a position is held where the store has no funding data "
+        "(charged 0 there; metrics report funding_uncovered_share); false = refuse.",
+    )
 
 
 class StrategyConfig(Section):
