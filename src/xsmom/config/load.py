@@ -30,12 +30,61 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
     return ConfigError("; ".join(lines))
 
 
+def _tuples(value: Any) -> Any:
+    """Return ``value`` with every list turned into a tuple (YAML and JSON arrays are lists;
+    the schema's sequences are tuples, which strict validation requires)."""
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
 def config_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
-    """Validate a plain mapping into a :class:`Config`, naming ``source`` in errors."""
+    """Validate a plain mapping into a :class:`Config`, naming ``source`` in errors.
+
+    Validation is strict: ``"24"`` is not an int, ``"yes"`` not a bool, ``.inf``/``.nan`` not
+    a number, and every number must lie within its key's documented bounds.
+    """
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(_tuples(raw))
     except ValidationError as exc:
         raise _explain(exc, source) from exc
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key repeated in one mapping, at any depth."""
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            first = seen.get(key)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+        if first is not None:
+            raise DuplicateKeyError(
+                f"duplicate key '{key}' at line {line} (first at line {first}): "
+                "the later one would silently replace the earlier"
+            )
+        seen[key] = line
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML safely, refusing duplicate keys at any depth."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -48,9 +97,11 @@ def load_config(path: Path | str | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{p} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
