@@ -86,7 +86,7 @@ def main() -> None:
                     "test": args.test,
                     "start": args.start or None,
                 }
-            }
+            },
         }
     )
     with tempfile.TemporaryDirectory() as tmp:
