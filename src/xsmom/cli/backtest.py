@@ -85,7 +85,7 @@ def backtest(
         "period": f"{format_ms(int(result.timestamps[0]))} .. "
         f"{format_ms(int(result.timestamps[-1]))} UTC",
     }
-    meta["funding coverage"] = funding_note(result.metrics)
+    meta["funding data"] = funding_note(result.metrics)
     write_outputs(result, out, f"xsmom backtest: {cfg.name}", meta)
     steps.update()
     steps.close()
@@ -93,8 +93,8 @@ def backtest(
         click.echo(f"{k:>13}: {v}")
     for key in METRIC_KEYS:
         click.echo(f"{key:>13}: {format_metric(key, result.metrics[key])}")
-    if result.metrics["funding_uncovered_share"] > 0:
-        click.echo(f"WARNING: {meta['funding coverage']}", err=True)
+    if meta["funding data"] != "complete":
+        click.echo(f"WARNING: funding data: {meta['funding data']}", err=True)
     if result.liquidated:
         click.echo("WARNING: the account was liquidated during the backtest", err=True)
     click.echo(
