@@ -105,11 +105,9 @@ def backtest(
 def funding_note(metrics: dict[str, float]) -> str:
     """Return the report line on funding coverage (uncovered and mark-fallback shares)."""
     share, mark = metrics["funding_uncovered_share"], metrics["funding_mark_fallback_share"]
-    parts = [
-        f"{share:.2%} of position-time without funding data (charged 0; allowed)"
-        if share > 0
-        else "complete"
-    ]
+    parts = []
+    if share > 0:
+        parts.append(f"{share:.2%} of position-time without funding data (charged 0; allowed)")
     if mark > 0:
         parts.append(f"{mark:.2%} of funding payments at the trade open (no mark candle)")
-    return "; ".join(parts)
+    return "; ".join(parts) or "complete"
