@@ -52,39 +52,38 @@ def config_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
         raise _explain(exc, source) from exc
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses a key repeated in one mapping, at any depth."""
-
-
 class DuplicateKeyError(yaml.YAMLError):
     """A mapping names the same key twice."""
 
 
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
+def _check_unique(node: yaml.Node, path: str) -> None:
+    """Raise DuplicateKeyError for the first key repeated in a mapping under ``node``."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_unique(item, f"{path}.{i}" if path else str(i))
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+        where = f"{path}.{key}" if path else key
         line = key_node.start_mark.line + 1
-        try:
-            first = seen.get(key)
-        except TypeError:  # an unhashable key: construct_mapping reports it
-            continue
-        if first is not None:
+        if key in seen:
             raise DuplicateKeyError(
-                f"duplicate key '{key}' at line {line} (first at line {first}): "
+                f"duplicate key '{where}' at line {line} (first at line {seen[key]}): "
                 "the later one would silently replace the earlier"
             )
         seen[key] = line
-    return loader.construct_mapping(node, deep=True)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+        _check_unique(value_node, where)
 
 
 def parse_yaml(text: str) -> Any:
-    """Parse YAML safely, refusing duplicate keys at any depth."""
-    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: no arbitrary objects
+    """Parse YAML safely, refusing a key repeated in one mapping at any depth."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        _check_unique(root, "")
+    return yaml.safe_load(text)
 
 
 def load_config(path: Path | str | None) -> Config:

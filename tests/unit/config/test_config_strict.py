@@ -92,9 +92,13 @@ def test_duplicate_keys_are_refused_at_any_depth(tmp_path: Path) -> None:
     msg = refused(
         tmp_path, "strategy:\n  signal:\n    power: 2.0\n    zscore_clip: 1\n    power: 3\n"
     )
-    assert "duplicate key 'power' at line 5 (first at line 3)" in msg
+    assert "duplicate key 'strategy.signal.power' at line 5 (first at line 3)" in msg
     msg = refused(tmp_path, "backtest:\n  lot_sizes: {BTC/USDT:USDT: 0.1, BTC/USDT:USDT: 0.2}\n")
-    assert "duplicate key 'BTC/USDT:USDT'" in msg
+    assert "duplicate key 'backtest.lot_sizes.BTC/USDT:USDT' at line 2" in msg
+    # the same key in two different mappings is fine
+    f = tmp_path / "ok.yaml"
+    f.write_text("strategy:\n  signal:\n    lookbacks: [24]\n  funding:\n    lookback: 24\n")
+    assert load_config(f).strategy.funding.lookback == 24
 
 
 def test_plain_yaml_still_loads(tmp_path: Path) -> None:
