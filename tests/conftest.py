@@ -62,7 +62,12 @@ def build_store_from_shared(shared: Path, dest: Path, bases: tuple[str, ...]) ->
 
 @pytest.fixture(scope="session")
 def shared_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a store holding 10 real symbols of ../shared/data (hourly, 2025-02 .. 2026-05)."""
+    """Return a store holding 10 real symbols of ../shared/data (hourly, 2025-02 .. 2026-05).
+
+    Its funding has real gaps (ENA 2025-07-17 .. 2025-12-31, the last event of SOL and SUI,
+    BTC's first days): a backtest with funding on that holds those refuses unless the config
+    sets ``backtest.allow_funding_gaps`` (see docs/backtest.md).
+    """
     bases = ("BTC", "ETH", "SOL", "DOGE", "SUI", "ENA", "XRP", "ADA", "1000PEPE", "LTC")
     return build_store_from_shared(shared_data, tmp_path_factory.mktemp("shared_store"), bases)
 
