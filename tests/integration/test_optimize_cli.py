@@ -370,3 +370,22 @@ def test_a_search_that_keeps_the_current_parameters_adds_no_version(tmp_path: Pa
     records = ConfigHistory(state / "configs").records()
     assert [r.status for r in records] == ["current"]
     assert records[0].version == version_id(cfg)
+
+
+def test_optimize_refuses_missing_funding_unless_allowed(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(SAMPLE_DIR, store)
+    (store / "funding" / "BTC_USDT_USDT.parquet").unlink()
+    cfg = small_config(tmp_path / "cfg.yaml")
+    args = ["optimize", "--config", str(cfg), "--store", str(store), "--trials", "2"]
+    args += ["--no-history", "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code != 0
+    assert "all 2 trials failed; the first: DataError: BTC/USDT:USDT: the backtest would hold" in (
+        str(res.exception)
+    )
+    out = tmp_path / "b"
+    invoke(*args, "--out", str(out), "--allow-funding-gaps")
+    doc = json.loads((out / "study.json").read_text())
+    shares = [f["oos_metrics"]["funding_uncovered_share"] for f in doc["folds"]]
+    assert all(0.0 <= s < 1.0 for s in shares) and max(shares) > 0.0

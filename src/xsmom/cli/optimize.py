@@ -52,6 +52,12 @@ EXIT_REJECTED = 3
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
 )
+@click.option(
+    "--allow-funding-gaps",
+    is_flag=True,
+    help="Backtest where the store lacks funding data (charged 0 there) instead of refusing; "
+    "same as backtest.allow_funding_gaps.",
+)
 def optimize(
     config_file: Path | None,
     store: str,
@@ -63,6 +69,7 @@ def optimize(
     history: Path,
     no_history: bool,
     progress: bool,
+    allow_funding_gaps: bool,
 ) -> None:
     """Search the config's optimize.space on walk-forward folds; write the candidate config,
     study.json and report.html into OUT. Interrupted, the same command resumes the study.
@@ -72,6 +79,9 @@ def optimize(
     Rejected: OUT/candidate_config.yaml (header says REJECTED and why), exit status 3.
     Errors exit with status 2."""
     cfg = load_config(config_file)
+    if allow_funding_gaps:
+        bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
+        cfg = cfg.model_copy(update={"backtest": bt})
     run = run_optimize(
         cfg,
         store=store,
