@@ -3,6 +3,8 @@
 If ``XSMOM_TEST_PG_URL`` is set, that server is used instead. Without either, the ``pg_url``
 fixture (tests/conftest.py) skips the test with one summary line saying how to run it, except
 under CI (``CI=true``), where it fails: CI must run every PostgreSQL test.
+``XSMOM_TEST_PG_INITDB`` (a glob, default ``/usr/lib/postgresql/*/bin/initdb``) says where
+initdb is looked for; tests of the skip logic point it at nothing.
 """
 
 from __future__ import annotations
