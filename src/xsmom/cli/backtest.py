@@ -15,6 +15,7 @@ from xsmom.config import load_config, version_id
 from xsmom.data import load_panel
 from xsmom.data.bundled import resolve_store
 from xsmom.errors import DataError
+from xsmom.meta.cli_support import check_meta_start, with_meta
 from xsmom.strategy import compute_targets
 
 
@@ -36,8 +37,20 @@ from xsmom.strategy import compute_targets
     "--out", type=click.Path(path_type=Path), required=True, help="Folder for the outputs."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--meta",
+    "meta_dir",
+    type=click.Path(path_type=Path),
+    help="Gate entries with this model folder (sets strategy.meta.model; docs/meta.md).",
+)
 def backtest(
-    config_path: Path | None, store: str, start: str | None, end: str | None, out: Path, quiet: bool
+    config_path: Path | None,
+    store: str,
+    start: str | None,
+    end: str | None,
+    out: Path,
+    quiet: bool,
+    meta_dir: Path | None = None,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
     attribution.csv and report.html into OUT.
@@ -45,7 +58,7 @@ def backtest(
     Targets decided at the close of a bar fill at the next bar's open, with fees, slippage
     and the real funding payments of the data.
     """
-    cfg = load_config(config_path)
+    cfg = with_meta(load_config(config_path), meta_dir)
     start_ms, end_ms = parse_date_ms(start, "--start"), parse_date_ms(end, "--end")
     steps = tqdm(total=4, desc="backtest", unit="step", disable=quiet, leave=False)
     steps.set_postfix_str("loading data")
@@ -54,6 +67,8 @@ def backtest(
     first = 0 if start_ms is None else int(np.searchsorted(panel.timestamps, start_ms))
     if first >= panel.n_bars:
         raise DataError(f"no bars at or after --start {start} in the store")
+    if cfg.strategy.meta.model:
+        check_meta_start(cfg.strategy.meta.model, panel, first)
     steps.update()
     steps.set_postfix_str("strategy (first run compiles, ~10 s)")
     targets = compute_targets(panel, cfg.strategy)

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
     "exchange": "xsmom.cli.exchange:exchange",
+    "meta": "xsmom.cli.meta:meta",
     "optimize": "xsmom.cli.optimize:optimize",
     "venue": "xsmom.cli.venue:venue",
 }
@@ -53,6 +54,7 @@ def cli(verbose: int) -> None:
                xsmom data download --store DIR --symbols BTC/USDT:USDT
                xsmom data list --store DIR
     Config:    xsmom config validate FILE | show FILE | history | diff A B
+    Meta:      xsmom meta train --store DIR --out models | report MODEL_DIR
     Exchange:  xsmom exchange check --exchange binanceusdm
     Venue:     xsmom venue serve --store sample --port 8765
 

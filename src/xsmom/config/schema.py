@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from xsmom.config.meta import MetaConfig
 from xsmom.config.optimize import OptimizeConfig
 
 
@@ -203,6 +204,7 @@ class StrategyConfig(Section):
     selection: SelectionConfig = SelectionConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     exits: ExitConfig = ExitConfig()
+    meta: MetaConfig = MetaConfig()
 
 
 class Config(Section):
