@@ -80,7 +80,7 @@ def test_meta_keys_themselves_do_not_count_as_a_mismatch(meta_model: Path) -> No
 
 
 def test_not_a_model_folder(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no manifest.json"):
+    with pytest.raises(ConfigError, match=r"no manifest\.json"):
         load_model_set(tmp_path, Config().strategy)
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 99}))
     with pytest.raises(ConfigError, match="format"):
