@@ -110,3 +110,34 @@ def report(model_dir: Path, out: Path | None) -> None:
     target = out or model_dir / "report.html"
     write_report(model_dir, target)
     click.echo(f"wrote {target}")
+
+
+@meta.command()
+@click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config.")
+@click.option("--store", required=True, help="Data store folder, or 'sample'.")
+@click.option("--start", help="First bar loaded (UTC date), as given to meta train.")
+@click.option("--end", help="End of the data (UTC date, exclusive), as given to meta train.")
+def compare(
+    model_dir: Path, config_path: Path | None, store: str, start: str | None, end: str | None
+) -> None:
+    """Backtest each walk-forward test window with and without the filter (out of sample)."""
+    from xsmom.cli.options import format_ms
+    from xsmom.meta.compare import KEYS
+    from xsmom.meta.compare import compare as run_compare
+
+    cfg = load_config(config_path)
+    symbols = list(cfg.data.symbols) or None
+    panel = load_panel(
+        resolve_store(store),
+        cfg.data.timeframe,
+        symbols,
+        start_ms=parse_date_ms(start, "--start"),
+        end_ms=parse_date_ms(end, "--end"),
+    )
+    click.echo("window  period                               " + "".join(f"{k:>22}" for k in KEYS))
+    for r in run_compare(panel, cfg, model_dir):
+        period = f"{format_ms(r.start_ms)} .. {format_ms(r.stop_ms)}"
+        cells = "".join(f"{r.plain[k]:>10.4f} -> {r.gated[k]:<8.4f}" for k in KEYS)
+        click.echo(f"{r.name:<7} {period:<36} {cells}")
+    click.echo("each cell: without -> with the filter")
