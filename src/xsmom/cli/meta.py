@@ -141,3 +141,11 @@ def compare(
         cells = "".join(f"{r.plain[k]:>10.4f} -> {r.gated[k]:<8.4f}" for k in KEYS)
         click.echo(f"{r.name:<7} {period:<36} {cells}")
     click.echo("each cell: without -> with the filter")
+    from xsmom.meta.compare import oos_classification
+
+    click.echo("\nout-of-sample classification of the strategy's entries, per window:")
+    rows = oos_classification(panel, cfg, model_dir)
+    cols = list(rows[0][1])
+    click.echo("window  " + "".join(f"{k:>15}" for k in cols))
+    for name, row in rows:
+        click.echo(f"{name:<7} " + "".join(f"{row[k]:>15.4f}" for k in cols))
