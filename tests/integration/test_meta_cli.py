@@ -28,7 +28,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     r = xsmom("meta", "train", "--store", "sample", "--out", str(out), "--end", "2025-10-01")
     assert r.returncode == 0, r.stderr
     (path,) = out.iterdir()
-    assert f"wrote {path}" in r.stdout
+    assert f"model folder: {path}" in r.stdout
     return path
 
 

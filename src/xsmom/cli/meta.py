@@ -98,7 +98,7 @@ def train(
     )
     run = train_walk_forward if walk_forward else train_single
     path = run(panel, cfg, spec, opts, out)
-    click.echo(f"wrote {path}")
+    click.echo(f"model folder: {path}")
     click.echo(f"use it: xsmom backtest --meta {path} ...  or strategy.meta.model: {path}")
 
 

@@ -111,7 +111,7 @@ def save_model_set(
         _fsync_dir(tmp)
         final = out / f"meta-{version}"
         if final.exists():
-            raise ConfigError(f"{final} already exists (same model, same content)")
+            return final  # the same content: the name is its hash
         os.rename(tmp, final)
         _fsync_dir(out)
         return final

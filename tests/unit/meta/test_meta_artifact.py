@@ -85,3 +85,19 @@ def test_not_a_model_folder(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 99}))
     with pytest.raises(ConfigError, match="format"):
         load_model_set(tmp_path, Config().strategy)
+
+
+def test_training_repeats_exactly_into_the_same_version(
+    sample_panel: MarketPanel, tmp_path: Path
+) -> None:
+    from xsmom.meta.models import TrainOptions
+    from xsmom.meta.train import train_single
+
+    cfg = Config()
+    panel = sample_panel.slice(0, 1500)
+    a = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3), tmp_path)
+    b = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3), tmp_path)
+    assert a == b
+    assert [p.name for p in tmp_path.iterdir()] == [a.name]
+    c = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3, seed=8), tmp_path)
+    assert c != a  # LightGBM's seed is part of the content
