@@ -58,6 +58,7 @@ def test_backtest_with_meta(model: Path, tmp_path: Path) -> None:
     assert "pass --start 2025-10-01T01:00 or later" in early.stderr
     ok = xsmom(*base, str(tmp_path / "b"), "--meta", str(model), "--start", "2025-10-02")
     assert ok.returncode == 0, ok.stderr
+    assert f"meta model: {model} (drop)" in ok.stdout
     plain = xsmom(*base, str(tmp_path / "c"), "--start", "2025-10-02")
     assert plain.returncode == 0, plain.stderr
     gated = json.loads((tmp_path / "b" / "metrics.json").read_text())

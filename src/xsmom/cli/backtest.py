@@ -85,6 +85,8 @@ def backtest(
         "period": f"{format_ms(int(result.timestamps[0]))} .. "
         f"{format_ms(int(result.timestamps[-1]))} UTC",
     }
+    if cfg.strategy.meta.model:
+        meta["meta model"] = f"{cfg.strategy.meta.model} ({cfg.strategy.meta.mode})"
     write_outputs(result, out, f"xsmom backtest: {cfg.name}", meta)
     steps.update()
     steps.close()
