@@ -104,7 +104,12 @@ def save_model_set(
                     "sha256": digest,
                 }
             )
-        manifest = {"format": FORMAT, **info, "members": records}
+        manifest = {
+            "format": FORMAT,
+            **info,
+            "libraries": library_versions(),
+            "members": records,
+        }
         body = json.dumps(manifest, sort_keys=True, indent=1, default=_json_default)
         version = hashlib.sha256(body.encode()).hexdigest()[:16]
         _write(tmp / "manifest.json", body.encode())
@@ -165,6 +170,25 @@ def check_compatible(manifest: dict[str, Any], cfg: StrategyConfig, where: Path)
         raise ConfigError(f"model {where} does not match the strategy settings: {diff}")
 
 
+def library_versions() -> dict[str, str]:
+    """Return the versions of the libraries whose objects the pickles hold."""
+    import lightgbm
+    import sklearn
+
+    return {"scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+
+
+def check_libraries(manifest: dict[str, Any], where: Path) -> None:
+    """Refuse pickles written by other scikit-learn or LightGBM versions (they may differ)."""
+    now = library_versions()
+    for name, version in (manifest.get("libraries") or {}).items():
+        if now.get(name) != version:
+            raise ConfigError(
+                f"model {where} was trained with {name} {version}, this is {now.get(name)}: "
+                "retrain it (xsmom meta train)"
+            )
+
+
 def _load_member(path: Path, rec: dict[str, Any]) -> Member:
     pkl = path / f"{rec['name']}.pkl"
     try:
@@ -192,6 +216,7 @@ def load_model_set(path: Path | str, cfg: StrategyConfig) -> ModelSet:
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    check_libraries(manifest, p)
     members = sorted(
         (_load_member(p, rec) for rec in manifest["members"]), key=lambda m: m.apply_from_ms
     )

@@ -101,3 +101,13 @@ def test_training_repeats_exactly_into_the_same_version(
     assert [p.name for p in tmp_path.iterdir()] == [a.name]
     c = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3, seed=8), tmp_path)
     assert c != a  # LightGBM's seed is part of the content
+
+
+def test_pickles_of_other_library_versions_are_refused(meta_model: Path, tmp_path: Path) -> None:
+    d = _copy(meta_model, tmp_path)
+    m = read_manifest(d)
+    assert set(m["libraries"]) == {"scikit-learn", "lightgbm"}
+    m["libraries"]["scikit-learn"] = "0.1"
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ConfigError, match=r"trained with scikit-learn 0\.1, this is"):
+        load_model_set(d, Config().strategy)
