@@ -15,6 +15,7 @@ from xsmom.config import load_config, version_id
 from xsmom.data import load_panel
 from xsmom.data.bundled import resolve_store
 from xsmom.errors import DataError
+from xsmom.meta.cli_support import check_meta_start, with_meta
 from xsmom.strategy import compute_targets
 
 
@@ -42,6 +43,12 @@ from xsmom.strategy import compute_targets
     help="Run even where positions are held with no funding data in the store (charged 0 "
     "there); metrics.json reports funding_uncovered_share. Same as backtest.allow_funding_gaps.",
 )
+@click.option(
+    "--meta",
+    "meta_dir",
+    type=click.Path(path_type=Path),
+    help="Gate entries with this model folder (sets strategy.meta.model; docs/meta.md).",
+)
 def backtest(
     config_path: Path | None,
     store: str,
@@ -50,6 +57,7 @@ def backtest(
     out: Path,
     quiet: bool,
     allow_funding_gaps: bool,
+    meta_dir: Path | None = None,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
     attribution.csv and report.html into OUT.
@@ -57,7 +65,7 @@ def backtest(
     Targets decided at the close of a bar fill at the next bar's open, with fees, slippage
     and the real funding payments of the data.
     """
-    cfg = load_config(config_path)
+    cfg = with_meta(load_config(config_path), meta_dir)
     if allow_funding_gaps:
         bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
         cfg = cfg.model_copy(update={"backtest": bt})
@@ -69,6 +77,8 @@ def backtest(
     first = 0 if start_ms is None else int(np.searchsorted(panel.timestamps, start_ms))
     if first >= panel.n_bars:
         raise DataError(f"no bars at or after --start {start} in the store")
+    if cfg.strategy.meta.model:
+        check_meta_start(cfg.strategy.meta.model, panel, first)
     steps.update()
     steps.set_postfix_str("strategy (first run compiles, ~10 s)")
     targets = compute_targets(panel, cfg.strategy)
@@ -86,6 +96,8 @@ def backtest(
         f"{format_ms(int(result.timestamps[-1]))} UTC",
     }
     meta["funding data"] = funding_note(result.metrics)
+    if cfg.strategy.meta.model:
+        meta["meta model"] = f"{cfg.strategy.meta.model} ({cfg.strategy.meta.mode})"
     write_outputs(result, out, f"xsmom backtest: {cfg.name}", meta)
     steps.update()
     steps.close()
