@@ -117,6 +117,8 @@ def pg_url() -> Iterator[str]:
             yield url
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
 @pytest.fixture(scope="session")
 def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a model folder trained with the default config on the sample's first 2000 bars.
