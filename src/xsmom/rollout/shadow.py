@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from xsmom.config import Config
+from xsmom.config.rollout import RolloutConfig
 from xsmom.data import ParquetStore, load_panel
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import DataError
@@ -40,7 +41,7 @@ from xsmom.live import (
     margin_ratio,
     target_quantities,
 )
-from xsmom.rollout.stages import PAPER, SMALL, config_of
+from xsmom.rollout.stages import PAPER, SMALL, active_config, config_of
 from xsmom.strategy import compute_targets
 from xsmom.venue import FeeModel
 
@@ -81,7 +82,7 @@ class Shadow:
         *,
         store: ParquetStore | None = None,
         fees: FeeModel | None = None,
-        capital: float = 10_000.0,
+        capital: float | None = None,
     ) -> None:
         self.root = Path(home) / "rollout"
         self.ledger = ledger
@@ -89,7 +90,7 @@ class Shadow:
         self.clock = clock
         self.store = store or ParquetStore(Path(home) / "store")
         self.fees = fees or FeeModel()
-        self.capital = capital
+        self.capital = capital  # None: the active config's rollout.paper_capital
         self._books: dict[str, _Book] = {}
 
     def versions(self) -> list[str]:
@@ -174,7 +175,7 @@ class Shadow:
             folder / "paper.json",
             self.clock,
             config=PaperConfig(
-                initial_balance=self.capital, fees=self.fees, timeframe=cfg.data.timeframe
+                initial_balance=self._capital(), fees=self.fees, timeframe=cfg.data.timeframe
             ),
         )
         saved: Mapping[str, Any] = self.ledger.get_meta(SHADOW_KEY + version) or {}
@@ -194,6 +195,12 @@ class Shadow:
         book = _Book(cfg, paper, executor, gate, list(saved.get("trips", [])))
         self._books[version] = book
         return book
+
+    def _capital(self) -> float:
+        if self.capital is not None:
+            return self.capital
+        active = active_config(self.ledger)
+        return (active.rollout if active is not None else RolloutConfig()).paper_capital
 
     @staticmethod
     def _memory(book: _Book) -> dict[str, Any]:
