@@ -33,7 +33,7 @@ from xsmom.exchange import ccxt_parse as cp
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.keys import ApiCredentials
-from xsmom.exchange.precision import prepare_order
+from xsmom.exchange.precision import prepare_order, to_contracts
 from xsmom.exchange.ratelimit import TokenBucket
 from xsmom.exchange.reports import (
     BalanceReport,
@@ -348,7 +348,7 @@ class CcxtExchange:
         ccxt_type = "limit" if req.type is OrderType.LIMIT else "market"
         if req.type is OrderType.STOP_MARKET:
             params["stopLossPrice"] = req.stop_price
-        amount = req.qty / market.contract_size
+        amount = to_contracts(market, req.qty)
         raw = self._raw(
             "create_order",
             lambda: self.client.create_order(
