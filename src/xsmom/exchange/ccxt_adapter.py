@@ -31,6 +31,7 @@ from xsmom.errors import (
 )
 from xsmom.exchange import ccxt_parse as cp
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
+from xsmom.exchange.ccxt_fills import all_trades
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.precision import prepare_order, to_contracts
@@ -54,6 +55,7 @@ from xsmom.exchange.retry import Retrier, RetryPolicy
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
+TRADES_PAGE = 1000  # Binance's largest userTrades page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -333,10 +335,36 @@ class CcxtExchange:
         return None
 
     def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
-        """Return our executions on ``symbol`` from ``since`` on."""
+        """Return every execution on ``symbol`` from ``since`` on (all kept when None).
+
+        Binance venues are paged by time windows and trade ids until complete (see
+        `ccxt_fills`); other venues rely on ccxt's own pagination (``paginate``).
+        """
         market = self.market(symbol)
-        raw = self._call("fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, since))
-        return sorted((cp.parse_fill(t, market) for t in raw), key=lambda f: (f.ts, f.trade_id))
+        if self.config.exchange_id.startswith("binance"):
+            until = self.server_ms() + 60_000  # the venue may stamp a trade a little ahead
+            raw = all_trades(lambda s, e, f: self._trade_page(symbol, s, e, f), since, until)
+        else:
+            log.warning("%s: fills are paged by ccxt's paginate (untested here)", self.name)
+            params = {"paginate": True, "paginationCalls": 1000}
+            raw = self._call(
+                "fetch_my_trades",
+                lambda: self.client.fetch_my_trades(symbol, since, None, params),
+            )
+        unique = {str(t.get("id")): t for t in raw}
+        return sorted(
+            (cp.parse_fill(t, market) for t in unique.values()), key=lambda f: (f.ts, f.trade_id)
+        )
+
+    def _trade_page(
+        self, symbol: str, start: int | None, end: int | None, from_id: int | None
+    ) -> list[Any]:
+        params: dict[str, Any] = {"fromId": from_id} if from_id is not None else {"until": end}
+        page: list[Any] = self._call(
+            "fetch_my_trades",
+            lambda: self.client.fetch_my_trades(symbol, start, TRADES_PAGE, params),
+        )
+        return page
 
     # ---- trading -----------------------------------------------------------------------------
     def _create(self, req: OrderRequest, market: MarketInfo) -> OrderReport:

@@ -152,7 +152,7 @@ class StandIn:
             return self.orders[cid]
         raise ccxt.OrderNotFound('binanceusdm {"code":-2013,"msg":"Order does not exist."}')
 
-    def fetch_my_trades(self, symbol: str, since: Any) -> list[Any]:
+    def fetch_my_trades(self, symbol: str, since: Any, limit: Any, params: Any) -> list[Any]:
         self._enter("fetch_my_trades")
         return []
 
