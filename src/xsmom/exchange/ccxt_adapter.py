@@ -69,6 +69,8 @@ class CcxtConfig:
     burst: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_clock_drift_ms: int | None = 1_000
+    clock_samples: int = 5
+    clock_max_rtt_ms: int = 1_000
     ccxt_rate_limit: bool = True
     conditional_params: Mapping[str, Any] | None = field(default_factory=lambda: {"trigger": True})
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -125,6 +127,8 @@ class CcxtExchange:
             self._fetch_time,
             max_drift_ms=config.max_clock_drift_ms or 2**62,
             local_ms=clock,
+            samples=config.clock_samples,
+            max_rtt_ms=config.clock_max_rtt_ms,
         )
         self._observers: list[CallObserver] = []
         self._markets: dict[str, MarketInfo] | None = None
