@@ -50,7 +50,7 @@ from xsmom.exchange.reports import (
     PositionReport,
     Ticker,
 )
-from xsmom.exchange.retry import Retrier, RetryPolicy
+from xsmom.exchange.retry import Retrier, RetryPolicy, VenueHold
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -120,8 +120,10 @@ class CcxtExchange:
         self._creds = credentials
         self.client = client if client is not None else make_client(config, credentials)
         self._retrier = Retrier(config.retry, sleep=sleep, rng=rng)
+        # the real default: the bucket reads the monotonic clock; an injected one is used as is
+        bucket_clock = time.monotonic if clock is wall_ms else (lambda: clock() / 1000.0)
         self._limiter = TokenBucket(
-            config.rate_per_s, config.burst, clock=lambda: clock() / 1000.0, sleep=sleep
+            config.rate_per_s, config.burst, clock=bucket_clock, sleep=sleep
         )
         self.clock = ClockSync(
             self._fetch_time,
@@ -130,6 +132,7 @@ class CcxtExchange:
             samples=config.clock_samples,
             max_rtt_ms=config.clock_max_rtt_ms,
         )
+        self._hold = VenueHold(config.retry, clock)
         self._observers: list[CallObserver] = []
         self._markets: dict[str, MarketInfo] | None = None
         self.requests = 0
@@ -155,9 +158,12 @@ class CcxtExchange:
             obs(name, ok)
 
     def _raw(self, name: str, fn: Callable[[], T]) -> T:
-        """Make one request: rate limit, map errors, notify observers."""
+        """Make one request: honour a venue hold, rate limit, map errors, notify observers."""
+        self._hold.check(name)
         self._limiter.acquire()
         self.requests += 1
+        if hasattr(self.client, "last_response_headers"):
+            self.client.last_response_headers = None  # never read an earlier answer's headers
         try:
             result = fn()
         except ccxt.BaseError as exc:
@@ -166,6 +172,8 @@ class CcxtExchange:
             self._notify(name, not isinstance(err, RetryableError | FatalError))
             if is_clock_skew(exc):
                 self._resync_quietly()
+            if isinstance(err, RetryableError):
+                self._hold.hold_if_asked(name, err)
             # the vendor exception may carry request details: raise only the redacted copy
             raise err from None
         self._notify(name, True)

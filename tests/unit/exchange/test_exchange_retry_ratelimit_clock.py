@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
 from xsmom import errors as xe
-from xsmom.exchange.clock import ClockSync
+from xsmom.exchange.breaker import BreakerConfig, BreakerState, CircuitBreaker
+from xsmom.exchange.clock import ClockSync, FakeClock
 from xsmom.exchange.ratelimit import TokenBucket
 from xsmom.exchange.retry import Retrier, RetryPolicy
 
@@ -220,3 +222,23 @@ def test_clock_drift_refusal_is_measured_again_and_resyncs_when_stale() -> None:
     assert sync.ensure_synced().offset_ms == 200  # a good sample is kept until stale
     now["t"] = 60_000
     assert sync.ensure_synced().offset_ms == 300
+
+
+def test_token_bucket_and_breaker_run_on_an_injected_clock_without_waiting() -> None:
+    fake = FakeClock(start_ms=5_000)
+    real_start = time.monotonic()
+    bucket = TokenBucket(5.0, burst=5.0, clock=fake)
+    for _ in range(55):
+        bucket.acquire()
+    assert fake.monotonic_ms() == 10_000 and sum(fake.slept) == pytest.approx(10.0)
+    cfg = BreakerConfig(min_calls=2, failure_rate=0.1, cooldown_ms=60_000, window_ms=1_000_000)
+    breaker = CircuitBreaker(cfg, clock=fake)
+    breaker.record(False)
+    breaker.record(False)
+    assert breaker.state is BreakerState.OPEN
+    assert breaker.status().opened_at == fake.wall_ms()  # shown as wall time
+    fake.advance(59_999)
+    assert breaker.state is BreakerState.OPEN
+    fake.advance(1)
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert time.monotonic() - real_start < 1.0  # 70 fake seconds, no real wait
