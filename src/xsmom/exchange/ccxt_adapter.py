@@ -78,9 +78,12 @@ class CcxtConfig:
 
 def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -> Any:
     """Return a ccxt client for ``config`` (keys only in the client, never logged)."""
-    cls = getattr(ccxt, config.exchange_id, None)
-    if cls is None:
-        raise ConfigError(f"ccxt has no exchange {config.exchange_id!r}")
+    if config.exchange_id not in ccxt.exchanges:
+        raise ConfigError(
+            f"ccxt has no exchange {config.exchange_id!r} (ids are lower case: binanceusdm, "
+            "bybit, okx, ...)"
+        )
+    cls = getattr(ccxt, config.exchange_id)
     opts: dict[str, Any] = {
         "defaultType": "swap",
         "warnOnFetchOpenOrdersWithoutSymbol": False,
