@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 
 MASK = "***"
 MIN_SECRET_LEN = 4  # shorter values would mask ordinary text
+ENV_MIN_LEN = 6  # environment values: a guess by name, so be stricter
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
@@ -54,9 +55,19 @@ def register(*values: str | None) -> None:
 def register_env(env: Mapping[str, str] | None = None) -> int:
     """Register the values of secret-looking environment variables; return how many."""
     env = os.environ if env is None else env
-    found = [v for k, v in env.items() if _SECRET_ENV.search(k) and not k.endswith("_FILE")]
+    found = [
+        v
+        for k, v in env.items()
+        if _SECRET_ENV.search(k) and not k.endswith("_FILE") and _secret_like(v)
+    ]
     register(*found)
     return len(found)
+
+
+def _secret_like(value: str) -> bool:
+    # a TOKEN_TTL=3600 or an API_KEY_ENABLED=true must not mask every "3600" or "true"
+    plain = value.isdigit() or value.lower() in ("true", "false", "none", "null", "yes", "no")
+    return len(value) >= ENV_MIN_LEN and not plain
 
 
 def secrets() -> tuple[str, ...]:

@@ -62,6 +62,8 @@ def test_secret_looking_environment_variables_are_registered() -> None:
         "XSMOM_OKX_API_PASSWORD": "envPass4242",
         "XSMOM_DISCORD_WEBHOOK_URL": "https://example.invalid/hook/envHook77",
         "XSMOM_KEYS_FILE": "/etc/keys.json",  # a path, not a secret
+        "XSMOM_TOKEN_TTL": "3600",  # a number, not a secret
+        "XSMOM_API_KEY_ENABLED": "true",
         "HOME": "/root",
     }
     assert redaction.register_env(env) == 2
