@@ -77,7 +77,7 @@ class Session:
         out = subprocess.run(
             cmd, env=self.env(keys=keys), capture_output=True, text=True, timeout=300, check=False
         )
-        self.outputs.append((" ".join(args), out.stdout + out.stderr))
+        self.outputs.append((f"{verbosity} {' '.join(args)}", out.stdout + out.stderr))
         assert out.returncode == 0, f"{args}: {out.stderr[-2000:]}"
         return out.stdout
 
@@ -103,7 +103,7 @@ def _venue_serve(s: Session) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=60)
-    s.outputs.append(("venue serve", first + rest + err))
+    s.outputs.append(("-vv venue serve", first + rest + err))
 
 
 def _paper_status(s: Session) -> None:
@@ -133,7 +133,7 @@ def _check_with_key_file(s: Session) -> None:
     # the venue does not know these keys: a clean one-line refusal, keys masked
     assert proc.returncode == 2 and proc.stderr.rstrip().splitlines()[-1].startswith("error: ")
     assert "DEBUG ccxt" in proc.stderr  # the library's debug really ran
-    s.outputs.append(("exchange check --keys-file -vvv", proc.stdout + proc.stderr))
+    s.outputs.append(("-vvv exchange check --keys-file", proc.stdout + proc.stderr))
     s.run("exchange", "check", "--venue-url", url, verbosity="-vvv")
 
 
@@ -206,12 +206,15 @@ def test_no_command_prints_or_writes_a_key_or_secret(session: Session) -> None:
         step(session)
     ran = {name for name, _ in session.outputs}
     for command in RECIPES:
-        assert any(name.startswith(command) for name in ran), f"{command} did not run"
+        assert any(f" {command}" in name for name in ran), f"{command} did not run"
     for name, text in session.outputs:
         for probe in PROBES:
             assert probe not in text, f"{name} printed {probe[:6]}..."
             assert probe[:12] not in text, f"{name} printed part of {probe[:6]}..."
     assert any("DEBUG xsmom" in text for _, text in session.outputs)  # -vv reached debug
+    for name, text in session.outputs:  # ... and libraries stayed at INFO unless -vvv
+        if name.startswith("-vv "):
+            assert "DEBUG ccxt" not in text and "DEBUG urllib3" not in text, name
     for path in session.tmp.rglob("*"):
         if path.is_file() and path.name != "keys.json":
             data = path.read_bytes()

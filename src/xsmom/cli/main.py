@@ -77,7 +77,6 @@ def setup_logging(verbose: int) -> None:
     if verbose >= 3:
         root_level = logging.DEBUG
     logging.basicConfig(level=root_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(root_level)
     logging.getLogger("xsmom").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
     logging.captureWarnings(True)  # warnings go through the redacting handlers too
     redaction.install()
