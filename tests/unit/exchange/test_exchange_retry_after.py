@@ -166,3 +166,13 @@ def test_the_breaker_holds_open_for_the_venues_wait_with_the_reason_recorded() -
     assert guarded.breaker.state is BreakerState.HALF_OPEN
     assert guarded.ticker(BTC).last == 100.0  # the probe closes it
     assert guarded.breaker.state is BreakerState.CLOSED and guarded.status().breaker.reason is None
+
+
+def test_an_order_refused_with_a_one_day_429_is_not_resent_nor_slept_on() -> None:
+    clock = FakeClock()
+    ex, client = make(clock)
+    script = Script(client, (ccxt.RateLimitExceeded("429"), {"Retry-After": str(DAY_S)}))
+    client.create_order = script  # type: ignore[attr-defined]
+    with pytest.raises(xe.VenueBackoffError, match="86400 s"):
+        ex.place_order(OrderRequest.market(BTC, OrderSide.BUY, 0.01, "c-9"))
+    assert client.sent == 1 and clock.slept == []
