@@ -367,9 +367,9 @@ class CcxtExchange:
                 lambda: self.client.fetch_my_trades(symbol, since, None, params),
             )
         unique = {str(t.get("id")): t for t in raw}
-        return sorted(
-            (cp.parse_fill(t, market) for t in unique.values()), key=lambda f: (f.ts, f.trade_id)
-        )
+        fills = (cp.parse_fill(t, market) for t in unique.values())
+        # numeric ids as strings: "9" before "10"
+        return sorted(fills, key=lambda f: (f.ts, len(f.trade_id), f.trade_id))
 
     def _trade_page(
         self, symbol: str, start: int | None, end: int | None, from_id: int | None
