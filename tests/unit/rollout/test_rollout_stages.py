@@ -166,3 +166,48 @@ def test_capital_plan_and_blend(led: Ledger) -> None:
     assert blend_targets({"BTC": 0.5}, {}, 0.0) == {"BTC": 0.5}
     with pytest.raises(ConfigError, match="within"):
         blend_targets({}, {}, 1.5)
+
+
+def test_a_guard_trip_rolls_back_the_version_it_happened_under(led: Ledger) -> None:
+    ensure_active(led, A, now_ms=T0)
+    b = submit(led, B, source="t", now_ms=T0).version
+    c = submit(led, C, source="t", now_ms=T0).version
+    pl = pipe(led)
+    for v in (b, c):
+        pl.promote(v, T0 + 1)
+    pl.promote(b, T0 + 2)  # b at small: the real account trades it
+    with led.transaction() as tx:
+        tx.record_guard_event(ts=T0 - 5, guard="daily_loss", event="tripped", reason="before")
+    assert [t.to_stage for t in pl.tick(T0 + 3)] == []  # a trip before the stage counts not
+    with led.transaction() as tx:
+        tx.record_guard_event(ts=T0 + 4, guard="max_drawdown", event="warned", reason="close")
+        tx.set_meta(
+            "rollout.shadow." + c,
+            {"trips": [{"ts": T0 + 4, "guard": "max_drawdown", "reason": "paper dd 30 %"}]},
+            T0 + 4,
+        )
+    done = pl.tick(T0 + 5)
+    assert [(t.version, t.to_stage) for t in done] == [(c, "rolled_back")]
+    assert "guard max_drawdown of the paper account tripped: paper dd 30 %" in done[0].reason
+    with led.transaction() as tx:
+        tx.record_guard_event(ts=T0 + 6, guard="margin", event="tripped", reason="ratio 0.9")
+    done = pl.tick(T0 + 7)
+    assert [(t.version, t.to_stage) for t in done] == [(b, "rolled_back")]
+    assert "guard margin tripped while" in done[0].reason and active_version(led) == version_id(A)
+
+
+def test_auto_off_moves_nothing_and_probation_ends(led: Ledger) -> None:
+    ensure_active(led, A, now_ms=T0)
+    b = submit(led, B, source="t", now_ms=T0).version
+    manual = RolloutConfig(auto=False)
+    assert Pipeline(led, sample_store(), settings=manual).tick(T0 + 1) == []
+    assert stages(led)[b] == "candidate"
+    pl = Pipeline(led, sample_store(), settings=RolloutConfig(probation_hours=2.0))
+    for i in range(3):
+        pl.promote(b, T0 + i)
+    row = led.rollout_stages()[b]
+    with led.transaction() as tx:  # a guard trip right after the promotion ...
+        tx.record_guard_event(ts=T0 + 3, guard="margin", event="tripped", reason="r")
+    assert pl.evaluate(row, T0 + 3 * 3_600_000) is None  # ... after probation: no verdict
+    verdict = pl.evaluate(row, T0 + 3_600_000)
+    assert verdict is not None and verdict.action == "rollback"  # ... during it: rollback
