@@ -11,6 +11,7 @@ per-bar hook (`Shadow.on_bar`, `Pipeline.tick`). The clock is a `ManualClock`.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from xsmom.exchange.store_source import ManualClock, StoreMarketData
 from xsmom.ledger import Ledger, default_url, open_ledger
 from xsmom.live import Executor, Gate, GateInputs, IdScheme, margin_ratio, target_quantities
 from xsmom.notify import ConsoleChannel
-from xsmom.rollout import Pipeline, Shadow, blend_targets, capital_plan
+from xsmom.rollout import RolloutHook, blend_targets, capital_plan
 from xsmom.rollout.shadow import targets_at
 from xsmom.rollout.stages import config_of
 from xsmom.venue import FeeModel
@@ -68,6 +69,14 @@ def config(k: int = 1, **rollout: Any) -> Config:
     )
 
 
+@dataclass(frozen=True)
+class BarInfo:
+    """The engine's bar context, as far as the rollout hook reads it."""
+
+    bar_ts: int
+    now_ms: int
+
+
 class Spy:
     """Forward every call to ``inner`` and count the methods called."""
 
@@ -112,10 +121,16 @@ class Driver:
         self.ledger: Ledger = open_ledger(default_url(home))
         self.channels = [ConsoleChannel(echo=lambda s: None)]
         # the shadow's market data comes from the real venue object, as in the engine
-        self.shadow = Shadow(
-            home, self.ledger, self.real, self.clock, store=self.store, fees=paper_fees
+        self.hook = RolloutHook(
+            home,
+            self.ledger,
+            self.real,
+            self.clock,
+            store=self.store,
+            fees=paper_fees,
+            channels=self.channels,
         )
-        self.pipeline = Pipeline(self.ledger, self.store, channels=self.channels)
+        self.shadow, self.pipeline = self.hook.shadow, self.hook.pipeline
         self.executors: dict[str, Executor] = {}
         self.gate: Gate | None = None
         self.bars: list[dict[str, Any]] = []  # what the engine traded at each bar
@@ -184,10 +199,9 @@ class Driver:
                 )
         self.bars.append({"bar": bar, "now": now, "plan": plan, "weights": weights})
         before = Counter(self.real.calls)
-        self.shadow.on_bar(bar)
-        shadow_calls = self.real.calls - before
-        assert not (set(shadow_calls) & (TRADING | ACCOUNT)), shadow_calls
-        self.pipeline.tick(now)
+        self.hook(BarInfo(bar_ts=bar, now_ms=now))  # what the engine's bar hook passes
+        hook_calls = self.real.calls - before
+        assert not (set(hook_calls) & (TRADING | ACCOUNT)), hook_calls
 
     def run(self, bars: int) -> None:
         """Process ``bars`` bars."""

@@ -4,6 +4,7 @@
   the stage rows and the active version in the ledger, changed in single transactions.
 - `Pipeline`: the evaluator's verdicts applied each bar (``tick``) or by hand.
 - `Shadow`: paper-stage versions trading the paper adapter beside the active config.
+- `RolloutHook`: the engine's per-bar hook (``Shadow.on_bar`` then ``Pipeline.tick``).
 - `capital_plan`, `blend_targets`: what the engine trades while a version is at small.
 - `judge`, `bands` (:mod:`.evaluator`): live figures against a paired bootstrap band.
 
@@ -13,6 +14,7 @@ The engine and the rollout share nothing but the ledger: the engine reads
 
 from xsmom.rollout.blend import CapitalPlan, blend_targets, capital_plan
 from xsmom.rollout.evaluator import Band, Paired, Verdict, bands, judge
+from xsmom.rollout.hook import RolloutHook
 from xsmom.rollout.pipeline import Evaluation, Pipeline
 from xsmom.rollout.shadow import Shadow, ShadowStep
 from xsmom.rollout.stages import (
@@ -38,6 +40,7 @@ __all__ = [
     "Evaluation",
     "Paired",
     "Pipeline",
+    "RolloutHook",
     "Shadow",
     "ShadowStep",
     "Submitted",
