@@ -68,3 +68,24 @@ def test_rollout_commands_end_to_end(tmp_path: Path) -> None:
     assert bad.stderr.strip().count("\n") == 0 and "no version 'ffff' in the rollout" in bad.stderr
     missing = xsmom("status", "--home", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no ledger at" in missing.stderr
+
+
+def test_status_shows_an_evaluation_that_cannot_run_instead_of_hiding_it(tmp_path: Path) -> None:
+    from xsmom.data.bundled import sample_store
+    from xsmom.rollout import Pipeline, submit
+
+    late = 1_777_590_000_000 - 86_400_000  # a day before the sample ends
+    with open_ledger(default_url(tmp_path)) as led:
+        ensure_active(led, config_from_dict({"name": "live"}), now_ms=late)
+        b = submit(led, config_from_dict({"name": "x"}), source="t", now_ms=late).version
+        Pipeline(led, sample_store()).promote(b, late)
+        with led.transaction() as tx:
+            for k in range(4):  # a paper account running past the end of the store
+                ts = late + k * 86_400_000
+                tx.record_rollout_equity(b, ts=ts, equity=1.0, wallet=1.0, unrealized=0.0)
+    out = CliRunner().invoke(
+        cli, ["rollout", "status", "--home", str(tmp_path), "--store", "sample", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    rows = {v["version"]: v for v in json.loads(out.output)["versions"]}
+    assert "does not hold every 1h bar" in rows[b]["evaluation"]["error"]

@@ -109,27 +109,44 @@ def status(home: Path, db: str | None, store: str | None, as_json: bool) -> None
 
     with _pipeline(home, db, store, alerts=False) as pl:
         now = ledger_now(pl.ledger)
-        evals = pl.evaluations(now)
         active = active_version(pl.ledger)
-        details = {v: dict(s.detail) for v, s in pl.ledger.rollout_stages().items()}
+        rows = list(pl.ledger.rollout_stages().values())
+        settings = pl.settings
+        entries = [_entry(pl, row, now, settings) for row in rows]
     if as_json:
-        doc = {
-            "active_version": active,
-            "now": iso(now),
-            "versions": [
-                {**e.to_json(), "since": iso(e.since_ms), "detail": details[e.version]}
-                for e in evals
-            ],
-        }
+        doc = {"active_version": active, "now": iso(now), "versions": entries}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     click.echo(f"active version: {active or 'none'}")
-    for e in evals:
-        mark = "*" if e.version == active else " "
+    for e in entries:
+        mark = "*" if e["version"] == active else " "
+        ev = e["evaluation"]
         verdict = (
-            "" if e.verdict is None else f"  {e.verdict.action}: {'; '.join(e.verdict.reasons)}"
+            ""
+            if ev is None
+            else f"  {ev.get('action', 'error')}: "
+            + "; ".join(ev.get("reasons", [ev.get("error", "")]))
         )
-        click.echo(f"{mark} {e.version[:12]}  {e.stage:<11} since {iso(e.since_ms)}{verdict}")
+        click.echo(f"{mark} {e['version'][:12]}  {e['stage']:<11} since {e['since']}{verdict}")
+
+
+def _entry(pl: Any, row: Any, now: int, settings: Any) -> dict[str, Any]:
+    """Return one version of ``status``; an evaluation that cannot run shows its error."""
+    from xsmom.errors import DataError
+
+    try:
+        verdict = pl.evaluate(row, now, settings)
+        evaluation = None if verdict is None else verdict.to_json()
+    except DataError as exc:  # e.g. a store without the live window: shown, not hidden
+        evaluation = {"error": str(exc)}
+    return {
+        "version": row.version_id,
+        "stage": row.stage,
+        "since": iso(row.since_ms),
+        "since_ms": row.since_ms,
+        "detail": dict(row.detail),
+        "evaluation": evaluation,
+    }
 
 
 @rollout.command(short_help="Move a version one stage forward.")
