@@ -233,6 +233,25 @@ def _notify(s: Session) -> None:
         assert len(hook.state.accepted) == 1
 
 
+def _rollout(s: Session) -> None:
+    from xsmom.config import config_from_dict, version_id
+    from xsmom.ledger import open_home_ledger
+    from xsmom.rollout import ensure_active
+
+    home = s.tmp / "rollout-home"
+    home.mkdir()
+    with open_home_ledger(home) as led:  # the engine's first start
+        ensure_active(led, config_from_dict({"name": "live"}), now_ms=1_748_736_000_000)
+    (s.tmp / "candidate.yaml").write_text("name: candidate\n")
+    vid = version_id(config_from_dict({"name": "candidate"}))[:12]
+    opts = ["--home", str(home), "--store", "sample"]
+    s.run("rollout", "submit", str(s.tmp / "candidate.yaml"), *opts)
+    s.run("rollout", "status", "--json", *opts)
+    s.run("rollout", "promote", vid, *opts)
+    s.run("rollout", "rollback", vid, *opts)
+    s.run("rollout", "history", *opts)
+
+
 # command path -> the step that runs it (a step may run several commands)
 RECIPES: dict[str, Callable[[Session], None]] = {
     "backtest": _research,
@@ -256,6 +275,11 @@ RECIPES: dict[str, Callable[[Session], None]] = {
     "meta report": _meta,
     "meta compare": _meta,
     "notify test": _notify,
+    "rollout submit": _rollout,
+    "rollout status": _rollout,
+    "rollout promote": _rollout,
+    "rollout rollback": _rollout,
+    "rollout history": _rollout,
 }
 
 
