@@ -73,7 +73,7 @@ class Pipeline:
     ) -> None:
         self.ledger, self.store, self.channels = ledger, store, channels
         self._settings = settings
-        self._pairs: dict[tuple[str, int, int], Paired | None] = {}
+        self._pairs: dict[tuple[str, int], tuple[int, Paired | None]] = {}
 
     @property
     def settings(self) -> RolloutConfig:
@@ -117,10 +117,12 @@ class Pipeline:
 
     def _pair(self, vid: str, since: int, track: Track) -> Paired | None:
         # the figures change only when the track completes a day: backtest once per day
-        key = (vid, since, len(day_bounds(track, self._bar_ms(vid))))
-        if key not in self._pairs:
-            self._pairs[key] = pair(track, self.store, config_of(self.ledger, vid))
-        return self._pairs[key]
+        days = len(day_bounds(track, self._bar_ms(vid)))
+        cached = self._pairs.get((vid, since))
+        if cached is None or cached[0] != days:  # one entry per version and stage: memory flat
+            cached = (days, pair(track, self.store, config_of(self.ledger, vid)))
+            self._pairs[(vid, since)] = cached
+        return cached[1]
 
     def _bar_ms(self, vid: str) -> int:
         return timeframe_ms(config_of(self.ledger, vid).data.timeframe)
