@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from xsmom.config import config_from_dict
+from rollout_driver import config
+
 from xsmom.ledger import open_ledger
 from xsmom.rollout import active_version, ensure_active, submit
 from xsmom.rollout.stages import ROLLED_BACK, activate
@@ -16,8 +17,8 @@ from xsmom.rollout.stages import ROLLED_BACK, activate
 def main(url: str) -> None:
     """Alternate promotions (B replaces A) and rollbacks (A replaces B) in transactions."""
     led = open_ledger(url)
-    a = ensure_active(led, config_from_dict({"name": "a"}), now_ms=1)
-    b = submit(led, config_from_dict({"name": "b"}), source="kill test", now_ms=1).version
+    a = ensure_active(led, config(k=1), now_ms=1)
+    b = submit(led, config(k=2), source="kill test", now_ms=1).version
     now = 2
     while True:
         now += 1

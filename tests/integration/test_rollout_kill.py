@@ -9,14 +9,16 @@ import sys
 import time
 from pathlib import Path
 
-from xsmom.config import config_from_dict, version_id
+from rollout_driver import Driver, config
+
+from xsmom.config import version_id
 from xsmom.ledger import default_url, open_ledger
 from xsmom.rollout import active_version, capital_plan, check_invariant
 from xsmom.rollout.stages import config_of
 
 CHILD = Path(__file__).with_name("rollout_kill_child.py")
-A = version_id(config_from_dict({"name": "a"}))
-B = version_id(config_from_dict({"name": "b"}))
+A = version_id(config(k=1))
+B = version_id(config(k=2))
 
 
 def test_kill_9_during_switches_leaves_exactly_one_active_version(tmp_path: Path) -> None:
@@ -43,8 +45,14 @@ def test_kill_9_during_switches_leaves_exactly_one_active_version(tmp_path: Path
             # the engine resumes with it: its next read gives that version and its config
             plan = capital_plan(led)
             assert plan.active == active and plan.small is None
-            assert config_of(led, active).name in ("a", "b")
+            assert version_id(config_of(led, active)) == active
             # every switch is one transition pair: the history and the stages agree
             last = [t for t in led.rollout_history() if t.to_stage == "full"][-1]
             assert last.version_id == active
+        # the engine's next bar trades the version the ledger says
+        d = Driver(tmp_path)
+        d.step()
+        assert d.bars[-1]["plan"].active == active
+        assert {t.config_version for t in d.ledger.targets(d.bars[-1]["bar"]).values()} == {active}
+        d.close()
     assert switches >= 18
