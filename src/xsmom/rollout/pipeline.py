@@ -39,6 +39,9 @@ from xsmom.rollout.tracks import Track, account_track, day_bounds, pair, paper_t
 
 log = logging.getLogger(__name__)
 HOUR_MS = 3_600_000
+# Guards a version's own trading can trip; the others (STOP file, circuit breaker, stale data,
+# no-trade alert) say something about the operator, the exchange or the data, not the version.
+STRATEGY_GUARDS = ("daily_loss", "drawdown", "margin")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,12 +140,13 @@ class Pipeline:
             return [
                 f"guard {t['guard']} of the paper account tripped: {t['reason']}"
                 for t in guard_trips(self.ledger, version, since)
+                if t["guard"] in STRATEGY_GUARDS
             ]
         if stage in (SMALL, FULL):
             return [
                 f"guard {e.guard} tripped while {version[:12]} traded at {stage}: {e.reason}"
                 for e in self.ledger.guard_events(since_ms=since)
-                if e.event == "tripped"
+                if e.event == "tripped" and e.guard in STRATEGY_GUARDS
             ]
         return []
 

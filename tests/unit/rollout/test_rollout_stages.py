@@ -180,15 +180,18 @@ def test_a_guard_trip_rolls_back_the_version_it_happened_under(led: Ledger) -> N
         tx.record_guard_event(ts=T0 - 5, guard="daily_loss", event="tripped", reason="before")
     assert [t.to_stage for t in pl.tick(T0 + 3)] == []  # a trip before the stage counts not
     with led.transaction() as tx:
-        tx.record_guard_event(ts=T0 + 4, guard="max_drawdown", event="warned", reason="close")
+        tx.record_guard_event(ts=T0 + 4, guard="drawdown", event="warned", reason="close")
+        # the exchange or the data, not the version: no rollback
+        tx.record_guard_event(ts=T0 + 4, guard="breaker", event="tripped", reason="5xx")
+        tx.record_guard_event(ts=T0 + 4, guard="stale_data", event="tripped", reason="late")
         tx.set_meta(
             "rollout.shadow." + c,
-            {"trips": [{"ts": T0 + 4, "guard": "max_drawdown", "reason": "paper dd 30 %"}]},
+            {"trips": [{"ts": T0 + 4, "guard": "drawdown", "reason": "paper dd 30 %"}]},
             T0 + 4,
         )
     done = pl.tick(T0 + 5)
     assert [(t.version, t.to_stage) for t in done] == [(c, "rolled_back")]
-    assert "guard max_drawdown of the paper account tripped: paper dd 30 %" in done[0].reason
+    assert "guard drawdown of the paper account tripped: paper dd 30 %" in done[0].reason
     with led.transaction() as tx:
         tx.record_guard_event(ts=T0 + 6, guard="margin", event="tripped", reason="ratio 0.9")
     done = pl.tick(T0 + 7)
