@@ -30,6 +30,8 @@ class BacktestResult:
     weights: F64
     held: F64  # held weights per bar (one row of zeros unless run with record_held)
     bars: F64
+    trade_log: F64  # one row per fill, columns kernel.T_* (bar index into timestamps)
+    funding_log: F64  # one row per funding payment, columns kernel.F_*
     attribution: pd.DataFrame
     metrics: dict[str, float]
     initial_equity: float
@@ -59,7 +61,40 @@ def kernel_params(cfg: Config) -> F64:
     p[k.P_LIQ_FEE] = cfg.backtest.liquidation_fee
     p[k.P_MIN_NOTIONAL] = cfg.backtest.min_notional
     p[k.P_FUNDING] = 1.0 if cfg.backtest.funding else 0.0
+    unknown = cfg.costs.unknown_volume_bps
+    p[k.P_UNKNOWN_BPS] = 0.0 if unknown is None else unknown  # None: refused after the run
     return p
+
+
+def prior_quote_volume(panel: MarketPanel, start: int) -> F64:
+    """Return each symbol's quote volume on its last bar with volume before ``start`` (NaN if
+    none): the impact reference of fills on the first bar of a window."""
+    out = np.full(panel.n_symbols, np.nan)
+    if start == 0:
+        return out
+    qv = panel.close[start - 1] * panel.volume[start - 1]
+    ok = np.isfinite(qv) & (qv > 0)
+    out[ok] = qv[ok]
+    for j in np.flatnonzero(~ok):  # rare: a gap or a zero-volume bar just before the window
+        col = panel.close[:start, j] * panel.volume[:start, j]
+        good = np.flatnonzero(np.isfinite(col) & (col > 0))
+        if good.size:
+            out[j] = col[good[-1]]
+    return out
+
+
+def _check_unknown_volume(
+    cfg: Config, panel: MarketPanel, start: int, counts: npt.NDArray[np.int64]
+) -> None:
+    if cfg.costs.unknown_volume_bps is not None or counts[k.C_UNKNOWN] == 0:
+        return
+    sym = panel.symbols[int(counts[k.C_UNKNOWN_SYM])]
+    ts = int(panel.timestamps[start + int(counts[k.C_UNKNOWN_BAR])])
+    raise DataError(
+        f"{int(counts[k.C_UNKNOWN])} fill(s) without a reference volume, the first on {sym} "
+        f"in the bar at {ts} ms (no earlier bar with volume): set costs.unknown_volume_bps to "
+        "charge a fixed impact instead"
+    )
 
 
 def attribution_frame(symbols: tuple[str, ...], attr: F64) -> pd.DataFrame:
@@ -109,7 +144,8 @@ def run_backtest(
     tg = targets if targets is not None else compute_targets(panel, config.strategy)
     sl = np.s_[start:stop]
     lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
-    bar, attr, held = k.run_kernel(
+    reason0 = tg.exit_reason[start - 1] if start > 0 else np.zeros(panel.n_symbols, np.int8)
+    bar, attr, held, trades, funding, counts = k.run_kernel(
         trade_weights(tg.weights, start, stop),
         tg.exit_price[sl],
         panel.open[sl],
@@ -125,7 +161,11 @@ def run_backtest(
         record_held,
         tg.exit_rows[sl],
         panel.funding_bars[sl],
+        tg.exit_reason[sl],
+        reason0,
+        prior_quote_volume(panel, start),
     )
+    _check_unknown_volume(config, panel, start, counts)
     equity = bar[:, k.B_EQUITY]
     init = config.backtest.initial_equity
     metrics = compute_metrics(
@@ -140,6 +180,7 @@ def run_backtest(
         wins=float(attr[:, k.A_WINS].sum()),
         losses=float(attr[:, k.A_LOSSES].sum()),
     )
+    metrics["unknown_volume_fills"] = float(counts[k.C_UNKNOWN])
     returns = bar_returns(equity, init)
     return BacktestResult(
         symbols=panel.symbols,
@@ -149,6 +190,8 @@ def run_backtest(
         weights=tg.weights[sl],
         held=held,
         bars=bar,
+        trade_log=trades,
+        funding_log=funding,
         attribution=attribution_frame(panel.symbols, attr),
         metrics=metrics,
         initial_equity=init,

@@ -7,7 +7,7 @@ uses bars 0..t only (their closes included), and is meant to be traded at the op
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
@@ -44,6 +44,8 @@ class Targets:
     ``exit_price[t]``/``exit_reason[t]``: a stop that closed the position inside bar t.
     ``stop_price[t]``: the stop level in force during bar t+1 for a held position.
     ``regime[t]``: 0 = xsmom, 1 = tsmom, chosen at the close of bar t.
+    ``sides[i]``: the selection (+1 long, -1 short, 0 none) at the close of bar
+    ``rebalance_rows[i]``; a weight never has the other sign.
     """
 
     symbols: tuple[str, ...]
@@ -55,6 +57,10 @@ class Targets:
     regime: npt.NDArray[np.int8]
     eligible: npt.NDArray[np.bool_]
     score: F64
+    rebalance_rows: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    sides: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
 
     @cached_property
     def exit_rows(self) -> npt.NDArray[np.bool_]:
@@ -159,4 +165,6 @@ def compute_targets(
         regime=regime,
         eligible=mask,
         score=score,
+        rebalance_rows=rows,
+        sides=sides,
     )
