@@ -40,9 +40,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (tmp / "stops.yaml").write_text(CONFIG)
     out = tmp / "run"
     r = subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", "backtest", "--store", "sample"]
-        + ["--config", str(tmp / "stops.yaml"), "--start", "2025-06-01", "--out", str(out)]
-        + ["--quiet"],
+        [
+            *(sys.executable, "-m", "xsmom.cli.main", "backtest", "--store", "sample"),
+            *("--config", str(tmp / "stops.yaml"), "--start", "2025-06-01", "--out", str(out)),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         cwd=REPO,
