@@ -164,6 +164,8 @@ def run_backtest(
         tg.exit_reason[sl],
         reason0,
         prior_quote_volume(panel, start),
+        np.zeros((stop - start, k.N_BAR)),
+        np.zeros((stop - start if record_held else 1, panel.n_symbols)),
     )
     _check_unknown_volume(config, panel, start, counts)
     equity = bar[:, k.B_EQUITY]

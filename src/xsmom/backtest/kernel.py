@@ -320,6 +320,8 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     exit_reason: npt.NDArray[np.int8],
     reason0: npt.NDArray[np.int8],
     qv0: F64,
+    bar: F64,
+    held: F64,
 ) -> tuple[F64, F64, F64, F64, F64, npt.NDArray[np.int64]]:  # pragma: no cover - numba
     """Simulate the bars; return (per-bar series, per-symbol attribution, held weights, trade
     log, funding log, counters).
@@ -330,7 +332,9 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     the bars with a stop exit or a funding event, so other bars skip those arrays.
     ``exit_reason[t]`` says why a stop closed a position in bar t, or that the target of row
     t is a time exit (``reason0``: that row for the bar before the window). ``qv0``: each
-    symbol's reference quote volume before the first bar (NaN: unknown).
+    symbol's reference quote volume before the first bar (NaN: unknown). ``bar`` (bars x
+    N_BAR) and ``held`` (bars x symbols, or one row) are zeroed outputs allocated by the
+    caller with numpy (huge pages: see ``xsmom.strategy.rolling``).
     """
     n, m = close.shape
     cash = np.array([p[P_EQUITY]])
@@ -338,8 +342,6 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     last = np.full(m, np.nan)
     ref_qv = qv0.copy()
     attr = np.zeros((m, N_ATTR))
-    bar = np.zeros((n, N_BAR))
-    held = np.zeros((n if record_held else 1, m))
     trade_pnl = np.zeros(m)
     goal = np.zeros(m)  # the target weight last traded toward; NaN forces a trade
     log = np.empty((max(64, 4 * m), N_TRADE))

@@ -40,6 +40,7 @@ class ExitResult:
     exit_price: F64
     exit_reason: I8
     stop_price: F64
+    exit_rows: npt.NDArray[np.bool_]  # per bar: did any stop fill inside it
 
 
 @njit(cache=True)
@@ -64,23 +65,29 @@ def _effective(
 
 @njit(cache=True)
 def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in one loop for speed
-    w_in: F64,
+    w_rows: F64,
+    rows: npt.NDArray[np.int64],
     open_: F64,
     high: F64,
     low: F64,
     close: F64,
     atr: F64,
     params: F64,
-) -> tuple[F64, F64, I8, F64]:  # pragma: no cover - numba
+    w: F64,
+    exit_px: F64,
+    reason: I8,
+    stop_out: F64,
+    exit_rows: npt.NDArray[np.bool_],
+) -> None:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
-    max_bars_held, cooldown_bars). Return (weights, exit_price, exit_reason, stop_price)."""
+    max_bars_held, cooldown_bars). The targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero
+    before the first row), held between rows. Write (weights, exit_price, exit_reason,
+    stop_price, bars with a stop fill) into the last five arrays (allocated by the caller with
+    numpy; exit prices and stops NaN, reasons 0)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
     max_bars, cooldown = int(params[4]), int(params[5])
-    n, m = w_in.shape
-    w = w_in.copy()
-    exit_px = np.full((n, m), np.nan)
-    reason = np.zeros((n, m), dtype=np.int8)
-    stop_out = np.full((n, m), np.nan)
+    n, m = open_.shape
+    cur = -1  # the row of w_rows in force
     side = np.zeros(m, dtype=np.int64)
     new = np.zeros(m, dtype=np.bool_)
     entry = np.full(m, np.nan)
@@ -91,8 +98,15 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     held = np.zeros(m, dtype=np.int64)
     cool_until = np.full(m, -1, dtype=np.int64)
     for t in range(n):
+        while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
+            cur += 1
+        exit_rows[t] = False
         for j in range(m):
+            wt = w_rows[cur, j] if cur >= 0 else 0.0
+            w[t, j] = wt
             s = side[j]
+            if s == 0 and wt == 0.0:
+                continue  # flat and staying flat: nothing to do (most symbol-bars)
             o = open_[t, j]
             if s != 0 and np.isfinite(o):
                 if new[j]:
@@ -111,6 +125,7 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                     px = _stop_hit(s, o, high[t, j], low[t, j], level)
                 if np.isfinite(px):
                     exit_px[t, j] = px
+                    exit_rows[t] = True
                     reason[t, j] = k
                     side[j] = 0
                     cool_until[j] = t + cooldown
@@ -145,13 +160,27 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 new[j] = target != 0
             if side[j] != 0 and not new[j]:
                 stop_out[t, j] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
-    return w, exit_px, reason, stop_out
 
 
 def apply_exits(
     w_in: F64, open_: F64, high: F64, low: F64, close: F64, atr: F64, cfg: ExitConfig
 ) -> ExitResult:
     """Apply the configured exit rules to target weights (see the module docstring)."""
+    rows = np.arange(w_in.shape[0], dtype=np.int64)
+    return apply_exits_rows(w_in, rows, open_, high, low, close, atr, cfg)
+
+
+def apply_exits_rows(
+    w_rows: F64,
+    rows: npt.NDArray[np.int64],
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    atr: F64,
+    cfg: ExitConfig,
+) -> ExitResult:
+    """Apply the exit rules to targets set at the bars ``rows`` and held in between."""
     params = np.array(
         [
             cfg.atr_stop,
@@ -162,5 +191,9 @@ def apply_exits(
             float(cfg.cooldown_bars),
         ]
     )
-    w, px, why, stop = simulate_exits(w_in, open_, high, low, close, atr, params)
-    return ExitResult(weights=w, exit_price=px, exit_reason=why, stop_price=stop)
+    shape = open_.shape  # outputs allocated by numpy (huge pages; see xsmom.strategy.rolling)
+    w, px, stop = np.empty(shape), np.full(shape, np.nan), np.full(shape, np.nan)
+    why = np.zeros(shape, dtype=np.int8)
+    flags = np.empty(shape[0], dtype=np.bool_)
+    simulate_exits(w_rows, rows, open_, high, low, close, atr, params, w, px, why, stop, flags)
+    return ExitResult(weights=w, exit_price=px, exit_reason=why, stop_price=stop, exit_rows=flags)

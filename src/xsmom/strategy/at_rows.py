@@ -1,0 +1,93 @@
+"""The trailing statistics of the strategy evaluated at the rebalance closes only.
+
+Selection and sizing happen at rebalance closes (one bar in ``rebalance_every``), so the
+cross-sectional stages need their inputs only there. Each function here runs the same
+running-sum loop as its full counterpart in :mod:`xsmom.strategy.rolling` (so the values are
+bit for bit the same) but stores only the requested rows: no (bars, symbols) output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@njit(cache=True)
+def return_volatility_at(
+    logp: F64, rows: I64, window: int, min_count: int
+) -> F64:  # pragma: no cover
+    """Return ``rolling_std(lag_diff(logp, 1), window, min_count)`` at ``rows``."""
+    n, m = logp.shape
+    out = np.full((rows.shape[0], m), np.nan)
+    s = np.zeros(m)
+    s2 = np.zeros(m)
+    c = np.zeros(m, dtype=np.int64)
+    need = max(min_count, 2)
+    k = 0
+    for t in range(n):
+        for j in range(m):
+            v = logp[t, j] - logp[t - 1, j] if t >= 1 else np.nan
+            if np.isfinite(v):
+                s[j] += v
+                s2[j] += v * v
+                c[j] += 1
+            if t >= window and t - window >= 1:
+                old = logp[t - window, j] - logp[t - window - 1, j]
+                if np.isfinite(old):
+                    s[j] -= old
+                    s2[j] -= old * old
+                    c[j] -= 1
+        while k < rows.shape[0] and rows[k] == t:
+            for j in range(m):
+                if c[j] >= need:
+                    var = (s2[j] - s[j] * s[j] / c[j]) / (c[j] - 1)
+                    out[k, j] = np.sqrt(var) if var > 0.0 else 0.0
+            k += 1
+    return out
+
+
+@njit(cache=True)
+def liquidity_at(
+    close: F64, volume: F64, rows: I64, window: int, min_count: int
+) -> tuple[F64, F64]:  # pragma: no cover - numba
+    """Return (trailing mean quote volume, bars with data so far) at ``rows``, as
+    ``rolling_mean(close * volume, window, min_count)`` and ``valid_count(close)``."""
+    n, m = close.shape
+    mean = np.full((rows.shape[0], m), np.nan)
+    count = np.zeros((rows.shape[0], m))
+    s = np.zeros(m)
+    c = np.zeros(m, dtype=np.int64)
+    seen = np.zeros(m)
+    k = 0
+    for t in range(n):
+        for j in range(m):
+            if np.isfinite(close[t, j]):
+                seen[j] += 1.0
+            v = close[t, j] * volume[t, j]
+            if np.isfinite(v):
+                s[j] += v
+                c[j] += 1
+            if t >= window:
+                old = close[t - window, j] * volume[t - window, j]
+                if np.isfinite(old):
+                    s[j] -= old
+                    c[j] -= 1
+        while k < rows.shape[0] and rows[k] == t:
+            for j in range(m):
+                count[k, j] = seen[j]
+                if c[j] >= min_count and c[j] > 0:
+                    mean[k, j] = s[j] / c[j]
+            k += 1
+    return mean, count
+
+
+def lag_diff_at(x: F64, rows: I64, lag: int) -> F64:
+    """Return ``x[t] - x[t - lag]`` at ``rows`` (NaN where t < lag), like ``lag_diff``."""
+    out = np.full((rows.shape[0], x.shape[1]), np.nan)
+    ok = rows >= lag
+    out[ok] = x[rows[ok]] - x[rows[ok] - lag]
+    return out
