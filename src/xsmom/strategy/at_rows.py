@@ -29,18 +29,20 @@ def return_volatility_at(
     need = max(min_count, 2)
     k = 0
     for t in range(n):
-        for j in range(m):
-            v = logp[t, j] - logp[t - 1, j] if t >= 1 else np.nan
+        # the return of bar t enters the window, the one of bar t - window leaves it (the
+        # first bar has no return); conditions hoisted out of the symbol loop
+        for j in range(m if t >= 1 else 0):
+            v = logp[t, j] - logp[t - 1, j]
             if np.isfinite(v):
                 s[j] += v
                 s2[j] += v * v
                 c[j] += 1
-            if t >= window and t - window >= 1:
-                old = logp[t - window, j] - logp[t - window - 1, j]
-                if np.isfinite(old):
-                    s[j] -= old
-                    s2[j] -= old * old
-                    c[j] -= 1
+        for j in range(m if t - window >= 1 else 0):
+            old = logp[t - window, j] - logp[t - window - 1, j]
+            if np.isfinite(old):
+                s[j] -= old
+                s2[j] -= old * old
+                c[j] -= 1
         while k < rows.shape[0] and rows[k] == t:
             for j in range(m):
                 if c[j] >= need:
@@ -71,11 +73,11 @@ def liquidity_at(
             if np.isfinite(v):
                 s[j] += v
                 c[j] += 1
-            if t >= window:
-                old = close[t - window, j] * volume[t - window, j]
-                if np.isfinite(old):
-                    s[j] -= old
-                    c[j] -= 1
+        for j in range(m if t >= window else 0):
+            old = close[t - window, j] * volume[t - window, j]
+            if np.isfinite(old):
+                s[j] -= old
+                c[j] -= 1
         while k < rows.shape[0] and rows[k] == t:
             for j in range(m):
                 count[k, j] = seen[j]

@@ -130,9 +130,10 @@ def valid_count(x: F64) -> F64:
 
 
 @njit(cache=True, inline="always")
-def _tr(high: F64, low: F64, close: F64, t: int, j: int) -> float:  # pragma: no cover - numba
-    # NaN when the bar is missing (NaN high or low propagates); comparisons instead of
-    # isfinite/max calls: several times faster in numba, the same values
+def bar_true_range(high: F64, low: F64, close: F64, t: int, j: int) -> float:  # pragma: no cover
+    """Return the true range of bar ``t`` of symbol ``j`` (NaN when the bar is missing)."""
+    # NaN high or low propagates; comparisons instead of isfinite/max calls: several times
+    # faster in numba, the same values
     h = high[t, j]
     lo = low[t, j]
     r: float = h - lo
@@ -153,7 +154,7 @@ def _true_range_into(high: F64, low: F64, close: F64, out: F64) -> None:  # prag
     n, m = close.shape
     for t in range(n):
         for j in range(m):
-            out[t, j] = _tr(high, low, close, t, j)
+            out[t, j] = bar_true_range(high, low, close, t, j)
 
 
 def true_range(high: F64, low: F64, close: F64) -> F64:
@@ -169,19 +170,20 @@ def _atr_into(high: F64, low: F64, close: F64, period: int, out: F64) -> None:  
     ring = np.full((period, m), np.nan)  # the true ranges in the window
     s = np.zeros(m)
     c = np.zeros(m, dtype=np.int64)
+    inv = 1.0 / period  # a full window holds exactly ``period`` values
     for t in range(n):
         slot = ring[t % period]
         for j in range(m):
-            v = _tr(high, low, close, t, j)
-            if np.isfinite(v):
+            v = bar_true_range(high, low, close, t, j)
+            if v == v:  # not NaN (v == v instead of isfinite: faster, prices are finite)
                 s[j] += v
                 c[j] += 1
             old = slot[j]  # NaN until the window is full
-            if np.isfinite(old):
+            if old == old:
                 s[j] -= old
                 c[j] -= 1
             slot[j] = v
-            out[t, j] = s[j] / c[j] if c[j] >= period else np.nan
+            out[t, j] = s[j] * inv if c[j] >= period else np.nan
 
 
 def average_true_range(high: F64, low: F64, close: F64, period: int) -> F64:

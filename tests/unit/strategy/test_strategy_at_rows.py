@@ -67,7 +67,10 @@ def test_fused_atr_and_exits_on_rows_equal_the_stepwise_ones(sample_panel: Marke
     for a in (high, low, close):
         a[300:320, 1] = np.nan
     atr = average_true_range(high, low, close, 24)
-    np.testing.assert_array_equal(atr, rolling_mean(true_range(high, low, close), 24, 24))
+    np.testing.assert_allclose(
+        atr, rolling_mean(true_range(high, low, close), 24, 24), rtol=1e-12, atol=0
+    )
+    assert np.isnan(atr[:23]).all() and np.isnan(atr[300:343, 1]).all()
     rows = rebalance_rows(p.timestamps, p.bar_ms, 24)
     rng = np.random.default_rng(3)
     w_rows = np.where(rng.random((rows.size, p.n_symbols)) < 0.3, rng.normal(0, 0.2), 0.0)
@@ -78,7 +81,7 @@ def test_fused_atr_and_exits_on_rows_equal_the_stepwise_ones(sample_panel: Marke
     )
     b = apply_exits_rows(w_rows, rows, p.open, high, low, close, atr, ex)
     assert np.isfinite(a.exit_price).sum() > 10
-    for name in ("weights", "exit_price", "exit_reason", "stop_price"):
+    for name in ("weights", "exit_price", "exit_reason", "stop_price", "exit_rows"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
