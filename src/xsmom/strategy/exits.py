@@ -97,13 +97,16 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     extreme = np.full(m, np.nan)
     held = np.zeros(m, dtype=np.int64)
     cool_until = np.full(m, -1, dtype=np.int64)
+    flat = np.zeros(m)
     for t in range(n):
         while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
             cur += 1
         exit_rows[t] = False
+        w_in = w_rows[cur] if cur >= 0 else flat  # row views: no per-element branch
+        w_out = w[t]
         for j in range(m):
-            wt = w_rows[cur, j] if cur >= 0 else 0.0
-            w[t, j] = wt
+            wt = w_in[j]
+            w_out[j] = wt
             s = side[j]
             if s == 0 and wt == 0.0:
                 continue  # flat and staying flat: nothing to do (most symbol-bars)
@@ -149,12 +152,12 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                         stop[j] = entry[j]
                         kind[j] = STOP_BREAKEVEN
                     if max_bars > 0 and held[j] >= max_bars:
-                        w[t, j] = 0.0
+                        w_out[j] = 0.0
                         reason[t, j] = TIME_EXIT
                         cool_until[j] = t + cooldown
             if t < cool_until[j]:
-                w[t, j] = 0.0
-            target = 1 if w[t, j] > 0.0 else (-1 if w[t, j] < 0.0 else 0)
+                w_out[j] = 0.0
+            target = 1 if w_out[j] > 0.0 else (-1 if w_out[j] < 0.0 else 0)
             if target != side[j]:
                 side[j] = target
                 new[j] = target != 0
