@@ -15,6 +15,7 @@ from xsmom.data.panel import MarketPanel
 from xsmom.data.timeframes import bars_per_year
 from xsmom.errors import DataError
 from xsmom.strategy import Targets, compute_targets
+from xsmom.strategy.exits import EV_BAR, EV_PRICE, EV_REASON, EV_SYM, TIME_EXIT
 
 F64 = npt.NDArray[np.float64]
 
@@ -123,6 +124,20 @@ def trade_weights(weights: F64, start: int, stop: int) -> F64:
     return w
 
 
+def window_exits(events: F64, start: int, stop: int) -> tuple[F64, npt.NDArray[np.int64]]:
+    """Return the stop fills inside bars ``[start, stop)`` (bar relative to ``start``) and
+    the (bar, symbol) of the rebalances there that are time exits (decided a bar earlier)."""
+    bars = events[:, EV_BAR]
+    fill = np.isfinite(events[:, EV_PRICE]) & (bars >= start) & (bars < stop)
+    stops = events[fill].copy()
+    stops[:, EV_BAR] -= start
+    timed = (events[:, EV_REASON] == TIME_EXIT) & (bars >= start - 1) & (bars < stop - 1)
+    time_exits = np.empty((int(timed.sum()), 2), dtype=np.int64)
+    time_exits[:, 0] = bars[timed].astype(np.int64) - start + 1
+    time_exits[:, 1] = events[timed, EV_SYM].astype(np.int64)
+    return stops, time_exits
+
+
 def run_backtest(
     panel: MarketPanel,
     config: Config,
@@ -144,10 +159,10 @@ def run_backtest(
     tg = targets if targets is not None else compute_targets(panel, config.strategy)
     sl = np.s_[start:stop]
     lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
-    reason0 = tg.exit_reason[start - 1] if start > 0 else np.zeros(panel.n_symbols, np.int8)
+    stops, time_exits = window_exits(tg.exit_events, start, stop)
     bar, attr, held, trades, funding, counts = k.run_kernel(
         trade_weights(tg.weights, start, stop),
-        tg.exit_price[sl],
+        stops,
         panel.open[sl],
         panel.high[sl],
         panel.low[sl],
@@ -159,10 +174,8 @@ def run_backtest(
         lots,
         kernel_params(config),
         record_held,
-        tg.exit_rows[sl],
+        time_exits,
         panel.funding_bars[sl],
-        tg.exit_reason[sl],
-        reason0,
         prior_quote_volume(panel, start),
         np.zeros((stop - start, k.N_BAR)),
         np.zeros((stop - start if record_held else 1, panel.n_symbols)),

@@ -303,7 +303,7 @@ def _pay_funding(
 @njit(cache=True)
 def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 ns each
     w: F64,
-    exit_price: F64,
+    stops: F64,
     open_: F64,
     high: F64,
     low: F64,
@@ -315,10 +315,8 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     lots: F64,
     p: F64,
     record_held: bool,
-    exit_rows: npt.NDArray[np.bool_],
+    time_exits: npt.NDArray[np.int64],
     funding_rows: npt.NDArray[np.bool_],
-    exit_reason: npt.NDArray[np.int8],
-    reason0: npt.NDArray[np.int8],
     qv0: F64,
     bar: F64,
     held: F64,
@@ -328,10 +326,10 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
 
     ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1). Held
     weights are recorded only with ``record_held`` (a (bars, symbols) array costs memory
-    bandwidth); otherwise the third result has one row. ``exit_rows``/``funding_rows`` flag
-    the bars with a stop exit or a funding event, so other bars skip those arrays.
-    ``exit_reason[t]`` says why a stop closed a position in bar t, or that the target of row
-    t is a time exit (``reason0``: that row for the bar before the window). ``qv0``: each
+    bandwidth); otherwise the third result has one row. ``stops``: the strategy's stop fills,
+    one row (bar, symbol, price, reason) each, in bar and symbol order; ``time_exits``: (bar,
+    symbol) of the rebalances that are time exits. ``funding_rows`` flags the bars with a
+    funding event, so other bars skip the funding arrays. ``qv0``: each
     symbol's reference quote volume before the first bar (NaN: unknown). ``bar`` (bars x
     N_BAR) and ``held`` (bars x symbols, or one row) are zeroed outputs allocated by the
     caller with numpy (huge pages: see ``xsmom.strategy.rolling``).
@@ -341,6 +339,9 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     qty = np.zeros(m)
     last = np.full(m, np.nan)
     ref_qv = qv0.copy()
+    why = np.zeros(m, dtype=np.int8)  # the reason of this bar's rebalance fills
+    ps = 0  # next stop fill
+    pt = 0  # next time exit
     attr = np.zeros((m, N_ATTR))
     trade_pnl = np.zeros(m)
     goal = np.zeros(m)  # the target weight last traded toward; NaN forces a trade
@@ -369,8 +370,11 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                     attr[j, A_PRICE] += pnl
                     trade_pnl[j] += pnl
                 last[j] = o
+        t0 = pt
+        while pt < time_exits.shape[0] and time_exits[pt, 0] == t:
+            why[time_exits[pt, 1]] = R_TIME
+            pt += 1
         if not dead:
-            why = reason0 if t == 0 else exit_reason[t - 1]
             _rebalance(
                 t,
                 w,
@@ -389,8 +393,13 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                 log,
                 cnt,
             )
-        for j in range(m if exit_rows[t] else 0):
-            px = exit_price[t, j]
+        for i in range(t0, pt):
+            why[time_exits[i, 1]] = R_REBALANCE
+        while ps < stops.shape[0] and stops[ps, 0] == t:
+            j = int(stops[ps, 1])
+            px = stops[ps, 2]
+            r = int(stops[ps, 3])
+            ps += 1
             if qty[j] != 0.0 and np.isfinite(px):
                 _mark(j, px, qty, last, attr, trade_pnl)
                 slip = _slip_for(j, t, abs(qty[j]) * px, ref_qv, p, cnt)
@@ -408,7 +417,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                     t,
                     log,
                     cnt,
-                    int(exit_reason[t, j]),
+                    r,
                 )
                 goal[j] = np.nan
         if not dead:

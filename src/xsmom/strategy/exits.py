@@ -18,6 +18,7 @@ open if the bar opened beyond it (a gap). Stops set at the close of bar t act fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -32,15 +33,70 @@ NONE, STOP_INITIAL, STOP_TRAIL, STOP_BREAKEVEN, STOP_CATASTROPHIC, TIME_EXIT = r
 EXIT_REASONS = ("none", "stop", "trailing_stop", "breakeven_stop", "catastrophic_stop", "time_exit")
 
 
-@dataclass(frozen=True)
+# columns of an exit event: the bar, the symbol, the stop fill price (NaN for a time exit,
+# which trades at the next open) and the reason code
+EV_BAR, EV_SYM, EV_PRICE, EV_REASON = 0, 1, 2, 3
+N_EV = 4
+
+
+def dense_exits(events: F64, shape: tuple[int, int]) -> tuple[F64, I8]:
+    """Return (exit price, exit reason) per bar and symbol from exit ``events``."""
+    price = np.full(shape, np.nan)
+    reason = np.zeros(shape, dtype=np.int8)
+    t = events[:, EV_BAR].astype(np.int64)
+    j = events[:, EV_SYM].astype(np.int64)
+    price[t, j] = events[:, EV_PRICE]
+    reason[t, j] = events[:, EV_REASON].astype(np.int8)
+    return price, reason
+
+
+def events_from_dense(exit_price: F64, exit_reason: I8 | None = None) -> F64:
+    """Return exit events from dense arrays: a finite price is a stop fill (reason from
+    ``exit_reason``, else ``STOP_INITIAL``); a ``TIME_EXIT`` reason without price a time exit."""
+    why = exit_reason if exit_reason is not None else np.zeros(exit_price.shape, np.int8)
+    fill = np.isfinite(exit_price)
+    t, j = np.nonzero(fill | (why == TIME_EXIT))
+    out = np.empty((t.size, N_EV))
+    out[:, EV_BAR], out[:, EV_SYM] = t, j
+    out[:, EV_PRICE] = exit_price[t, j]
+    out[:, EV_REASON] = np.where(fill[t, j] & (why[t, j] == NONE), STOP_INITIAL, why[t, j])
+    return out
+
+
+def stop_rows(events: F64, n_bars: int) -> npt.NDArray[np.bool_]:
+    """Return, per bar, whether a stop filled inside it."""
+    flags = np.zeros(n_bars, dtype=np.bool_)
+    flags[events[np.isfinite(events[:, EV_PRICE]), EV_BAR].astype(np.int64)] = True
+    return flags
+
+
+@dataclass(frozen=True, eq=False)
 class ExitResult:
-    """Targets after exits, and where and why positions were closed inside bars."""
+    """Targets after exits, and where and why positions were closed (``events``, in bar
+    order; the dense views are built on first use)."""
 
     weights: F64
-    exit_price: F64
-    exit_reason: I8
     stop_price: F64
-    exit_rows: npt.NDArray[np.bool_]  # per bar: did any stop fill inside it
+    events: F64
+
+    @cached_property
+    def _dense(self) -> tuple[F64, I8]:
+        return dense_exits(self.events, self.weights.shape)
+
+    @property
+    def exit_price(self) -> F64:
+        """Return the stop fill price per bar and symbol (NaN: none)."""
+        return self._dense[0]
+
+    @property
+    def exit_reason(self) -> I8:
+        """Return the exit reason code per bar and symbol (0: none)."""
+        return self._dense[1]
+
+    @cached_property
+    def exit_rows(self) -> npt.NDArray[np.bool_]:
+        """Return, per bar, whether a stop filled inside it."""
+        return stop_rows(self.events, self.weights.shape[0])
 
 
 @njit(cache=True)
@@ -74,16 +130,13 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     atr: F64,
     params: F64,
     w: F64,
-    exit_px: F64,
-    reason: I8,
     stop_out: F64,
-    exit_rows: npt.NDArray[np.bool_],
-) -> None:  # pragma: no cover - numba
+) -> F64:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
     max_bars_held, cooldown_bars). The targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero
-    before the first row), held between rows. Write (weights, exit_price, exit_reason,
-    stop_price, bars with a stop fill) into the last five arrays (allocated by the caller with
-    numpy; exit prices and stops NaN, reasons 0)."""
+    before the first row), held between rows. Write the weights and the stop levels into
+    ``w`` and ``stop_out`` (allocated by the caller with numpy, stops NaN) and return the exit
+    events (columns ``EV_*``)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
     max_bars, cooldown = int(params[4]), int(params[5])
     n, m = open_.shape
@@ -98,10 +151,15 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     held = np.zeros(m, dtype=np.int64)
     cool_until = np.full(m, -1, dtype=np.int64)
     flat = np.zeros(m)
+    ev = np.empty((max(64, 2 * m), N_EV))
+    k_ev = 0
     for t in range(n):
         while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
             cur += 1
-        exit_rows[t] = False
+        if k_ev + m > ev.shape[0]:  # at most one event per symbol and bar
+            bigger = np.empty((2 * ev.shape[0], N_EV))
+            bigger[:k_ev] = ev[:k_ev]
+            ev = bigger
         w_in = w_rows[cur] if cur >= 0 else flat  # row views: no per-element branch
         w_out = w[t]
         for j in range(m):
@@ -127,9 +185,9 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 if np.isfinite(level):
                     px = _stop_hit(s, o, high[t, j], low[t, j], level)
                 if np.isfinite(px):
-                    exit_px[t, j] = px
-                    exit_rows[t] = True
-                    reason[t, j] = k
+                    ev[k_ev, EV_BAR], ev[k_ev, EV_SYM] = t, j
+                    ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = px, k
+                    k_ev += 1
                     side[j] = 0
                     cool_until[j] = t + cooldown
                 else:
@@ -153,7 +211,9 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                         kind[j] = STOP_BREAKEVEN
                     if max_bars > 0 and held[j] >= max_bars:
                         w_out[j] = 0.0
-                        reason[t, j] = TIME_EXIT
+                        ev[k_ev, EV_BAR], ev[k_ev, EV_SYM] = t, j
+                        ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = np.nan, TIME_EXIT
+                        k_ev += 1
                         cool_until[j] = t + cooldown
             if t < cool_until[j]:
                 w_out[j] = 0.0
@@ -163,6 +223,7 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 new[j] = target != 0
             if side[j] != 0 and not new[j]:
                 stop_out[t, j] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
+    return ev[:k_ev]
 
 
 def apply_exits(
@@ -195,8 +256,6 @@ def apply_exits_rows(
         ]
     )
     shape = open_.shape  # outputs allocated by numpy (huge pages; see xsmom.strategy.rolling)
-    w, px, stop = np.empty(shape), np.full(shape, np.nan), np.full(shape, np.nan)
-    why = np.zeros(shape, dtype=np.int8)
-    flags = np.empty(shape[0], dtype=np.bool_)
-    simulate_exits(w_rows, rows, open_, high, low, close, atr, params, w, px, why, stop, flags)
-    return ExitResult(weights=w, exit_price=px, exit_reason=why, stop_price=stop, exit_rows=flags)
+    w, stop = np.empty(shape), np.full(shape, np.nan)
+    events = simulate_exits(w_rows, rows, open_, high, low, close, atr, params, w, stop)
+    return ExitResult(weights=w, stop_price=stop, events=events)

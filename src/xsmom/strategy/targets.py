@@ -19,7 +19,7 @@ from xsmom.data.panel import MarketPanel
 from xsmom.strategy.at_rows import return_volatility_at
 from xsmom.strategy.cache import StageCache
 from xsmom.strategy.cross_section import zscore
-from xsmom.strategy.exits import apply_exits_rows
+from xsmom.strategy.exits import apply_exits_rows, dense_exits, stop_rows
 from xsmom.strategy.funding import trailing_funding
 from xsmom.strategy.regime import XSMOM, dispersion_ratio, regime_series
 from xsmom.strategy.rolling import average_true_range
@@ -41,7 +41,9 @@ class Targets:
     """What the strategy wants, per bar (rows) and symbol (columns).
 
     ``weights[t]``: signed notional / equity to hold from the open of bar t+1.
-    ``exit_price[t]``/``exit_reason[t]``: a stop that closed the position inside bar t.
+    ``exit_events``: one row per exit (``xsmom.strategy.exits.EV_*``: bar, symbol, stop fill
+    price or NaN for a time exit, reason), in bar order; ``exit_price[t]``/``exit_reason[t]``
+    are their dense views: a stop that closed the position inside bar t.
     ``stop_price[t]``: the stop level in force during bar t+1 for a held position.
     ``regime[t]``: 0 = xsmom, 1 = tsmom, chosen at the close of bar t.
     At the rebalance closes ``rebalance_rows[i]`` (the only bars where targets change):
@@ -52,8 +54,7 @@ class Targets:
     symbols: tuple[str, ...]
     timestamps: npt.NDArray[np.int64]
     weights: F64
-    exit_price: F64
-    exit_reason: npt.NDArray[np.int8]
+    exit_events: F64
     stop_price: F64
     regime: npt.NDArray[np.int8]
     eligible: npt.NDArray[np.bool_]
@@ -62,14 +63,25 @@ class Targets:
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )
     sides: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
-    exit_flags: npt.NDArray[np.bool_] | None = None  # exit_rows, when the exits recorded it
+
+    @cached_property
+    def _dense_exits(self) -> tuple[F64, npt.NDArray[np.int8]]:
+        return dense_exits(self.exit_events, self.weights.shape)
+
+    @property
+    def exit_price(self) -> F64:
+        """Return the stop fill price per bar and symbol (NaN: none)."""
+        return self._dense_exits[0]
+
+    @property
+    def exit_reason(self) -> npt.NDArray[np.int8]:
+        """Return the exit reason code per bar and symbol (0: none)."""
+        return self._dense_exits[1]
 
     @cached_property
     def exit_rows(self) -> npt.NDArray[np.bool_]:
         """Return, per bar, whether any position was stopped out inside it."""
-        if self.exit_flags is not None:
-            return self.exit_flags
-        return np.asarray(np.isfinite(self.exit_price).any(axis=1))
+        return stop_rows(self.exit_events, self.weights.shape[0])
 
 
 class _NoCache:
@@ -219,13 +231,11 @@ def compute_targets(
         symbols=panel.symbols,
         timestamps=panel.timestamps,
         weights=ex.weights,
-        exit_price=ex.exit_price,
-        exit_reason=ex.exit_reason,
+        exit_events=ex.events,
         stop_price=ex.stop_price,
         regime=inputs.regime,
         eligible=inputs.mask,
         score=inputs.score,
         rebalance_rows=rows,
         sides=sides,
-        exit_flags=ex.exit_rows,
     )

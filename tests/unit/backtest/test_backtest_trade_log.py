@@ -21,8 +21,8 @@ def test_reason_codes_match_the_exit_rules() -> None:
 
 def test_stop_fill_and_rebalance_are_logged_with_prices_and_costs() -> None:
     p = make_panel(open_=[100, 100, 101, 102], low=[100, 99, 97, 101], close=[100, 101, 99, 102])
-    tg = make_targets(p, [0.5, 0.5, 0.0, 0.0], [np.nan, np.nan, 98.0, np.nan])
-    tg.exit_reason[2, 0] = exits.STOP_TRAIL
+    why = [0, 0, exits.STOP_TRAIL, 0]
+    tg = make_targets(p, [0.5, 0.5, 0.0, 0.0], [np.nan, np.nan, 98.0, np.nan], why)
     res = run_backtest(p, cost_config(), targets=tg)
     t = trades_frame(res)
     assert t[["timestamp", "side", "quantity", "price", "reason"]].to_dict("records") == [
@@ -37,8 +37,9 @@ def test_stop_fill_and_rebalance_are_logged_with_prices_and_costs() -> None:
 def test_time_exit_liquidation_and_delisting_are_named() -> None:
     p = make_panel(open_=[[100, 10]] * 4, close=[[100, 10], [100, 10], [100, 10], [100, np.nan]])
     p.open[3, 1] = np.nan
-    tg = make_targets(p, [[0.2, 0.2], [0.0, 0.2], [0.0, 0.2], [0.0, 0.2]])
-    tg.exit_reason[1, 0] = exits.TIME_EXIT  # the target of row 1 is a time exit
+    why = np.zeros((4, 2), np.int8)
+    why[1, 0] = exits.TIME_EXIT  # the target of row 1 is a time exit
+    tg = make_targets(p, [[0.2, 0.2], [0.0, 0.2], [0.0, 0.2], [0.0, 0.2]], exit_reason=why)
     res = run_backtest(p, cost_config(taker_fee_bps=0.0), targets=tg)
     assert list(trades_frame(res)["reason"]) == ["rebalance", "rebalance", "time", "delisting"]
     liq = make_panel(open_=[100, 100, 100, 90], low=[100, 100, 80, 90], close=[100, 100, 90, 90])

@@ -10,7 +10,15 @@ from xsmom.config import config_from_dict
 from xsmom.data import MarketPanel
 from xsmom.strategy import compute_targets
 from xsmom.strategy.at_rows import liquidity_at, return_volatility_at
-from xsmom.strategy.exits import apply_exits, apply_exits_rows
+from xsmom.strategy.exits import (
+    EV_BAR,
+    EV_PRICE,
+    EV_REASON,
+    TIME_EXIT,
+    apply_exits,
+    apply_exits_rows,
+    events_from_dense,
+)
 from xsmom.strategy.rolling import (
     average_true_range,
     lag_diff,
@@ -42,7 +50,7 @@ def test_targets_at_rows_equal_targets_at_every_bar(
     cfg = config_from_dict({"strategy": variant}).strategy
     fast = compute_targets(panel, cfg)
     full = compute_targets(panel, cfg, every_bar=True)
-    for name in ("weights", "exit_price", "stop_price", "regime", "score", "eligible", "sides"):
+    for name in ("weights", "exit_events", "stop_price", "regime", "score", "eligible", "sides"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(full, name), err_msg=name)
 
 
@@ -81,12 +89,16 @@ def test_fused_atr_and_exits_on_rows_equal_the_stepwise_ones(sample_panel: Marke
     )
     b = apply_exits_rows(w_rows, rows, p.open, high, low, close, atr, ex)
     assert np.isfinite(a.exit_price).sum() > 10
-    for name in ("weights", "exit_price", "exit_reason", "stop_price", "exit_rows"):
+    for name in ("weights", "exit_price", "exit_reason", "stop_price", "exit_rows", "events"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
-def test_recorded_exit_rows_equal_the_exit_prices_rows(sample_panel: MarketPanel) -> None:
-    cfg = config_from_dict({"strategy": {"exits": {"atr_stop": 1.0}}}).strategy
-    tg = compute_targets(sample_panel.slice(0, 3000), cfg)
-    assert tg.exit_flags is not None and tg.exit_flags.sum() > 10
-    np.testing.assert_array_equal(tg.exit_flags, np.isfinite(tg.exit_price).any(axis=1))
+def test_exit_events_and_their_dense_views_agree(sample_panel: MarketPanel) -> None:
+    cfg = config_from_dict({"strategy": {"exits": {"atr_stop": 1.0, "max_bars_held": 30}}})
+    tg = compute_targets(sample_panel.slice(0, 3000), cfg.strategy)
+    ev = tg.exit_events
+    assert (np.diff(ev[:, EV_BAR]) >= 0).all()  # in bar order
+    fills = np.isfinite(ev[:, EV_PRICE])
+    assert fills.sum() > 10 and (ev[~fills, EV_REASON] == TIME_EXIT).sum() > 10
+    np.testing.assert_array_equal(tg.exit_rows, np.isfinite(tg.exit_price).any(axis=1))
+    np.testing.assert_array_equal(events_from_dense(tg.exit_price, tg.exit_reason), ev)
