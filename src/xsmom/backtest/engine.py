@@ -161,7 +161,8 @@ def run_backtest(
     lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
     stops, time_exits = window_exits(tg.exit_events, start, stop)
     bar, attr, held, trades, funding, counts = k.run_kernel(
-        trade_weights(tg.weights, start, stop),
+        tg.weights,
+        start - 1,
         stops,
         panel.open[sl],
         panel.high[sl],

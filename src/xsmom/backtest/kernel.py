@@ -4,7 +4,7 @@ Per bar t, in this order:
 
 1. funding: events inside bar t are charged on the position held into the bar (before the
    rebalance), at the bar's mark open: ``qty * mark * rate`` (longs pay when rate > 0);
-2. rebalance at the open to ``w[t]``, the targets decided at the close of t-1, for each symbol
+2. rebalance at the open to the targets decided at the close of t-1, for each symbol
    whose target changed (or whose position a stop closed): target quantity = weight x equity
    at the open / open, rounded down to the lot (between target changes, positions drift with
    prices); orders below the minimum notional skipped (closing a position always trades);
@@ -170,7 +170,7 @@ def _slip_for(
 @njit(cache=True)
 def _rebalance(
     t: int,
-    w: F64,
+    w: F64,  # the targets traded at this open, one per symbol
     open_: F64,
     ref_qv: F64,
     why: npt.NDArray[np.int8],
@@ -189,7 +189,7 @@ def _rebalance(
     m = qty.shape[0]
     changed = False
     for j in range(m):
-        if w[t, j] != goal[j]:
+        if w[j] != goal[j]:
             changed = True
             break
     if not changed:
@@ -197,15 +197,15 @@ def _rebalance(
     eq = _equity(cash[0], qty, last)
     gross = 0.0
     for j in range(m):
-        gross += abs(w[t, j])
+        gross += abs(w[j])
     scale = p[P_MAX_LEV] / gross if gross > p[P_MAX_LEV] else 1.0
     fee = fee_rate(p[P_TAKER], p[P_MAKER], p[P_IS_MAKER] > 0.5)
     for j in range(m):
         o = open_[t, j]
-        if not np.isfinite(o) or w[t, j] == goal[j]:
+        if not np.isfinite(o) or w[j] == goal[j]:
             continue
-        goal[j] = w[t, j]
-        tq = w[t, j] * scale * eq / o if eq > 0.0 else 0.0
+        goal[j] = w[j]
+        tq = w[j] * scale * eq / o if eq > 0.0 else 0.0
         if lots[j] > 0.0:
             tq = np.trunc(tq / lots[j]) * lots[j]
         dq = tq - qty[j]
@@ -302,7 +302,8 @@ def _pay_funding(
 
 @njit(cache=True)
 def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 ns each
-    w: F64,
+    weights: F64,
+    w_off: int,
     stops: F64,
     open_: F64,
     high: F64,
@@ -324,7 +325,9 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     """Simulate the bars; return (per-bar series, per-symbol attribution, held weights, trade
     log, funding log, counters).
 
-    ``w[t]`` is the target traded at the open of bar t (decided at the close of t-1). Held
+    The target traded at the open of bar t is ``weights[t + w_off]`` (decided at the close
+    of the bar before; nothing when that row is before the data: ``w_off = start - 1`` for a
+    window starting at ``start`` of the targets' bars, which need not be copied). Held
     weights are recorded only with ``record_held`` (a (bars, symbols) array costs memory
     bandwidth); otherwise the third result has one row. ``stops``: the strategy's stop fills,
     one row (bar, symbol, price, reason) each, in bar and symbol order; ``time_exits``: (bar,
@@ -340,6 +343,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     last = np.full(m, np.nan)
     ref_qv = qv0.copy()
     why = np.zeros(m, dtype=np.int8)  # the reason of this bar's rebalance fills
+    flat = np.zeros(m)  # the target before the first row of the data
     ps = 0  # next stop fill
     pt = 0  # next time exit
     attr = np.zeros((m, N_ATTR))
@@ -353,8 +357,9 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     funding_on = p[P_FUNDING] > 0.5
     for t in range(n):
         fund_now = funding_on and funding_rows[t]
-        log = _grow(log, cnt[C_TRADES] + 3 * m)  # at most 3 fills per symbol and bar
-        if fund_now:
+        if cnt[C_TRADES] + 3 * m > log.shape[0]:  # at most 3 fills per symbol and bar
+            log = _grow(log, cnt[C_TRADES] + 3 * m)
+        if fund_now and cnt[C_FUNDING] + m > flog.shape[0]:
             flog = _grow(flog, cnt[C_FUNDING] + m)
         for j in range(m):
             q = qty[j]
@@ -377,7 +382,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
         if not dead:
             _rebalance(
                 t,
-                w,
+                weights[t + w_off] if t + w_off >= 0 else flat,
                 open_,
                 ref_qv,
                 why,
