@@ -87,9 +87,21 @@ def liquidity_at(
     return mean, count
 
 
-def lag_diff_at(x: F64, rows: I64, lag: int) -> F64:
-    """Return ``x[t] - x[t - lag]`` at ``rows`` (NaN where t < lag), like ``lag_diff``."""
-    out = np.full((rows.shape[0], x.shape[1]), np.nan)
-    ok = rows >= lag
-    out[ok] = x[rows[ok]] - x[rows[ok] - lag]
+@njit(cache=True)
+def momentum_at(
+    logp: F64, vol: F64, rows: I64, lookbacks: I64, weights: F64
+) -> F64:  # pragma: no cover - numba
+    """Return ``momentum_score`` at ``rows`` (``vol`` one row per entry of ``rows``): the
+    same operations in the same order, so the same values."""
+    k_rows, m = vol.shape
+    out = np.empty((k_rows, m))
+    for k in range(k_rows):
+        t = rows[k]
+        for j in range(m):
+            score = 0.0
+            for i in range(lookbacks.shape[0]):
+                lb = lookbacks[i]
+                ret = logp[t, j] - logp[t - lb, j] if t >= lb else np.nan
+                score += weights[i] * ret / (vol[k, j] * np.sqrt(lb))
+            out[k, j] = score if np.isfinite(score) else np.nan
     return out

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from xsmom.config.schema import SignalConfig
-from xsmom.strategy.at_rows import lag_diff_at
+from xsmom.strategy.at_rows import momentum_at
 from xsmom.strategy.rolling import lag_diff, rolling_std
 
 F64 = npt.NDArray[np.float64]
@@ -41,10 +41,12 @@ def momentum_score(
     length add on one scale. NaN where any term is missing. With ``rows``, only those bars
     are scored and ``vol`` holds their volatility (one row per entry of ``rows``).
     """
+    if rows is not None:
+        lbs = np.asarray(cfg.lookbacks, dtype=np.int64)
+        return momentum_at(logp, vol, rows, lbs, np.asarray(lookback_weights(cfg), dtype=float))
     score = np.zeros_like(vol)
     with np.errstate(invalid="ignore", divide="ignore"):
         for lb, w in zip(cfg.lookbacks, lookback_weights(cfg), strict=True):
-            ret = lag_diff(logp, lb) if rows is None else lag_diff_at(logp, rows, lb)
-            score += w * ret / (vol * np.sqrt(lb))
+            score += w * lag_diff(logp, lb) / (vol * np.sqrt(lb))
     score[~np.isfinite(score)] = np.nan
     return score
