@@ -5,8 +5,8 @@ Runs (1) all the hourly data in ../shared/data (32 symbols) and (2) a synthetic 
 simulation: kernel, metrics, attribution, trade and funding logs), the end-to-end time of a
 backtest (``run_backtest`` computing the targets: strategy + kernel), the time of
 ``compute_targets`` alone, and vectorbt's ``Portfolio.from_orders`` on the same weights. The
-kernel and end-to-end runs are interleaved (one of each per round) so that load from other
-processes hits both alike; medians over the rounds.
+four are interleaved (one of each per round) so that load from other processes hits them
+alike; medians over the rounds.
 
 Usage: python benchmarks/backtest.py [--json] [--repeat N] [--shared DIR]
 Targets: under 50 ms per backtest of 50 x 35,000 after warm-up; at least 15x vectorbt;
@@ -37,16 +37,6 @@ from xsmom.strategy import compute_targets
 HOUR = 3_600_000
 
 
-def median_seconds(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up (numba compile, caches)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def synthetic_panel(n_symbols: int, n_bars: int, seed: int = 7) -> MarketPanel:
     rng = np.random.default_rng(seed)
     shape = (n_bars, n_symbols)
@@ -72,7 +62,8 @@ def synthetic_panel(n_symbols: int, n_bars: int, seed: int = 7) -> MarketPanel:
     )
 
 
-def vectorbt_seconds(panel: MarketPanel, weights: np.ndarray, repeat: int) -> float:
+def vectorbt_run(panel: MarketPanel, weights: np.ndarray) -> Callable[[], object]:
+    """Return a callable running vectorbt's ``Portfolio.from_orders`` on ``weights``."""
     w = trade_weights(weights, 0, panel.n_bars)
     prev = np.vstack([np.zeros((1, w.shape[1])), w[:-1]])
     size = pd.DataFrame(np.where(w != prev, w, np.nan))
@@ -95,7 +86,7 @@ def vectorbt_seconds(panel: MarketPanel, weights: np.ndarray, repeat: int) -> fl
         )
         return pf.value()
 
-    return median_seconds(run, max(1, repeat // 3))
+    return run
 
 
 def interleaved_seconds(fns: list[Callable[[], object]], repeat: int) -> list[float]:
@@ -114,15 +105,15 @@ def interleaved_seconds(fns: list[Callable[[], object]], repeat: int) -> list[fl
 def measure(name: str, panel: MarketPanel, repeat: int) -> dict[str, float | str | int]:
     cfg = Config()
     targets = compute_targets(panel, cfg.strategy)
-    ours, e2e, strat = interleaved_seconds(
+    ours, e2e, strat, theirs = interleaved_seconds(
         [
             lambda: run_backtest(panel, cfg, targets=targets),
             lambda: run_backtest(panel, cfg),
             lambda: compute_targets(panel, cfg.strategy),
+            vectorbt_run(panel, targets.weights),
         ],
         repeat,
     )
-    theirs = vectorbt_seconds(panel, targets.weights, repeat)
     sb = panel.n_bars * panel.n_symbols
     return {
         "case": name,

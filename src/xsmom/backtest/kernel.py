@@ -187,13 +187,6 @@ def _rebalance(
     cnt: npt.NDArray[np.int64],
 ) -> None:  # pragma: no cover - numba
     m = qty.shape[0]
-    changed = False
-    for j in range(m):
-        if w[j] != goal[j]:
-            changed = True
-            break
-    if not changed:
-        return
     eq = _equity(cash[0], qty, last)
     gross = 0.0
     for j in range(m):
@@ -216,8 +209,33 @@ def _rebalance(
         _trade(j, dq, o, slip, fee, cash, qty, attr, bar, trade_pnl, t, log, cnt, reason)
 
 
+@njit(cache=True, inline="always")
+def _changed(w: F64, goal: F64) -> bool:  # noqa: SIM110  # pragma: no cover - numba (no generators)
+    for j in range(w.shape[0]):
+        if w[j] != goal[j]:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _margin_breached(
+    t: int, high: F64, low: F64, p: F64, cash: float, qty: F64, last: F64
+) -> bool:  # pragma: no cover - numba
+    # equity at the bar's worst prices (low for longs, high for shorts) at maintenance or below
+    eq = cash
+    maint = 0.0
+    for j in range(qty.shape[0]):
+        if qty[j] == 0.0:
+            continue
+        px = low[t, j] if qty[j] > 0 else high[t, j]
+        px = px if np.isfinite(px) else last[j]
+        eq += qty[j] * px
+        maint += abs(qty[j]) * px * p[P_MM]
+    return maint != 0.0 and eq <= maint
+
+
 @njit(cache=True)
-def _liquidate_if_needed(
+def _liquidate(
     t: int,
     high: F64,
     low: F64,
@@ -230,19 +248,8 @@ def _liquidate_if_needed(
     trade_pnl: F64,
     log: F64,
     cnt: npt.NDArray[np.int64],
-) -> bool:  # pragma: no cover - numba
+) -> None:  # pragma: no cover - numba
     m = qty.shape[0]
-    eq = cash[0]
-    maint = 0.0
-    for j in range(m):
-        if qty[j] == 0.0:
-            continue
-        px = low[t, j] if qty[j] > 0 else high[t, j]
-        px = px if np.isfinite(px) else last[j]
-        eq += qty[j] * px
-        maint += abs(qty[j]) * px * p[P_MM]
-    if maint == 0.0 or eq > maint:
-        return False
     worst = last.copy()
     for j in range(m):
         px = low[t, j] if qty[j] > 0 else high[t, j]
@@ -268,7 +275,6 @@ def _liquidate_if_needed(
                 R_LIQUIDATION,
             )
     bar[t, B_LIQUIDATED] = 1.0
-    return True
 
 
 @njit(cache=True, inline="always")
@@ -379,10 +385,11 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
         while pt < time_exits.shape[0] and time_exits[pt, 0] == t:
             why[time_exits[pt, 1]] = R_TIME
             pt += 1
-        if not dead:
+        w_t = weights[t + w_off] if t + w_off >= 0 else flat
+        if not dead and _changed(w_t, goal):  # a call with arrays costs: only when needed
             _rebalance(
                 t,
-                weights[t + w_off] if t + w_off >= 0 else flat,
+                w_t,
                 open_,
                 ref_qv,
                 why,
@@ -425,10 +432,9 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                     r,
                 )
                 goal[j] = np.nan
-        if not dead:
-            dead = _liquidate_if_needed(
-                t, high, low, p, cash, qty, last, attr, bar, trade_pnl, log, cnt
-            )
+        if not dead and _margin_breached(t, high, low, p, cash[0], qty, last):
+            _liquidate(t, high, low, p, cash, qty, last, attr, bar, trade_pnl, log, cnt)
+            dead = True
         for j in range(m):
             c = close[t, j]
             q = qty[j]
