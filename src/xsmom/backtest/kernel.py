@@ -210,8 +210,8 @@ def _rebalance(
 
 
 @njit(cache=True, inline="always")
-def _changed(w: F64, goal: F64) -> bool:  # noqa: SIM110  # pragma: no cover - numba (no generators)
-    for j in range(w.shape[0]):
+def _changed(w: F64, goal: F64) -> bool:  # pragma: no cover - numba
+    for j in range(w.shape[0]):  # noqa: SIM110 - numba compiles no generator expressions
         if w[j] != goal[j]:
             return True
     return False
