@@ -99,7 +99,7 @@ class ExitResult:
         return stop_rows(self.events, self.weights.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float:  # pragma: no cover
     if side > 0 and lo <= level:
         return min(o, level)
@@ -108,7 +108,7 @@ def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float: 
     return np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _effective(
     side: int, stop: float, kind: int, entry: float, cat: float
 ) -> tuple[float, int]:  # pragma: no cover
