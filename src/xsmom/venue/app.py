@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -10,9 +12,10 @@ from xsmom.data.bundled import resolve_store
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import FaultInjector, FaultPlan
 from xsmom.venue.market import MarketData
+from xsmom.venue.matching import ClientIdRule
 from xsmom.venue.persist import load_state
 from xsmom.venue.server import VenueServer
-from xsmom.venue.service import ReplayClock, Venue
+from xsmom.venue.service import ReplayClock, Venue, wall_ms
 from xsmom.venue.types import FeeModel
 
 
@@ -44,11 +47,18 @@ def create_server(
     order_limit_10s: int = 300,
     time_source: str = "wall",
     state_file: Path | None = None,
+    client_id_rule: ClientIdRule = "open",
+    order_limit_1m: int = 1200,
+    wall: Callable[[], int] = wall_ms,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> VenueServer:
     """Build (not start) a venue server over ``store`` (a folder, or ``sample``).
 
     With an existing ``state_file`` the account and the replay time come from it (``start``,
-    ``initial_balance`` and ``fees`` are then those of the saved run).
+    ``initial_balance`` and ``fees`` are then those of the saved run). ``client_id_rule``:
+    ``open`` (Binance: a client order id is unique among open orders) or ``ever``. ``wall``
+    (ms) is the server clock behind ``/time``, signatures and weights; ``sleep`` holds faulted
+    requests: both are injectable so fault tests can run on a stepped clock.
     """
     data = MarketData(resolve_store(store), timeframe, symbols)
     engine = None
@@ -62,6 +72,8 @@ def create_server(
         initial_balance=initial_balance,
         time_source=time_source,
         engine=engine,
+        client_id_rule=client_id_rule,
+        wall=wall,
     )
     return VenueServer(
         venue,
@@ -71,4 +83,6 @@ def create_server(
         port=port,
         weight_limit=weight_limit,
         order_limit_10s=order_limit_10s,
+        order_limit_1m=order_limit_1m,
+        sleep=sleep,
     )

@@ -1,0 +1,120 @@
+"""Binance's client-id rule and the `stall` fault: the hazard of issue 8 item 1, reproduced on
+the venue with raw signed requests, and the recvWindow check when a request is applied."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from xsmom.venue.matching import ClientIdRule
+from xsmom.venue.testing import RunningVenue, start_venue
+
+START = "2025-09-01"
+ORDER = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01"}
+
+
+@pytest.fixture(params=["open", "ever"])
+def rv(request: pytest.FixtureRequest) -> Iterator[RunningVenue]:
+    rule: ClientIdRule = request.param
+    with start_venue("sample", start=START, symbols=["BTC/USDT:USDT"], client_id_rule=rule) as r:
+        yield r
+
+
+def send_and_give_up(rv: RunningVenue, params: dict[str, str], timeout: float) -> None:
+    """Send an order like a client whose timeout fires before the answer."""
+    with pytest.raises(TimeoutError):
+        rv.request("POST", "/fapi/v1/order", params, signed=True, timeout=timeout)
+
+
+def wait_for(predicate: object, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+def test_a_stalled_order_applies_after_the_client_gave_up(rv: RunningVenue) -> None:
+    """The venue-side hazard: an immediate lookup misses the stalled order, and the resend
+    (same client id) fills; under Binance's rule the stalled one then fills as well."""
+    rv.set_faults(
+        {
+            "endpoints": {
+                "POST /fapi/v1/order": {"error_rate": 1.0, "errors": ["stall"], "timeout_s": 0.6}
+            }
+        }
+    )
+    params = {**ORDER, "newClientOrderId": "intent-1", "recvWindow": "5000"}
+    send_and_give_up(rv, params, timeout=0.2)
+    status, _, body = rv.request(
+        "GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "origClientOrderId": "intent-1"}, signed=True
+    )
+    assert (status, body["code"]) == (400, -2013)  # not there yet
+    rv.set_faults({})
+    status, _, body = rv.request("POST", "/fapi/v1/order", params, signed=True)
+    assert status == 200 and body["status"] == "FILLED"
+    engine = rv.venue.engine
+    if rv.venue.engine.client_id_rule == "open":
+        wait_for(lambda: len(engine.orders()) == 2)  # one intent, two fills: the bug's shape
+        assert engine.position("BTC/USDT:USDT").qty == pytest.approx(0.02)
+        newest = engine.order(client_id="intent-1")
+        assert newest.order_id == max(o.order_id for o in engine.orders())
+    else:
+        wait_for(lambda: rv.server.faults.counts.get("stall") == 1)
+        time.sleep(0.7)  # the stalled request is refused -4116 by the strict rule
+        assert len(engine.orders()) == 1
+        assert engine.position("BTC/USDT:USDT").qty == pytest.approx(0.01)
+
+
+def test_a_request_stalled_past_its_recv_window_is_refused_when_applied(rv: RunningVenue) -> None:
+    rv.set_faults(
+        {
+            "endpoints": {
+                "POST /fapi/v1/order": {"error_rate": 1.0, "errors": ["stall"], "timeout_s": 0.5}
+            }
+        }
+    )
+    params = {**ORDER, "newClientOrderId": "intent-2", "recvWindow": "300"}
+    status, _, body = rv.request("POST", "/fapi/v1/order", params, signed=True, timeout=5.0)
+    # it passed the gateway (fresh on receipt) and was refused by the engine's check
+    assert (status, body["code"]) == (400, -5028)
+    assert "ME recvWindow" in body["msg"]
+    assert rv.venue.engine.orders() == []
+    _, _, admin = rv.request("GET", "/admin/faults")
+    assert admin["expired_at_apply"] == 1 and admin["counts"]["stall"] == 1
+    # a lookup after timestamp + recvWindow is final: the order can no longer appear
+    time.sleep(0.2)
+    assert rv.venue.engine.orders() == []
+
+
+def test_a_stall_inside_the_recv_window_is_applied_and_answered(rv: RunningVenue) -> None:
+    rv.set_faults(
+        {
+            "endpoints": {
+                "POST /fapi/v1/order": {"error_rate": 1.0, "errors": ["stall"], "timeout_s": 0.2}
+            }
+        }
+    )
+    params = {**ORDER, "newClientOrderId": "intent-3", "recvWindow": "1000"}
+    t0 = time.monotonic()
+    status, _, body = rv.request("POST", "/fapi/v1/order", params, signed=True, timeout=5.0)
+    assert time.monotonic() - t0 >= 0.2
+    assert status == 200 and body["clientOrderId"] == "intent-3"
+
+
+def test_a_filled_orders_id_can_be_reused_only_under_the_open_rule(rv: RunningVenue) -> None:
+    params = {**ORDER, "newClientOrderId": "reuse-1"}
+    assert rv.request("POST", "/fapi/v1/order", params, signed=True)[0] == 200
+    status, _, body = rv.request("POST", "/fapi/v1/order", params, signed=True)
+    if rv.venue.engine.client_id_rule == "open":
+        assert status == 200 and body["orderId"] == 2
+    else:
+        assert (status, body["code"]) == (400, -4116)
+    resting = {**ORDER, "type": "LIMIT", "price": "1000", "timeInForce": "GTC"}
+    resting["newClientOrderId"] = "rest-1"
+    assert rv.request("POST", "/fapi/v1/order", resting, signed=True)[0] == 200
+    status, _, body = rv.request("POST", "/fapi/v1/order", resting, signed=True)
+    assert (status, body["code"]) == (400, -4116)  # an open order's id: refused by both rules
