@@ -13,7 +13,7 @@ from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import FaultInjector, FaultPlan
 from xsmom.venue.market import MarketData
 from xsmom.venue.matching import ClientIdRule
-from xsmom.venue.persist import load_state
+from xsmom.venue.persist import StateStore
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import ReplayClock, Venue, wall_ms
 from xsmom.venue.types import FeeModel
@@ -63,8 +63,9 @@ def create_server(
     data = MarketData(resolve_store(store), timeframe, symbols)
     engine = None
     start_ms = parse_start(start, data)
-    if state_file is not None and state_file.is_file():
-        start_ms, engine = load_state(state_file)
+    state = StateStore(state_file) if state_file is not None else None
+    if state is not None and state.has_state():
+        start_ms, engine = state.load(client_id_rule)
     venue = Venue(
         data,
         ReplayClock(start_ms, speed),
@@ -75,7 +76,7 @@ def create_server(
         client_id_rule=client_id_rule,
         wall=wall,
     )
-    return VenueServer(
+    server = VenueServer(
         venue,
         credentials=credentials,
         faults=FaultInjector(faults),
@@ -86,3 +87,8 @@ def create_server(
         order_limit_1m=order_limit_1m,
         sleep=sleep,
     )
+    if state is not None:
+        state.attach(venue)
+        server.state = state
+        server.on_applied = lambda: state.commit(venue)
+    return server

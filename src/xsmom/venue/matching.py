@@ -332,6 +332,15 @@ class MatchingEngine:
             "next_trade_id": self._next_trade_id,
         }
 
+    def prices_state(self) -> dict[str, dict[str, float]]:
+        """Return the last prices and reference quote volumes, as :meth:`snapshot` has them."""
+        return {"last": dict(self._last), "ref_qv": dict(self._ref_qv)}
+
+    @property
+    def next_ids(self) -> tuple[int, int]:
+        """Return the ids the next order and the next fill will get."""
+        return self._next_order_id, self._next_trade_id
+
     @classmethod
     def restore(
         cls, data: Mapping[str, Any], *, client_id_rule: ClientIdRule = "ever"

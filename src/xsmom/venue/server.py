@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from xsmom.errors import ConfigError, XsmomError
@@ -30,6 +30,9 @@ from xsmom.venue.params import Params, Route
 from xsmom.venue.routes_account import ACCOUNT_ROUTES
 from xsmom.venue.routes_market import MARKET_ROUTES
 from xsmom.venue.service import Venue
+
+if TYPE_CHECKING:
+    from xsmom.venue.persist import StateStore
 
 log = logging.getLogger(__name__)
 ROUTES: dict[tuple[str, str], Route] = {**MARKET_ROUTES, **ACCOUNT_ROUTES}
@@ -119,6 +122,7 @@ class VenueServer:
         )
         self.expired_at_apply = 0
         self.on_applied: Callable[[], None] | None = None
+        self.state: StateStore | None = None  # set by create_server with --state
         self.httpd = _bind(host, port)
         self.httpd.app = self
         self._thread: threading.Thread | None = None
@@ -149,11 +153,20 @@ class VenueServer:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
+        """Stop serving and close the socket (and the state file, committed)."""
+        if self._thread is not None:  # shutdown() waits for a serve loop that must exist
+            self.httpd.shutdown()
             self._thread.join(timeout=5)
+        self.httpd.server_close()
+        self.close_state()
+
+    def close_state(self) -> None:
+        """Commit and close the state file, if any."""
+        if self.state is not None:
+            with self.venue.lock:
+                self.state.commit(self.venue)
+            self.state.close()
+            self.state = None
 
     # ---- request handling --------------------------------------------------------------------
     def handle(self, req: _Handler) -> None:
@@ -219,11 +232,12 @@ class VenueServer:
                     if exc.code == -1021 and (method != "GET" and path in ENGINE_PATHS):
                         raise ApiError(400, -5028, ME_STALE) from exc
                     raise
-            self.venue.sync()
-            result = route.handler(self.venue, params)
-            if self.on_applied is not None:  # e.g. the state store: durable before the answer
-                self.on_applied()
-            return result
+            try:
+                self.venue.sync()
+                return route.handler(self.venue, params)
+            finally:
+                if self.on_applied is not None:  # the state store: durable before the answer
+                    self.on_applied()
 
     def _pre_faults(self, d: Decision) -> None:
         if d.latency_s > 0:
