@@ -3,7 +3,10 @@ the venue with raw signed requests, and the recvWindow check when a request is a
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -118,3 +121,33 @@ def test_a_filled_orders_id_can_be_reused_only_under_the_open_rule(rv: RunningVe
     assert rv.request("POST", "/fapi/v1/order", resting, signed=True)[0] == 200
     status, _, body = rv.request("POST", "/fapi/v1/order", resting, signed=True)
     assert (status, body["code"]) == (400, -4116)  # an open order's id: refused by both rules
+
+
+def test_client_ids_outside_binances_rule_are_refused_with_1100() -> None:
+    with start_venue("sample", start=START, symbols=["BTC/USDT:USDT"]) as rv:
+        for bad in ("has space", "x" * 37, "ümlaut"):
+            params = {**ORDER, "newClientOrderId": bad}
+            status, _, body = rv.request("POST", "/fapi/v1/order", params, signed=True)
+            assert (status, body["code"]) == (400, -1100), bad
+            assert "newClientOrderId" in body["msg"]
+        assert rv.venue.engine.orders() == []
+        ok = {**ORDER, "newClientOrderId": "a.B:c/d_e-" + "9" * 25}  # 36 characters
+        assert rv.request("POST", "/fapi/v1/order", ok, signed=True)[0] == 200
+
+
+def test_admin_refuses_a_body_that_is_not_an_object() -> None:
+    with start_venue("sample", start=START, symbols=["BTC/USDT:USDT"]) as rv:
+        before = rv.now()
+        req = urllib.request.Request(f"{rv.url}/admin/clock", data=b"[1, 2]", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)  # loopback URL
+        assert err.value.code == 400
+        body = json.loads(err.value.read())
+        assert body["code"] == -1102 and "JSON object" in body["msg"]
+        req = urllib.request.Request(
+            f"{rv.url}/admin/clock", data=b'{"advance_ms": null}', method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=5)  # loopback URL
+        assert err.value.code == 400
+        assert rv.now() == before and rv.server.internal_errors == 0

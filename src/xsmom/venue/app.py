@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from xsmom.data.bundled import resolve_store
+from xsmom.errors import ConfigError
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import FaultInjector, FaultPlan
 from xsmom.venue.market import MarketData
@@ -24,10 +25,18 @@ def parse_start(start: str | int | None, data: MarketData) -> int:
     if start is None:
         return data.last_ts - 30 * 86_400_000
     if isinstance(start, int):
-        return start
-    ts = pd.Timestamp(start)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
+        start_ms = start
+    else:
+        try:
+            ts = pd.Timestamp(start)
+        except ValueError as exc:
+            raise ConfigError(f"venue start {start!r} is not a date or date-time") from exc
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        start_ms = int(ts.value // 1_000_000)
+    if start_ms < data.first_ts:
+        first = pd.Timestamp(data.first_ts, unit="ms", tz="UTC")
+        raise ConfigError(f"venue start {start!r} is before the store's first bar ({first})")
+    return start_ms
 
 
 def create_server(
@@ -60,12 +69,15 @@ def create_server(
     (ms) is the server clock behind ``/time``, signatures and weights; ``sleep`` holds faulted
     requests: both are injectable so fault tests can run on a stepped clock.
     """
+    if not 0.0 <= initial_balance < float("inf"):
+        raise ConfigError(f"venue balance must be a finite number >= 0, not {initial_balance}")
     data = MarketData(resolve_store(store), timeframe, symbols)
     engine = None
-    start_ms = parse_start(start, data)
     state = StateStore(state_file) if state_file is not None else None
     if state is not None and state.has_state():
         start_ms, engine = state.load(client_id_rule)
+    else:
+        start_ms = parse_start(start, data)
     venue = Venue(
         data,
         ReplayClock(start_ms, speed),

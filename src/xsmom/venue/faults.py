@@ -202,7 +202,8 @@ def load_plan(path: Path | str) -> FaultPlan:
     try:
         raw = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"faults: {p} is not valid YAML/JSON: {exc}") from exc
+        problem = " ".join(str(exc).split())  # YAML's messages span lines
+        raise ConfigError(f"faults: {p} is not valid YAML/JSON: {problem}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"faults: {p} must hold a mapping")
     return parse_plan(raw)

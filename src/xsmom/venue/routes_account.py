@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from xsmom.errors import RejectedError
@@ -14,6 +15,7 @@ from xsmom.venue.types import Order, OrderType, Side, TimeInForce, reject_code
 
 _TYPES: dict[str, OrderType] = {"MARKET": "market", "LIMIT": "limit", "STOP_MARKET": "stop_market"}
 _TIFS = ("GTC", "IOC", "FOK", "GTX")
+CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 
 
 def _rejected(exc: RejectedError) -> ApiError:
@@ -36,7 +38,7 @@ def _submit(venue: Venue, params: Params, *, algo: bool) -> Order:
     if qty is None:
         raise ApiError(400, -1102, "Mandatory parameter 'quantity' was not sent.")
     stop = params.float_("triggerPrice") if algo else params.float_("stopPrice")
-    client = params.get("clientAlgoId") if algo else params.get("newClientOrderId")
+    client = _client_id(params, "clientAlgoId" if algo else "newClientOrderId")
     try:
         return venue.engine.submit(
             symbol=sym,
@@ -52,6 +54,19 @@ def _submit(venue: Venue, params: Params, *, algo: bool) -> Order:
         )
     except RejectedError as exc:
         raise _rejected(exc) from exc
+
+
+def _client_id(params: Params, name: str) -> str | None:
+    """Return a client order id parameter if it matches Binance's rule (-1100 otherwise)."""
+    value = params.get(name)
+    if value is not None and not CLIENT_ID.fullmatch(value):
+        raise ApiError(
+            400,
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is "
+            f"'{CLIENT_ID.pattern}'.",
+        )
+    return value
 
 
 def _side(value: str) -> Side:

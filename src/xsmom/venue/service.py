@@ -156,5 +156,7 @@ class Venue:
         self.engine.settle_funding(symbol, float(series.rate[k]), mark, ts=ts)
 
     def _refresh_price(self, symbol: str, now: int) -> None:
+        if now < int(self.data.trade[symbol].ts[0]):
+            return  # not listed yet: no price (its first open would leak from the future)
         last, mark, qv = self.data.price_at(symbol, now)
         self.engine.update_price(symbol, last=last, mark=mark, quote_volume=qv, ts=now)
