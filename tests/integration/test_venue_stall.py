@@ -151,3 +151,57 @@ def test_admin_refuses_a_body_that_is_not_an_object() -> None:
             urllib.request.urlopen(req, timeout=5)  # loopback URL
         assert err.value.code == 400
         assert rv.now() == before and rv.server.internal_errors == 0
+
+
+class SteppedWall:
+    """A server clock in ms that moves only when a faulted request 'sleeps'."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.now = start_ms
+        self.slept: list[float] = []
+
+    def __call__(self) -> int:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += round(seconds * 1000)
+
+
+def test_stalls_weights_and_timestamps_follow_an_injected_server_clock() -> None:
+    wall = SteppedWall(1_900_000_000_000)  # far from the real clock: only the venue's counts
+    with start_venue(
+        "sample",
+        start=START,
+        symbols=["BTC/USDT:USDT"],
+        wall=wall,
+        sleep=wall.sleep,
+        weight_limit=3,
+    ) as rv:
+        _, _, body = rv.request("GET", "/fapi/v1/time")
+        assert body["serverTime"] == wall.now
+        rv.set_faults(
+            {
+                "endpoints": {
+                    "POST /fapi/v1/order": {"error_rate": 1.0, "errors": ["stall"], "timeout_s": 30}
+                }
+            }
+        )
+        params = {**ORDER, "newClientOrderId": "w-1", "recvWindow": "20000"}
+        status, _, body = rv.request(
+            "POST", "/fapi/v1/order", params, signed=True, timestamp=wall.now
+        )
+        # held 30 s of server time (no real wait), then stale at apply: deterministic -5028
+        assert (status, body["code"]) == (400, -5028) and wall.slept == [30.0]
+        assert rv.venue.engine.orders() == []
+        rv.set_faults({})
+        params = {**ORDER, "newClientOrderId": "w-2", "recvWindow": "60000"}
+        status, _, body = rv.request(
+            "POST", "/fapi/v1/order", params, signed=True, timestamp=wall.now
+        )
+        assert status == 200 and body["clientOrderId"] == "w-2"  # inside its window: applied
+        status, headers, body = rv.request("GET", "/fapi/v1/time")  # weight 4 > 3 in a minute
+        assert (status, body["code"]) == (429, -1003)
+        wall.now += 60_000  # the weight window is a minute of the server clock
+        status, headers, _ = rv.request("GET", "/fapi/v1/time")
+        assert status == 200 and headers["X-MBX-USED-WEIGHT-1M"] == "1"

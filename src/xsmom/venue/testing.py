@@ -20,7 +20,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -183,8 +183,19 @@ def start_venue(
     order_limit_1m: int = 1200,
     client_id_rule: ClientIdRule = "open",
     state_file: Path | None = None,
+    wall: Callable[[], int] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> RunningVenue:
-    """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread."""
+    """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread.
+
+    ``wall`` (ms) replaces the server clock (``/time``, timestamp checks, weight windows) and
+    ``sleep`` the holds of faulted requests, for tests that step time by hand.
+    """
+    clocks: dict[str, Any] = {}
+    if wall is not None:
+        clocks["wall"] = wall
+    if sleep is not None:
+        clocks["sleep"] = sleep
     server = create_server(
         store,
         credentials=Credentials(api_key, api_secret),
@@ -201,6 +212,7 @@ def start_venue(
         order_limit_1m=order_limit_1m,
         client_id_rule=client_id_rule,
         state_file=state_file,
+        **clocks,
     )
     server.start()
     return RunningVenue(server=server, venue=server.venue, api_key=api_key, api_secret=api_secret)
