@@ -34,9 +34,9 @@ def _submit(venue: Venue, params: Params, *, algo: bool) -> Order:
     tif = params.get("timeInForce") or "GTC"
     if tif not in _TIFS:
         raise ApiError(400, -1115, "Invalid timeInForce.")
+    params.req("quantity")
     qty = params.float_("quantity")
-    if qty is None:
-        raise ApiError(400, -1102, "Mandatory parameter 'quantity' was not sent.")
+    assert qty is not None  # req() refused a missing one
     stop = params.float_("triggerPrice") if algo else params.float_("stopPrice")
     client = _client_id(params, "clientAlgoId" if algo else "newClientOrderId")
     try:
@@ -81,7 +81,11 @@ def _find(venue: Venue, params: Params, *, algo: bool) -> Order:
     id_name, client_name = ("algoId", "clientAlgoId") if algo else ("orderId", "origClientOrderId")
     oid, cid = params.int_(id_name), params.get(client_name)
     if oid is None and cid is None:
-        raise ApiError(400, -1102, f"Either {id_name} or {client_name} must be sent.")
+        raise ApiError(
+            400,
+            -1102,
+            f"Param '{client_name}' or '{id_name}' must be sent, but both were empty/null!",
+        )
     try:
         order = venue.engine.order(order_id=oid, client_id=cid)
     except RejectedError as exc:
@@ -206,9 +210,9 @@ def _balance(venue: Venue, params: Params) -> Any:
 
 def _leverage(venue: Venue, params: Params) -> Any:
     sym = symbol_of(venue, params)
+    params.req("leverage")
     lev = params.int_("leverage")
-    if lev is None:
-        raise ApiError(400, -1102, "Mandatory parameter 'leverage' was not sent.")
+    assert lev is not None  # req() refused a missing one
     try:
         venue.engine.set_leverage(sym, lev)
     except RejectedError as exc:

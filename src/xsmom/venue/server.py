@@ -172,8 +172,13 @@ class VenueServer:
     def handle(self, req: _Handler) -> None:
         """Answer one request (or drop it, if a fault says so)."""
         split = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        body = req.rfile.read(length).decode() if length else ""
+        try:
+            length = int(req.headers.get("Content-Length") or 0)
+            body = req.rfile.read(length).decode() if length > 0 else ""
+        except (ValueError, UnicodeDecodeError):
+            req.close_connection = True  # the body cannot be framed: answer and close
+            self._write(req, 400, {"code": -1100, "msg": "Malformed request body."}, {})
+            return
         try:
             status, payload, headers = self._dispatch(req, split.path, split.query, body)
         except _Drop:
