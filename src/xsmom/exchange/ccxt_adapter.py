@@ -26,6 +26,7 @@ from xsmom.errors import (
     ConfigError,
     FatalError,
     InvalidOrderError,
+    NetworkError,
     OrderNotFoundError,
     RateLimitError,
     RejectedError,
@@ -85,6 +86,18 @@ class CcxtConfig:
 # ccxt ids whose signed requests take ``timestamp`` and ``recvWindow`` parameters (Binance's
 # sign()); there the adapter pins both, so it knows when an order can no longer be applied
 _STAMPED = frozenset({"binanceusdm", "binance", "binancecoinm"})
+# Binance's matching engine refused the order because its timestamp had expired on arrival:
+# it was not applied, so it is resent like a 429 (no lookup needed for this send)
+_STALE_AT_ENGINE = '"code":-5028'
+
+
+@dataclass
+class _Attempts:
+    """What the sends of one intent left behind: the last retryable error, and the local
+    time after which no send with an unknown outcome can still be applied (None: none)."""
+
+    last: RetryableError | None = None
+    dead_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -425,6 +438,26 @@ class CcxtExchange:
             )
         return found
 
+    def _attempt(self, req: OrderRequest, market: MarketInfo, st: _Attempts) -> OrderReport | None:
+        """Send ``req`` once; return its order, or None after a retryable failure (in ``st``)."""
+        sent = self._stamp()
+        try:
+            return self._create(req, market, sent)
+        except RateLimitError as err:
+            st.last = err  # refused before it was applied: resend without a lookup
+        except RetryableError as err:
+            st.last, st.dead_after = err, self._dead_after(sent)
+        except RejectedError as err:
+            if _STALE_AT_ENGINE in str(err):  # refused unapplied: it arrived too late
+                st.last = NetworkError(str(err))
+                return None
+            # e.g. "duplicate client id" after a lost answer: the order is ours
+            found = self._lookup(req, st.dead_after)
+            if found is not None:
+                return found
+            raise
+        return None
+
     def place_order(self, request: OrderRequest) -> OrderReport:
         """Round and place ``request``; after an unknown outcome, look it up before resending.
 
@@ -434,33 +467,22 @@ class CcxtExchange:
         if self.config.max_clock_drift_ms is not None:
             self._check_clock()
         req = prepare_order(market, request)
-        dead_after: int | None = None
-        last: RetryableError | None = None
+        st = _Attempts()
         for attempt in range(self.config.retry.max_attempts):
-            if last is not None:
-                self._retrier.backoff(attempt - 1, last)
-            found = self._lookup(req, dead_after)
+            if st.last is not None:
+                self._retrier.backoff(attempt - 1, st.last)
+            found = self._lookup(req, st.dead_after)
             if found is not None:
                 return found
-            sent = self._stamp()
-            try:
-                return self._create(req, market, sent)
-            except RateLimitError as err:
-                last = err  # refused before it was applied: resend without a lookup
-            except RetryableError as err:
-                last, dead_after = err, self._dead_after(sent)
-            except RejectedError:
-                # e.g. "duplicate client id" after a lost answer: the order is ours
-                found = self._lookup(req, dead_after)
-                if found is not None:
-                    return found
-                raise
+            report = self._attempt(req, market, st)
+            if report is not None:
+                return report
         # out of attempts: one last look, so the caller never misses an order that exists
-        found = self._lookup(req, dead_after)
+        found = self._lookup(req, st.dead_after)
         if found is not None:
             return found
-        assert last is not None  # the loop only ends here after a retryable error
-        raise last
+        assert st.last is not None  # the loop only ends here after a retryable error
+        raise st.last
 
     def cancel_order(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None

@@ -516,3 +516,23 @@ def test_bad_recv_window_is_a_config_error() -> None:
         CcxtConfig(recv_window_ms=70_000)
     with pytest.raises(xe.ConfigError, match="clock_margin_ms"):
         CcxtConfig(clock_margin_ms=-1)
+
+
+def test_an_order_refused_as_stale_by_the_matching_engine_is_resent_without_lookup() -> None:
+    ex, client, slept, _ = make()
+    real = client.create_order
+    calls = {"n": 0}
+
+    def stale_once(*a: Any, **k: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:  # Binance: not applied, its timestamp had expired on arrival
+            raise ccxt.BadRequest(
+                'binanceusdm {"code":-5028,"msg":"Timestamp for this request is outside of '
+                'the ME recvWindow."}'
+            )
+        return real(*a, **k)
+
+    client.create_order = stale_once  # type: ignore[method-assign]
+    report = ex.place_order(LIMIT)
+    assert report.client_id == "cid-1" and calls["n"] == 2 and len(client.orders) == 1
+    assert "fetch_order" not in client.calls and len(slept) == 1  # one backoff, no 6 s wait
