@@ -51,8 +51,15 @@ def venue_orders(url: str) -> dict[int, str]:
     return {int(o["order_id"]): str(o["client_id"]) for o in snap["orders"]}
 
 
-def trade(url: str, tag: str, acked: list[tuple[int, str]], stop: threading.Event) -> None:
-    """Place orders until the venue dies; record every acknowledged (id, client id)."""
+def trade(
+    url: str,
+    tag: str,
+    acked: list[tuple[int, str]],
+    in_flight: list[str],
+    stop: threading.Event,
+) -> None:
+    """Place orders until the venue dies; record every acknowledged (id, client id) and the
+    client id whose answer the kill cut off."""
     ex = ccxt.binanceusdm(ccxt_config(url, KEY, SECRET, timeout_ms=3000))
     ex.load_markets()
     n = 0
@@ -65,7 +72,8 @@ def trade(url: str, tag: str, acked: list[tuple[int, str]], stop: threading.Even
             else:
                 order = ex.create_order(BTC, "market", "buy", 0.001, None, {"clientOrderId": cid})
         except (ccxt.NetworkError, ccxt.ExchangeNotAvailable):
-            return  # killed
+            in_flight.append(cid)  # killed: this one may or may not have been applied
+            return
         acked.append((int(order["id"]), str(order["clientOrderId"])))
 
 
@@ -74,7 +82,7 @@ def test_kill_9_loop_never_reuses_an_id_nor_loses_an_acknowledged_order(tmp_path
     state = tmp_path / "venue.sqlite"
     rng = random.Random(9)
     known: dict[int, str] = {}  # every acknowledged order so far: id -> client id
-    lost_in_flight = 0
+    in_flight: list[str] = []  # requests a kill cut off before their answer
     t0 = time.monotonic()
     for it in range(ITERATIONS):
         proc, url = start(state)
@@ -82,13 +90,15 @@ def test_kill_9_loop_never_reuses_an_id_nor_loses_an_acknowledged_order(tmp_path
             before = venue_orders(url)
             for oid, cid in known.items():  # nothing answered before a kill is lost
                 assert before.get(oid) == cid, f"iteration {it}: order {oid} ({cid}) lost"
-            # orders that exist but were never acknowledged: only requests in flight at a kill
-            lost_in_flight += len(set(before) - set(known)) - lost_in_flight
-            assert len(set(before) - set(known)) <= CLIENTS * it
+            # orders that exist but were never acknowledged: only requests cut off by a kill
+            unanswered = {cid for oid, cid in before.items() if oid not in known}
+            assert unanswered <= set(in_flight), unanswered - set(in_flight)
             acked: list[tuple[int, str]] = []
             stop = threading.Event()
             clients = [
-                threading.Thread(target=trade, args=(url, f"i{it}c{c}", acked, stop), daemon=True)
+                threading.Thread(
+                    target=trade, args=(url, f"i{it}c{c}", acked, in_flight, stop), daemon=True
+                )
                 for c in range(CLIENTS)
             ]
             for c in clients:
@@ -111,7 +121,7 @@ def test_kill_9_loop_never_reuses_an_id_nor_loses_an_acknowledged_order(tmp_path
     try:
         final = venue_orders(url)
         assert all(final.get(oid) == cid for oid, cid in known.items())
-        assert len(final) - len(known) <= CLIENTS * ITERATIONS  # at most the in-flight ones
+        assert {cid for oid, cid in final.items() if oid not in known} <= set(in_flight)
         ex = ccxt.binanceusdm(ccxt_config(url, KEY, SECRET))
         oid, cid = max(known.items())
         assert ex.fetch_order(str(oid), BTC)["clientOrderId"] == cid
