@@ -3,8 +3,12 @@ parameters, and a request whose body cannot be framed."""
 
 from __future__ import annotations
 
+import json
 import socket
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -55,3 +59,22 @@ def test_a_malformed_content_length_is_answered_400_not_a_traceback(rv: RunningV
     assert answer.startswith("HTTP/1.1 400") and '"code":-1100' in answer
     assert rv.server.internal_errors == 0
     assert rv.request("GET", "/fapi/v1/ping")[0] == 200  # still serving
+
+
+def test_the_admin_clock_refuses_to_go_back(rv: RunningVenue) -> None:
+    now = rv.now()
+    for body in ({"advance_ms": -1}, {"set_ms": now - 3_600_000}):
+        status, _, answer = admin_post(rv, "/admin/clock", body)
+        assert (status, answer["code"]) == (400, -1102) and "only moves forward" in answer["msg"]
+    assert rv.now() == now
+    status, _, answer = admin_post(rv, "/admin/clock", {"set_ms": now + 3_600_000})
+    assert status == 200 and answer["now"] == now + 3_600_000
+
+
+def admin_post(rv: RunningVenue, path: str, body: dict[str, int]) -> tuple[int, object, Any]:
+    req = urllib.request.Request(f"{rv.url}{path}", data=json.dumps(body).encode(), method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:  # loopback URL
+            return resp.status, resp.headers, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, json.loads(err.read())

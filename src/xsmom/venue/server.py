@@ -298,9 +298,12 @@ class VenueServer:
 
     def _step_clock(self, data: dict[str, Any]) -> None:
         clock = self.venue.clock
-        if "set_ms" in data:
-            clock.set_to(int(data["set_ms"]))
-        clock.advance(int(data.get("advance_ms", 0)))
+        set_ms, advance_ms = data.get("set_ms"), int(data.get("advance_ms", 0))
+        if advance_ms < 0 or (set_ms is not None and int(set_ms) < clock.now_ms()):
+            raise ValueError("the replay clock only moves forward")
+        if set_ms is not None:
+            clock.set_to(int(set_ms))
+        clock.advance(advance_ms)
         with self.venue.lock:
             self.venue.sync()
             if self.on_applied is not None:
