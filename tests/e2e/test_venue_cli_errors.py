@@ -68,6 +68,8 @@ CASES = [
     (["--store", "sample", "--balance", "-5", "--port", "BUSY"], "balance must be"),
     (["--store", "sample", "--state", "TMP/old-state.json", "--port", "BUSY"], "not a venue state"),
     (["--store", "sample", "--config", "TMP/missing.yaml", "--port", "BUSY"], "cannot read config"),
+    (["--store", "sample", "--state", "TMP/no/such/dir/s.db", "--port", "BUSY"], "does not exist"),
+    (["--store", "sample", "--state", "TMP", "--port", "BUSY"], "is a folder"),
 ]
 
 

@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from xsmom.errors import CorruptStateError
+from xsmom.errors import ConfigError, CorruptStateError
 from xsmom.venue.matching import ClientIdRule, MatchingEngine
 from xsmom.venue.service import Venue
 from xsmom.venue.types import Order
@@ -58,6 +58,12 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise ConfigError(
+                f"venue state {self.path}: the folder {self.path.parent} does not exist"
+            )
+        if self.path.is_dir():
+            raise ConfigError(f"venue state {self.path} is a folder, not a file")
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
