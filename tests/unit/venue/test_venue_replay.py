@@ -151,6 +151,8 @@ def test_a_symbol_listed_later_has_no_price_before_its_first_bar(store):
     venue.clock.advance(H)  # its first bar closes: the resting market order fills at its open
     venue.sync()
     filled = venue.engine.order(order_id=order.order_id)
-    # at its open plus slippage: 2 bps + impact 0.1 * (0.1 * 40) / (100 * 40) = 3 bps
+    # at its open plus slippage: no closed bar precedes the symbol's first one, so no
+    # reference volume is known: 2 bps + the configured unknown_volume_bps (10), counted
     assert filled.status is OrderStatus.FILLED
-    assert filled.avg_price == pytest.approx(40.0 * (1 + 2e-4 + 0.1 * 4.0 / 4000.0))
+    assert filled.avg_price == pytest.approx(40.0 * (1 + 2e-4 + 10e-4))
+    assert venue.engine.unknown_volume_fills == 1
