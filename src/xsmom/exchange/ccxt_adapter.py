@@ -16,14 +16,13 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import ccxt
 
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import (
-    ConfigError,
     FatalError,
     InvalidOrderError,
     NetworkError,
@@ -33,6 +32,8 @@ from xsmom.errors import (
     RetryableError,
 )
 from xsmom.exchange import ccxt_parse as cp
+from xsmom.exchange.ccxt_client import CcxtConfig as CcxtConfig
+from xsmom.exchange.ccxt_client import make_client as make_client
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
 from xsmom.exchange.ccxt_fills import all_trades
 from xsmom.exchange.clock import ClockSync, wall_ms
@@ -53,38 +54,12 @@ from xsmom.exchange.reports import (
     PositionReport,
     Ticker,
 )
-from xsmom.exchange.retry import Retrier, RetryPolicy, VenueHold
+from xsmom.exchange.retry import Retrier, VenueHold
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
 TRADES_PAGE = 1000  # Binance's largest userTrades page
-
-
-@dataclass(frozen=True, kw_only=True)
-class CcxtConfig:
-    """How to build and drive the ccxt client."""
-
-    exchange_id: str = "binanceusdm"
-    settle: str = "USDT"
-    timeout_ms: int = 10_000
-    rate_per_s: float = 10.0
-    burst: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_clock_drift_ms: int | None = 1_000
-    clock_samples: int = 5
-    clock_max_rtt_ms: int = 1_000
-    ccxt_rate_limit: bool = True
-    conditional_params: Mapping[str, Any] | None = field(default_factory=lambda: {"trigger": True})
-    options: Mapping[str, Any] = field(default_factory=dict)
-    recv_window_ms: int = 5_000
-    clock_margin_ms: int = 1_000
-
-    def __post_init__(self) -> None:
-        if not 0 < self.recv_window_ms <= 60_000:
-            raise ConfigError("recv_window_ms must lie in (0, 60000] (Binance's bound)")
-        if self.clock_margin_ms < 0:
-            raise ConfigError("clock_margin_ms must be >= 0")
 
 
 # ccxt ids whose signed requests take ``timestamp`` and ``recvWindow`` parameters (Binance's
@@ -109,29 +84,6 @@ class _Send:
     """When one order request was sent: its pinned timestamp (venue ms), if any."""
 
     stamp_ms: int | None
-
-
-def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -> Any:
-    """Return a ccxt client for ``config`` (keys only in the client, never logged)."""
-    if config.exchange_id not in ccxt.exchanges:
-        raise ConfigError(
-            f"ccxt has no exchange {config.exchange_id!r} (ids are lower case: binanceusdm, "
-            "bybit, okx, ...)"
-        )
-    cls = getattr(ccxt, config.exchange_id)
-    opts: dict[str, Any] = {
-        "defaultType": "swap",
-        "warnOnFetchOpenOrdersWithoutSymbol": False,
-        **config.options,
-    }
-    params: dict[str, Any] = {
-        "enableRateLimit": config.ccxt_rate_limit,
-        "timeout": config.timeout_ms,
-        "options": opts,
-    }
-    if credentials is not None:
-        params.update(credentials.ccxt_config())
-    return cls(params)
 
 
 class CcxtExchange:
