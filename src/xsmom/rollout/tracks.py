@@ -11,7 +11,7 @@ config, starting from the track's first equity.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,7 +25,6 @@ from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import DataError
 from xsmom.ledger import LedgerReads
 from xsmom.rollout.evaluator import Paired
-from xsmom.strategy import compute_targets
 
 DAY_MS = 86_400_000
 
@@ -142,16 +141,10 @@ def backtest_days(
     cfg = config.model_copy(
         update={"backtest": config.backtest.model_copy(update={"initial_equity": e0})}
     )
-    # Start one bar early, flat: the kernel prices the first bar's slippage on the bar before
-    # it, which a window starting at ``first`` would not have (it would charge the maximum).
-    tg = compute_targets(panel, cfg.strategy)
-    weights = tg.weights.copy()
-    if first >= 2:
-        weights[first - 2] = 0.0
-    res = run_backtest(panel, cfg, targets=replace(tg, weights=weights), start=first - 1, stop=stop)
+    res = run_backtest(panel, cfg, start=first, stop=stop)
     per_day = DAY_MS // bar_ms
-    equity = np.concatenate(([e0], res.equity[per_day::per_day]))
-    bar_costs = (res.bars[1:, k.B_FEES] + res.bars[1:, k.B_SLIP]) / e0
+    equity = np.concatenate(([e0], res.equity[per_day - 1 :: per_day]))
+    bar_costs = (res.bars[:, k.B_FEES] + res.bars[:, k.B_SLIP]) / e0
     days = len(bounds) - 1
     costs = bar_costs[: days * per_day].reshape(days, per_day).sum(axis=1)
     return equity[: len(bounds)], costs, panel
