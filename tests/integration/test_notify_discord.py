@@ -87,6 +87,16 @@ def _catalogue() -> list[m.Message]:
             chart=m.Attachment(filename="equity.png", data=PNG),
         ),
         m.NotificationTested(ts_event=t, ts_init=t),
+        m.RolloutTransitioned(
+            ts_event=t,
+            ts_init=t,
+            version="e" * 64,
+            from_stage="full",
+            to_stage="rolled_back",
+            reason="costs -0.035 far below its band [-0.0175, -0.0019]",
+            active_version="a" * 64,
+            previous_active="e" * 64,
+        ),
     ]
 
 
