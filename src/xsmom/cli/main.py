@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "notify": "xsmom.cli.notify:notify",
     "ledger": "xsmom.cli.ledger:ledger",
     "optimize": "xsmom.cli.optimize:optimize",
+    "report": "xsmom.cli.report:report",
     "venue": "xsmom.cli.venue:venue",
 }
 
@@ -59,6 +60,7 @@ def cli(verbose: int) -> None:
     Venue:     xsmom venue serve --store sample --port 8765
     Notify:    xsmom notify test --config my.yaml
     Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
+    Reports:   xsmom report daily --home xsmom-home --date 2026-01-02
 
     Every command takes -h for its options.
     """
