@@ -36,8 +36,20 @@ from xsmom.strategy import compute_targets
     "--out", type=click.Path(path_type=Path), required=True, help="Folder for the outputs."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--allow-funding-gaps",
+    is_flag=True,
+    help="Run even where positions are held with no funding data in the store (charged 0 "
+    "there); metrics.json reports funding_uncovered_share. Same as backtest.allow_funding_gaps.",
+)
 def backtest(
-    config_path: Path | None, store: str, start: str | None, end: str | None, out: Path, quiet: bool
+    config_path: Path | None,
+    store: str,
+    start: str | None,
+    end: str | None,
+    out: Path,
+    quiet: bool,
+    allow_funding_gaps: bool,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
     attribution.csv and report.html into OUT.
@@ -46,6 +58,9 @@ def backtest(
     and the real funding payments of the data.
     """
     cfg = load_config(config_path)
+    if allow_funding_gaps:
+        bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
+        cfg = cfg.model_copy(update={"backtest": bt})
     start_ms, end_ms = parse_date_ms(start, "--start"), parse_date_ms(end, "--end")
     steps = tqdm(total=4, desc="backtest", unit="step", disable=quiet, leave=False)
     steps.set_postfix_str("loading data")
@@ -70,6 +85,7 @@ def backtest(
         "period": f"{format_ms(int(result.timestamps[0]))} .. "
         f"{format_ms(int(result.timestamps[-1]))} UTC",
     }
+    meta["funding data"] = funding_note(result.metrics)
     write_outputs(result, out, f"xsmom backtest: {cfg.name}", meta)
     steps.update()
     steps.close()
@@ -77,8 +93,21 @@ def backtest(
         click.echo(f"{k:>13}: {v}")
     for key in METRIC_KEYS:
         click.echo(f"{key:>13}: {format_metric(key, result.metrics[key])}")
+    if meta["funding data"] != "complete":
+        click.echo(f"WARNING: funding data: {meta['funding data']}", err=True)
     if result.liquidated:
         click.echo("WARNING: the account was liquidated during the backtest", err=True)
     click.echo(
         f"wrote {out}/ (metrics.json, equity.csv, weights.parquet, attribution.csv, report.html)"
     )
+
+
+def funding_note(metrics: dict[str, float]) -> str:
+    """Return the report line on funding coverage (uncovered and mark-fallback shares)."""
+    share, mark = metrics["funding_uncovered_share"], metrics["funding_mark_fallback_share"]
+    parts = []
+    if share > 0:
+        parts.append(f"{share:.2%} of position-time without funding data (charged 0; allowed)")
+    if mark > 0:
+        parts.append(f"{mark:.2%} of funding payments at the trade open (no mark candle)")
+    return "; ".join(parts) or "complete"
