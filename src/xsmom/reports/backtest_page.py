@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from xsmom.backtest import kernel as k
 from xsmom.backtest.engine import BacktestResult
+from xsmom.data.atomic import atomic_write_text
 from xsmom.data.timeframes import bars_per_year
 from xsmom.reports import charts
 from xsmom.reports.html import Page, pairs_table, table_html
@@ -22,6 +24,7 @@ from xsmom.reports.stats import (
     rolling_sharpe,
     stats_rows,
 )
+from xsmom.reports.trades import TRADE_COLUMNS
 
 MAX_TRADE_ROWS = 2000
 ROLLING_DAYS = 30
@@ -31,7 +34,6 @@ def run_series(result: BacktestResult, close: pd.DataFrame, timeframe: str) -> R
     """Return the series the report reads; ``result`` must be run with ``record_held``."""
     held = result.held
     if held.shape[0] != result.timestamps.size:
-        held = np.zeros((result.timestamps.size, len(result.symbols)))
         raise ValueError("the report needs run_backtest(..., record_held=True)")
     bars = result.bars
     return RunSeries(
@@ -131,7 +133,7 @@ def render_backtest_html(
     meta: Mapping[str, str],
 ) -> tuple[str, dict[str, float]]:
     """Return the report page and the statistics it shows."""
-    empty = pd.DataFrame(columns=["status", "pnl", "direction", "return_pct"])
+    empty = pd.DataFrame(columns=TRADE_COLUMNS)
     stats = compute_stats(run, trips if trips is not None else empty, result.metrics)
     page = Page(title, meta)
     page.heading("Statistics")
@@ -142,3 +144,20 @@ def render_backtest_html(
     _attribution(page, result.attribution)
     _trade_list(page, trips)
     return page.render(), stats
+
+
+def write_backtest_report(
+    result: BacktestResult,
+    run: RunSeries,
+    trips: pd.DataFrame | None,
+    out: Path,
+    title: str,
+    meta: Mapping[str, str],
+) -> dict[str, float]:
+    """Write ``report.html`` (and ``round_trips.csv`` when there is a trade log) into ``out``;
+    return the statistics."""
+    page, stats = render_backtest_html(result, run, trips, title, meta)
+    atomic_write_text(out / "report.html", page)
+    if trips is not None:
+        atomic_write_text(out / "round_trips.csv", trades_for_humans(trips).to_csv(index=False))
+    return stats

@@ -91,6 +91,7 @@ def monthly_heatmap(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(hovermode="closest")
+    fig.update_yaxes(autorange="reversed", type="category")
     return fig
 
 

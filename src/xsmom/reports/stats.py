@@ -229,7 +229,8 @@ def monthly_returns(equity: pd.Series, initial: float) -> pd.DataFrame:
     ends = equity.resample("ME").last().dropna()
     prev = pd.Series([initial, *ends.iloc[:-1]], index=ends.index)
     ret = (ends / prev - 1.0) * 100.0
-    table = pd.DataFrame({"year": ret.index.year, "month": ret.index.month, "r": ret.to_numpy()})
+    idx = pd.DatetimeIndex(ret.index)
+    table = pd.DataFrame({"year": idx.year, "month": idx.month, "r": ret.to_numpy()})
     out = table.pivot(index="year", columns="month", values="r")
     out = out.reindex(columns=range(1, 13))
     out.columns = pd.Index(

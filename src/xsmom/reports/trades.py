@@ -160,17 +160,18 @@ def round_trips(
     """Return one row per trade (columns ``TRADE_COLUMNS``), by entry time."""
     out: list[dict[str, object]] = []
     open_: dict[str, _Open] = {}
-    for ev in _events(trades, funding).itertuples(index=False):
-        sym, cur = str(ev.symbol), open_.get(str(ev.symbol))
-        if ev.kind == 0:
+    ev = _events(trades, funding)
+    cols = [ev[c].tolist() for c in ("symbol", "ts", "kind", "q", "price", "fee", "slip")]
+    for sym_, ts_, kind, q, px, fee, slip in zip(*cols, strict=True):
+        sym, ts = str(sym_), int(ts_)
+        cur = open_.get(sym)
+        if kind == 0:
             if cur is None:
-                raise DataError(f"funding of {sym} at {int(ev.ts)} with no open position")
-            cur.cash -= float(ev.fee)
-            cur.funding += float(ev.fee)
+                raise DataError(f"funding of {sym} at {ts} with no open position")
+            cur.cash -= float(fee)
+            cur.funding += float(fee)
             continue
-        nxt = _fill(
-            cur, sym, int(ev.ts), float(ev.q), float(ev.price), float(ev.fee), float(ev.slip), out
-        )
+        nxt = _fill(cur, sym, ts, float(q), float(px), float(fee), float(slip), out)
         if nxt is None:
             open_.pop(sym, None)
         else:
