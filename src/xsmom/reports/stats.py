@@ -70,11 +70,15 @@ def benchmarks(run: RunSeries, btc: str = "BTC/USDT:USDT") -> dict[str, pd.Serie
 
 def max_dd_duration_days(ts: npt.NDArray[np.int64], equity: F64, initial: float) -> float:
     """Return the longest peak-to-recovery time in days (module docstring)."""
-    peak, peak_ts, longest = initial, int(ts[0]), 0
+    peak, peak_ts, longest, under = initial, int(ts[0]), 0, False
     for t, e in zip(ts.tolist(), equity.tolist(), strict=True):
         if e >= peak:
-            peak, peak_ts = e, t
-        longest = max(longest, t - peak_ts)
+            if under:  # back at the peak: the drawdown lasted until this bar
+                longest = max(longest, t - peak_ts)
+            peak, peak_ts, under = e, t, False
+        else:
+            under = True
+            longest = max(longest, t - peak_ts)
     return longest / DAY_MS
 
 
