@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
-from xsmom.config import load_config
+from xsmom.cli.options import check_out_dir, progress_option
+from xsmom.config import dump_yaml, load_config, version_id
 from xsmom.config.history import DEFAULT_HISTORY
+from xsmom.data.atomic import atomic_write_text
 from xsmom.optimize.api import run_optimize
 
 # Exit status when the search ran but the gate rejected the candidate (errors exit 2).
@@ -49,9 +51,8 @@ EXIT_REJECTED = 3
     help="Config history folder for the candidate.",
 )
 @click.option("--no-history", is_flag=True, help="Do not record the candidate in the history.")
-@click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
-)
+@progress_option()
+@click.option("--force", is_flag=True, help="Write into an --out folder that holds other files.")
 @click.option(
     "--allow-funding-gaps",
     is_flag=True,
@@ -69,6 +70,7 @@ def optimize(
     history: Path,
     no_history: bool,
     progress: bool,
+    force: bool,
     allow_funding_gaps: bool,
 ) -> None:
     """Search the config's optimize.space on walk-forward folds; write the candidate config,
@@ -77,11 +79,22 @@ def optimize(
     \b
     Accepted by the gate: OUT/best_config.yaml, exit status 0.
     Rejected: OUT/candidate_config.yaml (header says REJECTED and why), exit status 3.
-    Errors exit with status 2."""
+    Errors exit with status 2. OUT also gets config.yaml, the resolved base config.
+
+    \b
+    Examples:
+      xsmom optimize --store sample --trials 100 --out runs/opt
+      xsmom optimize --config my.yaml --store store --trials 400 --workers 2 --out runs/opt2
+      xsmom optimize --config my.yaml --store store --storage postgresql://u@db/optuna \\
+        --study xs-1 --out runs/opt-pg
+    """
     cfg = load_config(config_file)
     if allow_funding_gaps:
         bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
         cfg = cfg.model_copy(update={"backtest": bt})
+    # a folder holding a study resumes it; anything else is not overwritten silently
+    check_out_dir(out, force=force, keep=("study.db", "study.json"))
+    atomic_write_text(out / "config.yaml", f"# version {version_id(cfg)}\n{dump_yaml(cfg)}")
     run = run_optimize(
         cfg,
         store=store,

@@ -20,7 +20,7 @@ td,th{border:1px solid #ccc;padding:3px 9px;text-align:right}th{background:#f4f4
 td:first-child,th:first-child{text-align:left}h2{margin-top:1.6em}.meta{color:#555}
 .note{color:#555;font-size:90%}.verdict{font-size:120%;padding:0.6em 1em;border-radius:4px}
 .ok{background:#e3f4e3}.bad{background:#fbe3e3}.scroll{max-height:480px;overflow:auto}
-.grid{display:grid;grid-template-columns:1fr 1fr;gap:1em}"""
+.text td{text-align:left}"""
 
 # No mode bar (its "send to cloud" links), no MathJax lookup: nothing leaves the page.
 _PLOT_CONFIG = {"displaylogo": False, "responsive": True}
@@ -81,10 +81,14 @@ def table_html(
     return f"<div class='scroll'>{body}</div>" if scroll else body
 
 
-def pairs_table(rows: Sequence[tuple[str, str]], header: tuple[str, str]) -> str:
-    """Return a two-column table of already formatted (name, value) rows."""
+def pairs_table(
+    rows: Sequence[tuple[str, str]], header: tuple[str, str], *, text: bool = False
+) -> str:
+    """Return a two-column table of already formatted (name, value) rows; ``text`` aligns
+    the values left (sentences rather than numbers)."""
     body = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return f"<table><tr><th>{header[0]}</th><th>{header[1]}</th></tr>{body}</table>"
+    cls = " class='text'" if text else ""
+    return f"<table{cls}><tr><th>{header[0]}</th><th>{header[1]}</th></tr>{body}</table>"
 
 
 @dataclass
