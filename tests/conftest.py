@@ -117,3 +117,19 @@ def pg_url() -> Iterator[str]:
             yield url
     except RuntimeError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return a model folder trained with the default config on the sample's first 2000 bars.
+
+    It gates entries decided from bar 2000 of the sample on.
+    """
+    from xsmom.config import Config
+    from xsmom.meta.labels import default_spec
+    from xsmom.meta.models import TrainOptions
+    from xsmom.meta.train import train_single
+
+    cfg = Config()
+    out = tmp_path_factory.mktemp("meta_model")
+    return train_single(sample_panel.slice(0, 2000), cfg, default_spec(cfg), TrainOptions(), out)

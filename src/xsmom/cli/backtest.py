@@ -24,6 +24,7 @@ from xsmom.data import MarketPanel, load_panel
 from xsmom.data.atomic import atomic_write_text
 from xsmom.data.bundled import resolve_store
 from xsmom.errors import DataError
+from xsmom.meta.cli_support import check_meta_start, with_meta
 from xsmom.strategy import compute_targets
 
 OUTPUTS = "metrics.json, equity.csv, weights.parquet, attribution.csv, config.yaml, report.html"
@@ -59,6 +60,12 @@ OUTPUTS = "metrics.json, equity.csv, weights.parquet, attribution.csv, config.ya
     help="Run even where positions are held with no funding data in the store (charged 0 "
     "there); metrics.json reports funding_uncovered_share. Same as backtest.allow_funding_gaps.",
 )
+@click.option(
+    "--meta",
+    "meta_dir",
+    type=click.Path(path_type=Path),
+    help="Gate entries with this model folder (sets strategy.meta.model; docs/meta.md).",
+)
 def backtest(
     config_path: Path | None,
     store: str,
@@ -69,6 +76,7 @@ def backtest(
     progress: bool,
     quiet: bool,
     allow_funding_gaps: bool,
+    meta_dir: Path | None = None,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
     attribution.csv, config.yaml (the resolved config) and report.html into OUT.
@@ -82,7 +90,7 @@ def backtest(
       xsmom backtest --config my.yaml --store store --start 2025-09-01 --end 2026-03-01 \\
         --out runs/b --force
     """
-    cfg = load_config(config_path)
+    cfg = with_meta(load_config(config_path), meta_dir)
     if allow_funding_gaps:
         bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
         cfg = cfg.model_copy(update={"backtest": bt})
@@ -95,6 +103,8 @@ def backtest(
     first = 0 if start_ms is None else int(np.searchsorted(panel.timestamps, start_ms))
     if first >= panel.n_bars:
         raise DataError(f"no bars at or after --start {start} in the store")
+    if cfg.strategy.meta.model:
+        check_meta_start(cfg.strategy.meta.model, panel, first)
     steps.update()
     steps.set_postfix_str("strategy (first run compiles, ~10 s)")
     targets = compute_targets(panel, cfg.strategy)
@@ -149,6 +159,8 @@ def _write(
         f"{format_ms(int(result.timestamps[-1]))} UTC",
         "funding data": funding_note(result.metrics),
     }
+    if cfg.strategy.meta.model:
+        meta["meta model"] = f"{cfg.strategy.meta.model} ({cfg.strategy.meta.mode})"
     write_outputs(result, out, run_info(result, panel, cfg, config_path, store))
     atomic_write_text(out / "config.yaml", f"# version {vid}\n{dump_yaml(cfg)}")
     close = pd.DataFrame(panel.close[first:], columns=list(panel.symbols))

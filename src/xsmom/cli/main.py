@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "exchange": "xsmom.cli.exchange:exchange",
     "notify": "xsmom.cli.notify:notify",
     "ledger": "xsmom.cli.ledger:ledger",
+    "meta": "xsmom.cli.meta:meta",
     "optimize": "xsmom.cli.optimize:optimize",
     "report": "xsmom.cli.report:report",
     "venue": "xsmom.cli.venue:venue",
@@ -56,6 +57,7 @@ def cli(verbose: int) -> None:
                xsmom data download --store DIR --symbols BTC/USDT:USDT
                xsmom data list --store DIR
     Config:    xsmom config validate FILE | show FILE | history | diff A B
+    Meta:      xsmom meta train --store DIR --out models | report MODEL_DIR
     Exchange:  xsmom exchange check --exchange binanceusdm
     Venue:     xsmom venue serve --store sample --port 8765
     Notify:    xsmom notify test --config my.yaml

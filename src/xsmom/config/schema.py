@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from xsmom.config.live import LiveConfig
+from xsmom.config.meta import MetaConfig
 from xsmom.config.notify import NotifyConfig
 from xsmom.config.optimize import MAX_BARS, STRICT, OptimizeConfig
 
@@ -247,6 +248,7 @@ class StrategyConfig(Section):
     selection: SelectionConfig = SelectionConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     exits: ExitConfig = ExitConfig()
+    meta: MetaConfig = MetaConfig()
 
 
 class Config(Section):
