@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
 
 from xsmom import __version__
+from xsmom.cli.verbosity import add_verbose_option, remember
 from xsmom.errors import XsmomError
 
 # name -> "module:attribute"; imported only when the command runs or help lists it.
@@ -40,7 +40,7 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
-        return command
+        return add_verbose_option(command)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,8 +66,7 @@ def cli(verbose: int) -> None:
 
     Every command takes -h for its options.
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    remember(click.get_current_context(), verbose)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FC = TypeVar("FC", bound=Callable[..., object])
-DATE_HELP = "UTC, YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+DATE_HELP = "UTC, YYYY-MM-DD[THH:MM]"
 
 
 def parse_date_ms(value: str | None, name: str) -> int | None:
