@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from xsmom import __version__
+from xsmom import __version__, redaction
 from xsmom.cli.verbosity import add_verbose_option, remember
 from xsmom.errors import XsmomError
 
@@ -45,7 +45,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xsmom")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output: -v info, -vv xsmom debug, -vvv debug of libraries too (ccxt, "
+    "urllib3). Keys and secrets are masked in every line.",
+)
 def cli(verbose: int) -> None:
     """Cross-sectional momentum for USDT-margined perpetual futures.
 
@@ -71,6 +77,7 @@ def cli(verbose: int) -> None:
 
 def main() -> None:
     """Entry point of the console script: clean one-line errors instead of tracebacks."""
+    redaction.register_env()  # before anything can fail and print
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -80,7 +87,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except XsmomError as exc:
-        click.echo(f"error: {exc}", err=True)
+        message = " ".join(str(exc).split())  # one line, whatever the message held
+        click.echo(f"error: {redaction.redact(message)}", err=True)
         sys.exit(2)
 
 

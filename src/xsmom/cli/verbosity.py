@@ -1,8 +1,5 @@
-"""Log levels for the CLI: ``-v`` (info) and ``-vv`` (debug), before or after the sub-command.
-
-Chatty libraries stay at INFO even at ``-vv`` (their DEBUG output would bury ours): ccxt's
-every request, urllib3 and httpx connections, matplotlib's font search, numba's compiler.
-"""
+"""Log levels for the CLI: ``-v`` info, ``-vv`` xsmom's debug, ``-vvv`` everyone's debug,
+given before or after the sub-command (the counts add up)."""
 
 from __future__ import annotations
 
@@ -10,33 +7,26 @@ import logging
 
 import click
 
-QUIET_LIBRARIES = (
-    "ccxt",
-    "urllib3",
-    "httpx",
-    "httpcore",
-    "matplotlib",
-    "numba",
-    "asyncio",
-    "PIL",
-    "selenium",
-    "alembic",
-    "sqlalchemy",
-    "optuna",
-    "filelock",
-    "fsspec",
-)
+from xsmom import redaction
+
 _KEY = "xsmom.verbose"
 
 
 def configure_logging(verbose: int) -> None:
-    """Set the root level for ``verbose`` (0 warning, 1 info, 2+ debug); libraries at most INFO."""
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
-    for name in QUIET_LIBRARIES:
-        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    """Log to stderr at the level ``verbose`` asks for, with every secret masked.
+
+    0 warnings, 1 info, 2 debug for xsmom only: third-party loggers (ccxt echoes request
+    headers at debug, urllib3 every URL, numba its compiler passes) stay at INFO unless 3
+    asks for them too.
+    """
+    root_level = logging.WARNING if verbose == 0 else logging.INFO
+    if verbose >= 3:
+        root_level = logging.DEBUG
+    logging.basicConfig(level=root_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(root_level)
+    logging.getLogger("xsmom").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
+    logging.captureWarnings(True)  # warnings go through the redacting handlers too
+    redaction.install()
 
 
 def _more(ctx: click.Context, _param: click.Parameter, value: int) -> None:
@@ -69,7 +59,8 @@ def add_verbose_option(command: click.Command) -> click.Command:
                 expose_value=False,
                 callback=_more,
                 is_eager=True,
-                help="More log output (-v info, -vv debug); also before the command.",
+                help="More log output (-v info, -vv debug, -vvv libraries too); also before "
+                "the command.",
             )
         )
     return command
