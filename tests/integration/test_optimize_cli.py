@@ -167,6 +167,8 @@ def test_a_rejected_candidate_is_not_written_as_best_config(tmp_path: Path) -> N
     assert "REJECTED: sharpe_gain" in res.output
     assert "candidate_config.yaml is not a best config (exit status 3)" in res.output
     assert not (out / "best_config.yaml").exists(), "no best_config.yaml, not even a stale one"
+    page = (out / "report.html").read_text()
+    assert "Gate: REJECTED (sharpe_gain" in page and "candidate_config.yaml" in page
     doc = json.loads((out / "study.json").read_text())
     assert doc["gate"]["accepted"] is False
     assert doc["candidate"]["file"] == "candidate_config.yaml"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from xsmom.cli.options import check_out_dir, progress_option
-from xsmom.config import dump_yaml, load_config, version_id
+from xsmom.cli.options import DATE_HELP, check_out_dir, parse_date_ms, progress_option
+from xsmom.config import Config, config_from_dict, dump_yaml, load_config, version_id
 from xsmom.config.history import DEFAULT_HISTORY
 from xsmom.data.atomic import atomic_write_text
 from xsmom.optimize.api import run_optimize
@@ -27,6 +27,13 @@ EXIT_REJECTED = 3
 @click.option("--store", required=True, help="Data store folder, or 'sample' for the bundled one.")
 @click.option(
     "--trials", type=click.IntRange(min=1), help="Trials in the study (default: optimize.trials)."
+)
+@click.option(
+    "--start", help=f"First bar used, {DATE_HELP} (sets optimize.folds.start; default: config)."
+)
+@click.option(
+    "--end",
+    help=f"End of the data used (exclusive), {DATE_HELP} (sets optimize.folds.end).",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option(
@@ -63,6 +70,8 @@ def optimize(
     config_file: Path | None,
     store: str,
     trials: int | None,
+    start: str | None,
+    end: str | None,
     out: Path,
     storage: str | None,
     study: str | None,
@@ -92,9 +101,9 @@ def optimize(
     if allow_funding_gaps:
         bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
         cfg = cfg.model_copy(update={"backtest": bt})
+    cfg = _with_period(cfg, start, end)
     # a folder holding a study resumes it; anything else is not overwritten silently
     check_out_dir(out, force=force, keep=("study.db", "study.json"))
-    atomic_write_text(out / "config.yaml", f"# version {version_id(cfg)}\n{dump_yaml(cfg)}")
     run = run_optimize(
         cfg,
         store=store,
@@ -106,6 +115,7 @@ def optimize(
         progress=progress,
         history=None if no_history else history,
     )
+    atomic_write_text(out / "config.yaml", f"# version {version_id(cfg)}\n{dump_yaml(cfg)}")
     an = run.analysis
     click.echo(
         f"study {run.study}: {an.n_trials} trials ({an.n_failed} failed) in {run.seconds:.1f} s"
@@ -127,3 +137,15 @@ def optimize(
             err=True,
         )
         sys.exit(EXIT_REJECTED)
+
+
+def _with_period(cfg: Config, start: str | None, end: str | None) -> Config:
+    """Return ``cfg`` with ``optimize.folds.start/end`` set from --start/--end (validated)."""
+    if start is None and end is None:
+        return cfg
+    parse_date_ms(start, "--start")
+    parse_date_ms(end, "--end")
+    raw = cfg.model_dump(mode="json")
+    folds = raw["optimize"]["folds"]
+    folds.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
+    return config_from_dict(raw, "--start/--end")
