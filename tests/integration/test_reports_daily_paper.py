@@ -142,6 +142,9 @@ def test_publish_writes_html_and_one_alert_with_the_chart(paper: PaperRun, tmp_p
     assert msg.chart is not None and msg.chart.data.startswith(b"\x89PNG")
     rendered = render(items[0].payload)
     assert rendered.attachments and "Daily report 2025-09-02" in rendered.title
+    top = max(r.symbols, key=lambda s: abs(s.net))
+    assert rendered.description.startswith(f"{top.symbol}: {top.net:+,.2f} USDT")
+    assert len(rendered.description) < 4096  # Discord's embed description limit
     page = tmp_path / "daily-2025-09-02.html"
     check = assert_report_renders(page, min_charts=3)
     assert "2025-09-02" in check.title

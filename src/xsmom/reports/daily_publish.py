@@ -138,7 +138,22 @@ def daily_message(r: DailyReport, now_ms: int) -> DailyReportCreated:
         funding=r.funding,
         turnover=r.turnover,
         chart=Attachment(filename=f"equity-{r.day}.png", data=png),
+        lines=attribution_lines(r),
     )
+
+
+def attribution_lines(r: DailyReport, top: int = 8) -> tuple[str, ...]:
+    """Return one line per symbol, largest net first (at most ``top``, then a count)."""
+    ranked = sorted(r.symbols, key=lambda s: abs(s.net), reverse=True)
+    lines = [
+        f"{s.symbol}: {s.net:+,.2f} USDT (realized {s.realized:+,.2f}, fees {s.fees:,.2f}, "
+        f"funding {s.funding:+,.2f})"
+        for s in ranked[:top]
+    ]
+    if len(ranked) > top:
+        lines.append(f"... and {len(ranked) - top} more symbols")
+    lines.append(f"unrealized change (all symbols): {r.unrealized_change:+,.2f} USDT")
+    return tuple(lines)
 
 
 def publish_daily_report(
