@@ -115,9 +115,17 @@ def exposure_figure(daily: pd.DataFrame) -> go.Figure:
 
 
 def time_bars(s: pd.Series, title: str, yaxis: str) -> go.Figure:
-    """Return one bar per period (a day, a month) of ``s``."""
+    """Return one bar per UTC day of ``s`` (indexed by the day's start), drawn over its day."""
     fig = _fig(title, yaxis)
-    fig.add_trace(go.Bar(x=s.index, y=s.to_numpy(dtype=float), name=yaxis))
+    fig.add_trace(
+        go.Bar(
+            x=s.index,
+            y=s.to_numpy(dtype=float),
+            name=yaxis,
+            xperiod=86_400_000,
+            xperiodalignment="middle",
+        )
+    )
     return fig
 
 

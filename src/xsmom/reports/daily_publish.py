@@ -31,6 +31,15 @@ def _money(x: float) -> str:
     return f"{x:,.2f} {QUOTE}"
 
 
+def _count(v: object) -> str:
+    return f"{float(str(v)):.0f}"
+
+
+def _qty(v: object) -> str:
+    x = float(str(v))
+    return "" if x != x else f"{x:.6g}"
+
+
 def summary_rows(r: DailyReport) -> list[tuple[str, str]]:
     """Return the summary table's (name, formatted value) rows."""
     sharpe = "n/a (fewer than 2 days)" if r.sharpe_to_date is None else f"{r.sharpe_to_date:.2f}"
@@ -105,7 +114,9 @@ def render_daily_html(r: DailyReport) -> str:
     if df.empty:
         page.note("No fill and no funding payment on this day.")
     else:
-        page.raw(table_html(df, formats={"fills": lambda v: f"{v:.0f}"}))
+        pos = "position at close (base units)"
+        fmt = {"fills": _count, pos: _qty}
+        page.raw(table_html(df, formats=fmt))
     page.note(
         "Per signal component: not available; the ledger records the combined target weight "
         "of each symbol, not its parts."
