@@ -179,3 +179,27 @@ def test_cli_report_daily_writes_the_file(paper: PaperRun, tmp_path: Path) -> No
         ],
     )
     assert bad.exit_code != 0 and "no equity snapshot on 2025-08-01" in str(bad.exception)
+
+
+def test_the_daily_alert_reaches_a_discord_like_server(paper: PaperRun, tmp_path: Path) -> None:
+    from xsmom.notify import DiscordChannel, WebhookUrl, deliver_due
+    from xsmom.notify.fake_discord import FakeDiscord
+
+    day = date(2025, 9, 3)
+    now = START + 4 * DAY_MS
+    with FakeDiscord() as fake:
+        ch = DiscordChannel(WebhookUrl(fake.url), timeout_s=5.0)
+        r = publish_daily_report(paper.ledger, day, channels=[ch], out_dir=None, now_ms=now)
+        report = deliver_due(paper.ledger, [ch], now)
+        ch.close()
+        assert fake.state.rejected == []  # within Discord's limits
+        (posted,) = [p for p in fake.state.accepted if p.dedup_key == "daily_report:2025-09-03"]
+    embed = posted.payload["embeds"][0]
+    assert embed["title"] == "Daily report 2025-09-03"
+    assert embed["image"]["url"] == "attachment://equity-2025-09-03.png"
+    assert posted.files == {"files[0]": next(iter(posted.files.values()))}
+    assert posted.files["files[0]"].startswith(b"\x89PNG")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["PnL"] == f"{r.pnl:,.2f} USDT"
+    assert fields["fees"] == f"{r.fees:,.2f} USDT"
+    assert report.sent >= 1 and report.parked == 0
