@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from xsmom.cli.options import DATE_HELP, check_out_dir, parse_date_ms, progress_option
-from xsmom.config import Config, config_from_dict, dump_yaml, load_config, version_id
+from xsmom.config import Config, config_from_dict, load_config
 from xsmom.config.history import DEFAULT_HISTORY
-from xsmom.data.atomic import atomic_write_text
 from xsmom.optimize.api import run_optimize
 
 # Exit status when the search ran but the gate rejected the candidate (errors exit 2).
@@ -115,7 +114,6 @@ def optimize(
         progress=progress,
         history=None if no_history else history,
     )
-    atomic_write_text(out / "config.yaml", f"# version {version_id(cfg)}\n{dump_yaml(cfg)}")
     an = run.analysis
     click.echo(
         f"study {run.study}: {an.n_trials} trials ({an.n_failed} failed) in {run.seconds:.1f} s"

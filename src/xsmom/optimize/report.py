@@ -314,7 +314,8 @@ def rejected_header(an: Analysis, doc: dict[str, Any]) -> str:
 
 
 def write_outputs(an: Analysis, ev: Evaluator, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write the candidate config, study.json and report.html into ``out``; return study.json.
+    """Write the candidate config, study.json, report.html and config.yaml (the base config)
+    into ``out``; return study.json.
 
     The candidate goes to best_config.yaml if the gate accepted it, else to
     candidate_config.yaml with a REJECTED header; the other name is removed, so a folder
@@ -328,6 +329,8 @@ def write_outputs(an: Analysis, ev: Evaluator, out: Path, meta: dict[str, Any]) 
     stale = out / (REJECTED_NAME if an.gate.accepted else ACCEPTED_NAME)
     stale.unlink(missing_ok=True)
     doc["candidate"]["file"] = name
+    # the folder describes itself: the resolved base config the search started from
+    atomic_write_text(out / "config.yaml", f"# version {version_id(ev.base)}\n{dump_yaml(ev.base)}")
     atomic_write_text(out / "study.json", json.dumps(doc, indent=2, sort_keys=False))
     atomic_write_text(out / "report.html", render_html(an, ev, doc))
     return doc
