@@ -6,14 +6,11 @@ import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import click
 
 from xsmom.errors import ConfigError
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 FC = TypeVar("FC", bound=Callable[..., object])
 DATE_HELP = "UTC, YYYY-MM-DD[THH:MM]"
@@ -67,12 +64,3 @@ def progress_option(default: bool = True) -> Callable[[FC], FC]:
         show_default=True,
         help="Progress bar on stderr.",
     )
-
-
-def iso_utc(ms: object) -> pd.Series:
-    """Return epoch ms (array-like) as ISO 8601 UTC strings (``2025-06-01T00:00:00Z``)."""
-    import numpy as np
-    import pandas as pd
-
-    t = pd.to_datetime(np.asarray(ms, dtype=np.int64), unit="ms", utc=True)
-    return pd.Series(t.strftime("%Y-%m-%dT%H:%M:%SZ"))
