@@ -136,3 +136,72 @@ def test_every_statistic_recomputes_from_the_outputs(run: Path) -> None:
         or "winning" in k
         or "losing" in k
     }
+
+
+def test_trade_and_exposure_statistics_recompute_from_the_logs(run: Path) -> None:
+    shown = table((run / "report.html").read_text())
+    eq = pd.read_csv(run / "equity.csv")
+    attr = pd.read_csv(run / "attribution.csv", index_col=0)
+    metrics = json.loads((run / "metrics.json").read_text())
+    trades = pd.read_parquet(run / "trades.parquet")
+    trips = pd.read_csv(run / "round_trips.csv")
+    ts = eq["timestamp"].to_numpy()
+    # the kernel counts round trips and wins on its own: the trade list agrees
+    closed = trips[trips["status"] == "closed"]
+    assert len(closed) == attr.loc["TOTAL", "round_trips"]
+    # the kernel charges a flipping fill's costs to the trade it closes, the trade list
+    # splits them pro rata: the win counts may differ by at most the number of flips
+    signed = np.where(trades["side"] == "buy", 1.0, -1.0) * trades["quantity"]
+    after = signed.groupby(trades["symbol"]).cumsum()
+    before = after - signed
+    flips = int(((before * after) < 0).sum())
+    kernel_wins = metrics["hit_rate"] * len(closed)
+    assert abs((closed["pnl"] > 0).sum() - kernel_wins) <= flips
+    # every trade's PnL, open ones marked at the last close, adds up to the equity change,
+    # and per symbol to the kernel's attribution
+    assert trips["pnl"].sum() == pytest.approx(eq["equity"].iloc[-1] - E0, abs=1e-6)
+    by_sym = trips.groupby("symbol")["pnl"].sum()
+    np.testing.assert_allclose(by_sym, attr.loc[by_sym.index, "total"], atol=1e-6)
+    pnl = closed["pnl"]
+    wins, losses = pnl[pnl > 0], pnl[pnl <= 0]
+    long_, short = closed[closed.direction == "long"], closed[closed.direction == "short"]
+    held_h = (
+        pd.to_datetime(closed["exit_time"]) - pd.to_datetime(closed["entry_time"])
+    ).dt.total_seconds() / 3600
+    want = {
+        "Trades (closed round trips)": len(closed),
+        "Trades still open at the end": (trips["status"] == "open").sum(),
+        "Win rate": len(wins) / len(pnl) * 100,
+        "Best trade": pnl.max(),
+        "Worst trade": pnl.min(),
+        "Average trade": pnl.mean(),
+        "Best trade (return on entry notional)": closed["return_pct"].max(),
+        "Worst trade (return on entry notional)": closed["return_pct"].min(),
+        "Average trade (return on entry notional)": closed["return_pct"].mean(),
+        "Average winning trade": wins.mean(),
+        "Average losing trade": losses.mean(),
+        "Profit factor (gross wins / gross losses)": wins.sum() / -losses.sum(),
+        "Expectancy (average PnL per trade)": pnl.mean(),
+        "Average holding time": held_h.mean(),
+        "Long trades": len(long_),
+        "Long trades PnL": long_["pnl"].sum(),
+        "Long win rate": (long_["pnl"] > 0).mean() * 100,
+        "Short trades": len(short),
+        "Short trades PnL": short["pnl"].sum(),
+        "Short win rate": (short["pnl"] > 0).mean() * 100,
+    }
+    # exposure at each close, replayed from the fills and the store's closes
+    pos = (
+        pd.DataFrame({"ts": trades["timestamp"], "sym": trades["symbol"], "q": signed})
+        .pivot_table(index="ts", columns="sym", values="q", aggfunc="sum")
+        .reindex(index=ts, fill_value=0.0)
+        .fillna(0.0)
+        .cumsum()
+    )
+    close = store_closes(list(pos.columns), pd.Index(ts)).ffill()
+    gross = (pos * close[pos.columns]).abs().sum(axis=1) / eq["equity"].to_numpy()
+    want["Max gross exposure"] = gross.max()
+    want["Average gross exposure"] = gross.mean()
+    want["Exposure time (bars holding a position)"] = (gross > 0).mean() * 100
+    wrong = {k: (shown[k], v) for k, v in want.items() if not close_enough(shown[k], v)}
+    assert wrong == {}

@@ -11,7 +11,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from xsmom.backtest import METRIC_KEYS, BacktestResult, run_backtest
-from xsmom.backtest.report import format_metric, write_outputs
+from xsmom.backtest.report import format_metric, funding_frame, trades_frame, write_outputs
 from xsmom.cli.options import (
     DATE_HELP,
     check_out_dir,
@@ -27,7 +27,10 @@ from xsmom.errors import DataError
 from xsmom.meta.cli_support import check_meta_start, with_meta
 from xsmom.strategy import compute_targets
 
-OUTPUTS = "metrics.json, equity.csv, weights.parquet, attribution.csv, config.yaml, report.html"
+OUTPUTS = (
+    "metrics.json, equity.csv, weights.parquet, trades.parquet, funding.parquet, "
+    "attribution.csv, config.yaml, report.html, round_trips.csv"
+)
 
 
 @click.command()
@@ -79,7 +82,8 @@ def backtest(
     meta_dir: Path | None = None,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
-    attribution.csv, config.yaml (the resolved config) and report.html into OUT.
+    trades.parquet, funding.parquet, attribution.csv, config.yaml (the resolved config),
+    report.html and round_trips.csv into OUT.
 
     Targets decided at the close of a bar fill at the next bar's open, with fees, slippage
     and the real funding payments of the data.
@@ -117,6 +121,13 @@ def backtest(
     steps.update()
     steps.close()
     _echo(result, meta, out)
+    unknown = int(result.metrics["unknown_volume_fills"])
+    if unknown:
+        click.echo(
+            f"WARNING: {unknown} fill(s) had no reference volume and paid "
+            f"costs.unknown_volume_bps = {cfg.costs.unknown_volume_bps} bps of impact",
+            err=True,
+        )
 
 
 def run_info(
@@ -149,6 +160,7 @@ def _write(
     first: int,
 ) -> dict[str, str]:
     from xsmom.reports.backtest_page import run_series, write_backtest_report
+    from xsmom.reports.trades import round_trips
 
     vid = version_id(cfg)
     meta = {
@@ -165,7 +177,13 @@ def _write(
     atomic_write_text(out / "config.yaml", f"# version {vid}\n{dump_yaml(cfg)}")
     close = pd.DataFrame(panel.close[first:], columns=list(panel.symbols))
     run = run_series(result, close, panel.timeframe)
-    write_backtest_report(result, run, None, out, f"xsmom backtest: {cfg.name}", meta)
+    last = close.ffill().iloc[-1]
+    trips = round_trips(
+        trades_frame(result),
+        funding_frame(result),
+        {str(s): float(v) for s, v in last.items() if np.isfinite(v)},
+    )
+    write_backtest_report(result, run, trips, out, f"xsmom backtest: {cfg.name}", meta)
     return meta
 
 

@@ -30,8 +30,10 @@ Public API (all keyword-only where it matters)::
 Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`):
 
 * Market orders fill at once, in full, as taker at the last price moved by
-  ``slippage_fraction(notional / quote volume of the last bar)``. With no price known yet they
-  rest and fill at the next bar's open.
+  ``slippage_fraction(notional / quote volume of the last closed bar)``. With no price known yet
+  they rest and fill at the next bar's open. Every taker fill's reference is the last closed
+  bar before it; with none known, ``FeeModel.unknown_volume_bps`` is charged, logged as a
+  warning and counted in ``unknown_volume_fills`` (never full participation in silence).
 * Limit orders that cross the last price fill at once as taker (never worse than the limit);
   post-only (GTX) ones are rejected instead (-5022). Resting limits fill as maker at their price
   when a later bar trades through it (buy: low < price; sell: high > price), at most
@@ -58,10 +60,13 @@ unknown symbol, -4028 bad leverage, -4046/-4048 margin mode.
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
+from xsmom.backtest.costs import volume_known
 from xsmom.venue import checks
 from xsmom.venue import types as t
 from xsmom.venue.account import Account
@@ -81,6 +86,8 @@ from xsmom.venue.types import (
     TimeInForce,
     reject,
 )
+
+log = logging.getLogger(__name__)
 
 
 class MatchingEngine:
@@ -104,6 +111,7 @@ class MatchingEngine:
         self._ref_qv: dict[str, float] = {}
         self._next_order_id = 1
         self._next_trade_id = 1
+        self.unknown_volume_fills = 0  # taker fills priced with no reference volume
 
     # ---- prices ------------------------------------------------------------------------------
     def update_price(
@@ -118,7 +126,7 @@ class MatchingEngine:
         """Set the current trade price (and mark, and reference quote volume) of ``symbol``."""
         self._spec(symbol)
         self._last[symbol] = last
-        if quote_volume is not None:
+        if quote_volume is not None and volume_known(quote_volume):
             self._ref_qv[symbol] = quote_volume
         return self.mark(symbol, mark if mark is not None else last, ts=ts)
 
@@ -237,7 +245,7 @@ class MatchingEngine:
         budget = self.fees.passive_cap(bar.volume)
         for order in self.open_orders(symbol):
             if order.type == "market":
-                fills += self._fill_taker(order, bar.open, bar.volume * bar.open, ts)
+                fills += self._fill_taker(order, bar.open, self._ref(symbol), ts)
             elif order.type == "stop_market":
                 fills += self._maybe_trigger(order, bar, ts)
             else:
@@ -245,7 +253,8 @@ class MatchingEngine:
                 budget -= sum(f.qty for f in got)
                 fills += got
         self._last[symbol] = bar.close
-        self._ref_qv[symbol] = bar.volume * bar.close
+        if volume_known(bar.volume * bar.close):  # a bar that traded nothing keeps the last
+            self._ref_qv[symbol] = bar.volume * bar.close
         fills += self.mark(symbol, bar.mark if bar.mark is not None else bar.close, ts=ts)
         return fills
 
@@ -309,6 +318,7 @@ class MatchingEngine:
             "ref_qv": dict(self._ref_qv),
             "next_order_id": self._next_order_id,
             "next_trade_id": self._next_trade_id,
+            "unknown_volume_fills": self.unknown_volume_fills,
         }
 
     @classmethod
@@ -325,6 +335,7 @@ class MatchingEngine:
         eng._ref_qv = {s: float(v) for s, v in data["ref_qv"].items()}
         eng._next_order_id = int(data["next_order_id"])
         eng._next_trade_id = int(data["next_trade_id"])
+        eng.unknown_volume_fills = int(data.get("unknown_volume_fills", 0))
         return eng
 
     # ---- validation --------------------------------------------------------------------------
@@ -343,6 +354,10 @@ class MatchingEngine:
             return stop_price
         return self._last.get(symbol)
 
+    def _ref(self, symbol: str) -> float:
+        # the impact reference: quote volume of the last closed bar before the fill
+        return self._ref_qv.get(symbol, math.nan)
+
     def _order_margin(self) -> float:
         total = 0.0
         for o in self.open_orders():
@@ -359,12 +374,11 @@ class MatchingEngine:
         if last is None or order.type == "stop_market":
             return
         if order.type == "market":
-            self._fill_taker(order, last, self._ref_qv.get(order.symbol, 0.0), ts)
+            self._fill_taker(order, last, self._ref(order.symbol), ts)
             return
         assert order.price is not None  # checks.check_shape requires it
         if checks.crosses(order.side, order.price, last):
-            ref_qv = self._ref_qv.get(order.symbol, 0.0)
-            self._fill_taker(order, last, ref_qv, ts, limit=order.price)
+            self._fill_taker(order, last, self._ref(order.symbol), ts, limit=order.price)
         current = self._orders[order.order_id]
         if current.is_open and current.time_in_force in ("IOC", "FOK"):
             self._close(current, OrderStatus.EXPIRED, ts)
@@ -384,6 +398,13 @@ class MatchingEngine:
             self._close(order, OrderStatus.EXPIRED, ts)
             return []
         cs = self.markets[order.symbol].contract_size
+        if not volume_known(ref_qv):
+            self.unknown_volume_fills += 1
+            log.warning(
+                "%s: no reference volume for a taker fill; charged unknown_volume_bps = %s",
+                order.symbol,
+                self.fees.unknown_volume_bps,
+            )
         price = self.fees.taker_price(ref, order.side, qty * ref * cs, ref_qv)
         if limit is not None:
             price = min(price, limit) if order.side == "buy" else max(price, limit)
@@ -393,9 +414,9 @@ class MatchingEngine:
         stop = order.stop_price
         assert stop is not None  # stop orders always carry it
         if order.side == "buy" and bar.high >= stop:
-            return self._fill_taker(order, max(stop, bar.open), bar.volume * stop, ts)
+            return self._fill_taker(order, max(stop, bar.open), self._ref(order.symbol), ts)
         if order.side == "sell" and bar.low <= stop:
-            return self._fill_taker(order, min(stop, bar.open), bar.volume * stop, ts)
+            return self._fill_taker(order, min(stop, bar.open), self._ref(order.symbol), ts)
         return []
 
     def _maybe_rest_fill(self, order: Order, bar: Bar, budget: float, ts: int) -> list[Fill]:
