@@ -85,9 +85,11 @@ def test_v_after_the_subcommand_and_no_library_debug_flood(tmp_path: Path) -> No
     flood = [ln for ln in r.stderr.splitlines() if " DEBUG " in ln]
     assert all(" xsmom." in ln for ln in flood), flood[:5]  # no library debug at -vv
     # counted together: -v before and -v after the command make debug
+    root_level = logging.getLogger().level
     res = CliRunner().invoke(cli, ["-v", "config", "show", "-v"])
     assert res.exit_code == 0
     assert logging.getLogger("xsmom.cli").getEffectiveLevel() == logging.DEBUG
     for lib in ("numba", "ccxt", "urllib3", "matplotlib"):
         assert logging.getLogger(lib).getEffectiveLevel() == logging.INFO
     configure_logging(0)  # leave the process as the other tests expect it
+    logging.getLogger().setLevel(root_level)

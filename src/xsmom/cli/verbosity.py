@@ -12,18 +12,20 @@ from xsmom import redaction
 _KEY = "xsmom.verbose"
 
 
-def configure_logging(verbose: int) -> None:
+def configure_logging(verbose: int, *, force_level: bool = False) -> None:
     """Log to stderr at the level ``verbose`` asks for, with every secret masked.
 
     0 warnings, 1 info, 2 debug for xsmom only: third-party loggers (ccxt echoes request
     headers at debug, urllib3 every URL, numba its compiler passes) stay at INFO unless 3
-    asks for them too.
+    asks for them too. ``force_level`` sets the root level even when logging was configured
+    already (a ``-v`` after the sub-command raises what the top level set).
     """
     root_level = logging.WARNING if verbose == 0 else logging.INFO
     if verbose >= 3:
         root_level = logging.DEBUG
     logging.basicConfig(level=root_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(root_level)
+    if force_level:
+        logging.getLogger().setLevel(root_level)
     logging.getLogger("xsmom").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
     logging.captureWarnings(True)  # warnings go through the redacting handlers too
     redaction.install()
@@ -35,7 +37,7 @@ def _more(ctx: click.Context, _param: click.Parameter, value: int) -> None:
     root = ctx.find_root()
     total = int(root.meta.get(_KEY, 0)) + value
     root.meta[_KEY] = total
-    configure_logging(total)
+    configure_logging(total, force_level=True)
 
 
 def remember(ctx: click.Context, verbose: int) -> None:
