@@ -9,7 +9,8 @@ Public API (all keyword-only where it matters)::
     from xsmom.venue import MatchingEngine, MarketSpec, FeeModel, Bar
 
     eng = MatchingEngine(markets: Mapping[str, MarketSpec], fees: FeeModel,
-                         initial_balance: float, default_leverage: int = 20)
+                         initial_balance: float, default_leverage: int = 20,
+                         client_id_rule="ever"|"open")
     eng.update_price(symbol, last=..., mark=None, quote_volume=None, ts=...)  # current price
     eng.submit(symbol=, side="buy"|"sell", type="market"|"limit"|"stop_market", qty=,
                price=None, stop_price=None, post_only=False, reduce_only=False,
@@ -54,7 +55,8 @@ Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`
 Rejects raise the :mod:`xsmom.venue.types` errors (subclasses of the project's error tree) with
 ``.code`` set to the Binance code: -2019 margin, -4164 min notional, -4014 price tick, -1111
 quantity step, -4003 quantity too small, -5022 post-only, -2022 reduce-only, -2021 would trigger,
--2013 order does not exist, -2011 cancel of a closed order, -4116 duplicate client id, -1121
+-2013 order does not exist, -2011 cancel of a closed order, -4116 duplicate client id (any
+order ever, or only an open one with ``client_id_rule="open"``, Binance's rule), -1121
 unknown symbol, -4028 bad leverage, -4046/-4048 margin mode.
 """
 
@@ -64,9 +66,10 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Literal
 
 from xsmom.backtest.costs import volume_known
+from xsmom.errors import ConfigError
 from xsmom.venue import checks
 from xsmom.venue import types as t
 from xsmom.venue.account import Account
@@ -88,6 +91,7 @@ from xsmom.venue.types import (
 )
 
 log = logging.getLogger(__name__)
+ClientIdRule = Literal["open", "ever"]
 
 
 class MatchingEngine:
@@ -99,7 +103,12 @@ class MatchingEngine:
         fees: FeeModel,
         initial_balance: float,
         default_leverage: int = 20,
+        *,
+        client_id_rule: ClientIdRule = "ever",
     ) -> None:
+        if client_id_rule not in ("open", "ever"):
+            raise ConfigError(f"client id rule must be 'open' or 'ever', not {client_id_rule!r}")
+        self.client_id_rule: ClientIdRule = client_id_rule
         self.markets = dict(markets)
         self.fees = fees
         self.account = Account(self.markets, initial_balance, default_leverage)
@@ -164,7 +173,7 @@ class MatchingEngine:
         spec = self._spec(symbol)
         tif: TimeInForce = "GTX" if post_only else time_in_force
         checks.check_shape(spec, side, type, qty, price, stop_price)
-        if client_id is not None and client_id in self._by_client:
+        if client_id is not None and self._client_id_taken(client_id):
             raise reject(t.DUPLICATE_CLIENT_ID, "ClientOrderId is duplicated.")
         checks.check_against_market(side, type, price, stop_price, tif, self._last.get(symbol))
         pos = self.account.positions[symbol]
@@ -217,8 +226,19 @@ class MatchingEngine:
         """Cancel every open order of ``symbol``."""
         return [self._close(o, OrderStatus.CANCELED, ts) for o in self.open_orders(symbol)]
 
+    def _client_id_taken(self, client_id: str) -> bool:
+        """Return True if a new order may not use ``client_id`` under the id rule.
+
+        ``ever``: no id is ever reused. ``open`` (Binance's rule): an id is unique among open
+        orders only, so the id of a filled or canceled order can be used again.
+        """
+        oid = self._by_client.get(client_id)
+        if oid is None:
+            return False
+        return self.client_id_rule == "ever" or self._orders[oid].is_open
+
     def order(self, *, order_id: int | None = None, client_id: str | None = None) -> Order:
-        """Return an order by venue id or client id; -2013 if there is none."""
+        """Return an order by venue id or client id (the newest with it); -2013 if none."""
         oid = order_id if order_id is not None else self._by_client.get(client_id or "")
         if oid is None or oid not in self._orders:
             raise reject(t.ORDER_NOT_FOUND, "Order does not exist.")
@@ -321,11 +341,22 @@ class MatchingEngine:
             "unknown_volume_fills": self.unknown_volume_fills,
         }
 
+    def prices_state(self) -> dict[str, dict[str, float]]:
+        """Return the last prices and reference quote volumes, as :meth:`snapshot` has them."""
+        return {"last": dict(self._last), "ref_qv": dict(self._ref_qv)}
+
+    @property
+    def next_ids(self) -> tuple[int, int]:
+        """Return the ids the next order and the next fill will get."""
+        return self._next_order_id, self._next_trade_id
+
     @classmethod
-    def restore(cls, data: Mapping[str, Any]) -> MatchingEngine:
+    def restore(
+        cls, data: Mapping[str, Any], *, client_id_rule: ClientIdRule = "ever"
+    ) -> MatchingEngine:
         """Rebuild an engine from :meth:`snapshot` output."""
         markets = {s: MarketSpec(**m) for s, m in data["markets"].items()}
-        eng = cls(markets, FeeModel(**data["fees"]), 0.0)
+        eng = cls(markets, FeeModel(**data["fees"]), 0.0, client_id_rule=client_id_rule)
         eng.account.restore(data["account"])
         for raw in data["orders"]:
             order = Order(**{**raw, "status": OrderStatus(raw["status"])})
