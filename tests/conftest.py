@@ -91,11 +91,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print one line when PostgreSQL tests were skipped, saying how to run them."""
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_HOWTO in str(r.longrepr)]
+    """Print one line per kind of skipped test (PostgreSQL, browser), saying how to run them."""
+    skips = terminalreporter.stats.get("skipped", [])
+    skipped = [r for r in skips if PG_HOWTO in str(r.longrepr)]
     if skipped:
         terminalreporter.write_line(
             f"postgres tests skipped ({len(skipped)}): no server; {PG_HOWTO}", yellow=True
+        )
+    browser = [r for r in skips if "ci/browser.sh" in str(r.longrepr)]
+    if browser:
+        terminalreporter.write_line(
+            f"browser tests skipped ({len(browser)}): no Chromium; run bash .ci/browser.sh",
+            yellow=True,
         )
 
 

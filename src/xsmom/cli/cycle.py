@@ -52,7 +52,13 @@ def cycle(
     progress: bool,
     home: Path | None,
 ) -> None:
-    """Run one optimization cycle; rerunning the same inputs repeats nothing."""
+    """Run one optimization cycle; rerunning the same inputs repeats nothing.
+
+    \b
+    Examples:
+      xsmom cycle --store store --state xsmom-state
+      xsmom cycle --config my.yaml --store store --exchange binanceusdm --progress
+    """
     cfg = load_config(config_file)
     inp = CycleInputs(
         config=cfg,
