@@ -84,4 +84,4 @@ def test_config_validate_and_show() -> None:
     r = xsmom("config", "validate", "config/example.yaml")
     assert r.returncode == 0 and r.stdout.startswith("ok:")
     r = xsmom("config", "show")
-    assert r.returncode == 0 and "rebalance_every: 24" in r.stdout
+    assert r.returncode == 0 and "rebalance_every: 168" in r.stdout

@@ -238,7 +238,7 @@ def _default_space() -> dict[str, ParamSpec]:
             type="categorical",
             choices=((72, 168, 336), (168, 336), (168, 336, 504, 672), (336, 504, 672)),
         ),
-        "strategy.signal.vol_lookback": ParamSpec(type="int", low=168, high=1440, step=168),
+        "strategy.signal.vol_lookback": ParamSpec(type="int", low=168, high=1344, step=168),
         "strategy.selection.k": ParamSpec(type="int", low=2, high=5),
         "strategy.selection.exit_band": ParamSpec(type="int", low=0, high=3),
         "strategy.selection.weight_band": ParamSpec(type="float", low=0.0, high=0.5, step=0.05),

@@ -143,13 +143,12 @@ class SelectionConfig(Section):
         0.25,
         ge=0,
         le=10,
-        description="No-trade band: keep the old weight if the change is smaller (see "
-        "band_mode).",
+        description="No-trade band: keep the old weight if the change is smaller (see band_mode).",
     )
     band_mode: Literal["relative", "absolute"] = Field(
         "relative",
-        description="relative: the band is a fraction of the new target's |weight|; "
-        "absolute: in weight units.",
+        description="relative: the band is a fraction of the size of the new target "
+        "weight; absolute: in weight units.",
     )
 
 

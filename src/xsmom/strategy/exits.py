@@ -147,8 +147,9 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     stop_out: F64,
 ) -> F64:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
-    max_bars_held, cooldown_bars, re-entry: 1 next rebalance / 0 after the cooldown). The targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero
-    before the first row), held between rows. Write the weights and the stop levels into
+    max_bars_held, cooldown_bars, reenter: 1 next rebalance / 0 after the cooldown). The
+    targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero before the first row), held
+    between rows; ``rows`` are the rebalance closes. Write the weights and the stop levels into
     ``w`` and ``stop_out`` (allocated by the caller with numpy, stops NaN) and return the exit
     events (columns ``EV_*``)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
