@@ -112,3 +112,16 @@ def test_relative_band_is_the_default_and_scales_with_the_weight() -> None:
     big = apply_weight_band(np.array([[0.2], [0.21]]), 0.25, True)
     small = apply_weight_band(np.array([[0.02], [0.03]]), 0.25, True)
     assert big[1, 0] == 0.2 and small[1, 0] == 0.03
+
+
+def test_waiting_for_the_next_rebalance_reads_no_later_bar(sample_panel: MarketPanel) -> None:
+    # cut the history inside a stretch where a stopped name waits: the targets up to the cut
+    # are those of the full run (the next rebalance is a clock time, not data)
+    full = compute_targets(sample_panel, Config().strategy)
+    rows = full.rebalance_rows
+    stops = full.exit_events[:, EV_BAR].astype(int)
+    waiting = [t for t in stops if rows[rows >= t].size and rows[rows >= t][0] > t + 2]
+    assert len(waiting) >= 3
+    for t in waiting[:3]:
+        part = compute_targets(sample_panel.slice(0, t + 2), Config().strategy)
+        np.testing.assert_array_equal(part.weights, full.weights[: t + 2])
