@@ -245,7 +245,8 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
 def apply_exits(
     w_in: F64, open_: F64, high: F64, low: F64, close: F64, atr: F64, cfg: ExitConfig
 ) -> ExitResult:
-    """Apply the configured exit rules to target weights (see the module docstring)."""
+    """Apply the configured exit rules to target weights (see the module docstring); every
+    bar counts as a rebalance close, so ``reenter: next_rebalance`` waits for no bar here."""
     rows = np.arange(w_in.shape[0], dtype=np.int64)
     return apply_exits_rows(w_in, rows, open_, high, low, close, atr, cfg)
 
