@@ -128,9 +128,9 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a model folder trained with the default config on the sample's first 2000 bars.
+    """Return a model folder trained with the default config on the sample's first 3000 bars.
 
-    It gates entries decided from bar 2000 of the sample on.
+    It gates entries decided from bar 3000 of the sample on (weekly rebalancing: ~30 entries).
     """
     from xsmom.config import Config
     from xsmom.meta.labels import default_spec
@@ -139,4 +139,4 @@ def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFacto
 
     cfg = Config()
     out = tmp_path_factory.mktemp("meta_model")
-    return train_single(sample_panel.slice(0, 2000), cfg, default_spec(cfg), TrainOptions(), out)
+    return train_single(sample_panel.slice(0, 3000), cfg, default_spec(cfg), TrainOptions(), out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,4 +100,13 @@ def test_config_validate_and_show() -> None:
     r = xsmom("config", "validate", "config/example.yaml")
     assert r.returncode == 0 and r.stdout.startswith("ok:")
     r = xsmom("config", "show")
-    assert r.returncode == 0 and "rebalance_every: 24" in r.stdout
+    assert r.returncode == 0 and "rebalance_every: 168" in r.stdout
+
+
+def test_first_run_with_the_defaults_trades_under_100x_a_year(tmp_path: Path) -> None:
+    # the README's first command (docs/defaults.md): built-in defaults on the bundled sample
+    r = xsmom("backtest", "--store", "sample", "--out", str(tmp_path / "demo"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    metrics = json.loads((tmp_path / "demo" / "metrics.json").read_text())
+    assert 10 < metrics["turnover"] < 100
+    assert re.search(r"turnover: +\d+\.\d+", r.stdout)
