@@ -18,9 +18,14 @@ COMMANDS: dict[str, str] = {
     "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
     "exchange": "xsmom.cli.exchange:exchange",
+    "health": "xsmom.cli.ops:health",
+    "live": "xsmom.cli.live:live",
     "notify": "xsmom.cli.notify:notify",
     "ledger": "xsmom.cli.ledger:ledger",
     "optimize": "xsmom.cli.optimize:optimize",
+    "resume": "xsmom.cli.ops:resume",
+    "status": "xsmom.cli.ops:status",
+    "stop": "xsmom.cli.ops:stop",
     "venue": "xsmom.cli.venue:venue",
 }
 
@@ -59,6 +64,8 @@ def cli(verbose: int) -> None:
     Venue:     xsmom venue serve --store sample --port 8765
     Notify:    xsmom notify test --config my.yaml
     Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
+    Trading:   xsmom live --config my.yaml --home bot [--paper] [--venue URL]
+               xsmom status --home bot [--json] | health | stop [--flatten] | resume
 
     Every command takes -h for its options.
     """

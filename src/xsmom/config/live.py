@@ -118,8 +118,43 @@ class ExecutionConfig(_Section):
     )
 
 
+class EngineConfig(_Section):
+    """The engine loop (xsmom.live.engine): home, exchange, history, pacing."""
+
+    home: str | None = Field(
+        None, description="The bot's home folder (default ./xsmom-home; --home wins)."
+    )
+    exchange: Literal["binanceusdm", "bybit"] = Field(
+        "binanceusdm", description="ccxt id of the exchange traded (keys from env or a file)."
+    )
+    history_bars: int = Field(
+        0,
+        ge=0,
+        description="Bars of the store the strategy reads each cycle (0 = the whole store, "
+        "exactly what xsmom backtest reads; N = a rolling window, bounded cost).",
+    )
+    warmup_bars: int = Field(
+        1500,
+        ge=1,
+        description="Bars of history downloaded into an empty store before the first cycle.",
+    )
+    reconcile_every: int = Field(
+        6, ge=1, description="Reconcile the ledger with the exchange every N bars while running."
+    )
+    poll_s: float = Field(
+        2.0, gt=0, description="Seconds between looks at the exchange clock for a new bar."
+    )
+    heartbeat_stale_s: float = Field(
+        900.0, gt=0, description="xsmom health: the heartbeat is stale when older than this."
+    )
+    paper_balance: float = Field(
+        10_000.0, gt=0, description="Starting USDT of a --paper account (first run only)."
+    )
+
+
 class LiveConfig(_Section):
     """Live and paper trading (xsmom.live)."""
 
     guards: GuardsConfig = GuardsConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    engine: EngineConfig = EngineConfig()

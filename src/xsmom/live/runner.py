@@ -1,0 +1,206 @@
+"""Wire an `Engine` from a config and the command line, and run its loop.
+
+The exchange side: the ccxt client of ``live.engine.exchange`` (keys from the environment or
+a 0600 file), or of the simulated venue with ``--venue URL``; the paper adapter on that
+market data with ``--paper``; always wrapped in the circuit breaker (`GuardedExchange`).
+Time: the exchange's clock (``fetch_time``), or the venue's market clock (``/admin/clock``),
+never the host clock alone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from xsmom.config import Config
+from xsmom.errors import ConfigError, NetworkError, RetryableError
+from xsmom.exchange import (
+    CcxtConfig,
+    CcxtExchange,
+    CircuitBreaker,
+    GuardedExchange,
+    PaperConfig,
+    PaperExchange,
+    load_credentials,
+    make_client,
+)
+from xsmom.exchange.interface import Exchange
+from xsmom.exchange.state import TradingState
+from xsmom.ledger import Ledger
+from xsmom.live.cycle import Alerts
+from xsmom.live.engine import Engine, EngineParts
+from xsmom.live.feed import BarFeed, CachedStore
+from xsmom.live.home import Home
+from xsmom.live.signals import StopFlags, sd_notify
+from xsmom.venue.types import FeeModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveOptions:
+    """The command line of ``xsmom live``."""
+
+    home: Path
+    paper: bool = False
+    venue: str | None = None
+    keys_file: Path | None = None
+    max_bars: int | None = None
+    poll_s: float | None = None
+
+
+def venue_clock(url: str, timeout_s: float = 5.0) -> Callable[[], int]:
+    """Return the simulated venue's market clock (``GET /admin/clock``) as a function."""
+    client = httpx.Client(base_url=url.rstrip("/"), timeout=timeout_s)
+
+    def now() -> int:
+        try:
+            r = client.get("/admin/clock")
+            r.raise_for_status()
+            return int(r.json()["now"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            raise NetworkError(f"venue clock at {url} unreadable: {exc}") from None
+
+    return now
+
+
+def _client(cfg: Config, opts: LiveOptions) -> tuple[Any, Any, Callable[[], int] | None]:
+    ex_id = cfg.live.engine.exchange
+    creds = load_credentials(ex_id, path=opts.keys_file)
+    if creds is None and not opts.paper:
+        raise ConfigError(
+            f"no API keys for {ex_id}: set XSMOM_{ex_id.upper()}_API_KEY / _API_SECRET or "
+            f"--keys-file (or trade --paper)"
+        )
+    if opts.venue is None:
+        return make_client(CcxtConfig(exchange_id=ex_id), creds), creds, None
+    if ex_id != "binanceusdm":
+        raise ConfigError("--venue speaks Binance USDT-M: set live.engine.exchange: binanceusdm")
+    import ccxt
+
+    from xsmom.venue.testing import ccxt_config
+
+    key, secret = (creds.api_key, creds.secret) if creds else ("", "")
+    return ccxt.binanceusdm(ccxt_config(opts.venue, key, secret)), creds, venue_clock(opts.venue)
+
+
+def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
+    """Return the guarded exchange, breaker, market-data client and clock of ``cfg``."""
+    client, creds, vclock = _client(cfg, opts)
+    ccfg = CcxtConfig(exchange_id=cfg.live.engine.exchange)
+    if opts.venue:  # loopback: the venue's own weight limits are the only pacing needed
+        ccfg = CcxtConfig(
+            exchange_id="binanceusdm", max_clock_drift_ms=None, rate_per_s=500.0, burst=100.0
+        )
+    market = CcxtExchange(ccfg, creds, client=client, bar_clock=vclock)
+    clock: Callable[[], int] = vclock if vclock is not None else market.server_ms
+    inner: Exchange = market
+    if opts.paper:
+        costs = cfg.costs
+        fees = FeeModel(
+            taker_fee_bps=costs.taker_fee_bps,
+            maker_fee_bps=costs.maker_fee_bps,
+            slippage_bps=costs.slippage_bps,
+            impact_coef=costs.impact_coef,
+        )
+        pcfg = PaperConfig(
+            initial_balance=cfg.live.engine.paper_balance,
+            fees=fees,
+            timeframe=cfg.data.timeframe,
+        )
+        inner = PaperExchange(market, home.path / "paper.json", clock, config=pcfg)
+    breaker = CircuitBreaker()
+    state = TradingState(cfg.live.guards.breaker_state)
+    guarded = GuardedExchange(inner, breaker, open_state=state)
+    name = f"paper on {market.name}" if opts.paper else market.name
+    if opts.venue:
+        name += f" (venue {opts.venue})"
+    return EngineParts(
+        exchange=guarded,
+        breaker=breaker,
+        client=client,
+        clock=clock,
+        mode="paper" if opts.paper else "live",
+        name=name,
+        close=guarded.close,
+    )
+
+
+def build_engine(
+    cfg: Config,
+    opts: LiveOptions,
+    home: Home,
+    ledger: Ledger,
+    *,
+    alerts: Alerts | None = None,
+    reload: Callable[[], Config] | None = None,
+    parts: EngineParts | None = None,
+) -> Engine:
+    """Return an engine for ``cfg`` in ``home`` (exchange side built unless given)."""
+    parts = parts or build_parts(cfg, opts, home)
+    e = cfg.live.engine
+    feed = BarFeed(
+        CachedStore(home.store_dir),
+        parts.client,
+        cfg.data.symbols,
+        cfg.data.timeframe,
+        warmup_bars=e.warmup_bars,
+        history_bars=e.history_bars,
+    )
+    return Engine(
+        config=cfg,
+        home=home,
+        ledger=ledger,
+        parts=parts,
+        feed=feed,
+        alerts=alerts,
+        reload=reload,
+    )
+
+
+def run_loop(
+    engine: Engine,
+    flags: StopFlags,
+    *,
+    poll_s: float,
+    max_bars: int | None = None,
+    notify: Callable[[str], bool] = sd_notify,
+    after_step: Callable[[], None] | None = None,
+) -> int:
+    """Start (reconcile), then process bars until a stop; return the bars processed.
+
+    A retryable failure (network, exchange down, ledger busy) is logged and the step retried
+    at the next look; anything else stops the engine, recorded as an unclean stop.
+    """
+    engine.start()
+    notify("READY=1")
+    done = 0
+    try:
+        while not flags.stop:
+            if flags.reload:
+                flags.reload = False
+                engine.reload_config()
+            try:
+                done += int(engine.step())
+            except RetryableError as exc:
+                log.warning("step failed, retried at the next look: %s", exc)
+            engine.beat()
+            notify("WATCHDOG=1")
+            if after_step is not None:
+                after_step()
+            if max_bars is not None and done >= max_bars:
+                break
+            flags.wait(poll_s)
+    except BaseException as exc:
+        log.exception("engine stopped by an error")
+        engine.stop(clean=False, reason=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    finally:
+        notify("STOPPING=1")
+    engine.stop(clean=True, reason=f"stopped ({flags.signal_name or 'done'})")
+    return done
