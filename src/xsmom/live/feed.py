@@ -20,13 +20,21 @@ import pandas as pd
 from xsmom.data.download import ALL_KINDS, Downloader, DownloadResult
 from xsmom.data.download import RetryPolicy as DownloadRetry
 from xsmom.data.panel import MarketPanel, load_panel
-from xsmom.data.store import MergePlan, ParquetStore, _to_table
+from xsmom.data.store import MergePlan, ParquetStore
 from xsmom.data.timeframes import timeframe_ms
-from xsmom.data.validate import Kind
+from xsmom.data.validate import Kind, columns_for
 from xsmom.errors import ConfigError
 
 _Key = tuple[Kind, str, str | None]
 SMALL_PAGE = 99
+
+
+def _as_read(kind: Kind, frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` as reading its Parquet file gives it (the store's columns and dtypes;
+    int64 and float64 survive Parquet bit for bit)."""
+    cols = list(columns_for(kind))
+    typed = frame[cols].astype({c: ("int64" if c == "timestamp" else "float64") for c in cols})
+    return typed.reset_index(drop=True)
 
 
 class CachedStore(ParquetStore):
@@ -81,7 +89,7 @@ class CachedStore(ParquetStore):
         for p in plans:
             if p.frame is not None:
                 key = (p.kind, p.symbol, p.timeframe)
-                self._cache[key] = _to_table(p.kind, p.frame).to_pandas()
+                self._cache[key] = _as_read(p.kind, p.frame)
                 if key in self._cut:
                     self._trim(key, self._cut[key])
 
