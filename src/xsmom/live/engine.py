@@ -64,6 +64,7 @@ from xsmom.live.reconcile import (
     sync_orders,
 )
 from xsmom.live.sizing import margin_ratio, target_quantities
+from xsmom.live.wal import LedgerFirst
 from xsmom.notify import EngineStarted, EngineStopped, ReconciliationRefused, ReconciliationRepaired
 from xsmom.strategy import compute_targets
 
@@ -163,13 +164,14 @@ class Engine:
         parts.breaker.subscribe(self.mem.breaker_events.append)
         self.gate = Gate(config.live.guards)
         self.version = version_id(config)
+        self.wal = LedgerFirst(parts.exchange, ledger, lambda: self.executor.ids, parts.clock)
         self.executor = self._executor(config, self.version, None)
 
     # ---- set-up ------------------------------------------------------------------------------
     def _executor(self, cfg: Config, version: str, state: ExecutionState | None) -> Executor:
         ex = cfg.live.execution
         return Executor(
-            self.parts.exchange,
+            self.wal.as_exchange(),
             self.gate,
             ex,
             ids=IdScheme(version, ex.client_id_prefix),
