@@ -78,13 +78,20 @@ def venue(start: int = START_MS, **kw: Any) -> Iterator[RunningVenue]:
 
 
 def make_engine(
-    rv: RunningVenue, home: Path, cfg: Config, *, paper: bool = False
+    rv: RunningVenue, home: Path, cfg: Config, *, paper: bool = False, **opts: Any
 ) -> tuple[Engine, Ledger]:
     """Build an engine for ``cfg`` trading ``rv`` (or paper on its data) from ``home``."""
     bot = Home(home).create()
     ledger = open_home_ledger(bot.path)
-    opts = LiveOptions(home=bot.path, paper=paper, venue=rv.url)
-    return build_engine(cfg, opts, bot, ledger, alerts=Alerts()), ledger
+    options = LiveOptions(home=bot.path, paper=paper, venue=rv.url, **opts)
+    engine = build_engine(cfg, options, bot, ledger, alerts=Alerts())
+    engine.feed._sleep = lambda _s: None  # download retries without waiting
+    return engine, ledger
+
+
+def venue_orders(rv: RunningVenue) -> int:
+    """Return how many orders the venue has received."""
+    return len(rv.venue.engine.orders())
 
 
 def replay_targets(home: Path, cfg: Config) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:

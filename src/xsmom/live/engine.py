@@ -26,7 +26,7 @@ import numpy as np
 
 from xsmom.config import Config, config_from_dict, version_id
 from xsmom.data.panel import MarketPanel
-from xsmom.errors import CorruptStateError, DataError, ReconcileError
+from xsmom.errors import CorruptStateError, DataError, ReconcileError, RetryableError
 from xsmom.exchange.breaker import BreakerEvent, CircuitBreaker
 from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
@@ -283,7 +283,10 @@ class Engine:
         last = self.mem.last_bar
         if last is not None and bar_ts <= last:
             return False
-        self.feed.update(now)
+        try:
+            self.feed.update(now)
+        except RetryableError as exc:  # the guards still run: stale data halts
+            log.warning("market data not updated: %s", exc)
         have = self.feed.last_bar()
         if have is None or have < bar_ts:
             log.warning("bar %s closed on the exchange clock but not served yet", bar_ts)

@@ -29,7 +29,9 @@ from xsmom.exchange import (
     load_credentials,
     make_client,
 )
+from xsmom.exchange.breaker import BreakerConfig
 from xsmom.exchange.interface import Exchange
+from xsmom.exchange.retry import RetryPolicy
 from xsmom.exchange.state import TradingState
 from xsmom.ledger import Ledger
 from xsmom.live.cycle import Alerts
@@ -52,6 +54,8 @@ class LiveOptions:
     keys_file: Path | None = None
     max_bars: int | None = None
     poll_s: float | None = None
+    breaker: BreakerConfig | None = None  # default thresholds unless given
+    venue_timeout_ms: int = 5000  # ccxt timeout against --venue
 
 
 def venue_clock(url: str, timeout_s: float = 5.0) -> Callable[[], int]:
@@ -86,7 +90,10 @@ def _client(cfg: Config, opts: LiveOptions) -> tuple[Any, Any, Callable[[], int]
     from xsmom.venue.testing import ccxt_config
 
     key, secret = (creds.api_key, creds.secret) if creds else ("", "")
-    return ccxt.binanceusdm(ccxt_config(opts.venue, key, secret)), creds, venue_clock(opts.venue)
+    client = ccxt.binanceusdm(
+        ccxt_config(opts.venue, key, secret, timeout_ms=opts.venue_timeout_ms)
+    )
+    return client, creds, venue_clock(opts.venue)
 
 
 def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
@@ -95,7 +102,12 @@ def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
     ccfg = CcxtConfig(exchange_id=cfg.live.engine.exchange)
     if opts.venue:  # loopback: the venue's own weight limits are the only pacing needed
         ccfg = CcxtConfig(
-            exchange_id="binanceusdm", max_clock_drift_ms=None, rate_per_s=500.0, burst=100.0
+            exchange_id="binanceusdm",
+            max_clock_drift_ms=None,
+            rate_per_s=500.0,
+            burst=100.0,
+            timeout_ms=opts.venue_timeout_ms,
+            retry=RetryPolicy(max_attempts=4, base_delay=0.05, max_delay=0.5),
         )
     market = CcxtExchange(ccfg, creds, client=client, bar_clock=vclock)
     clock: Callable[[], int] = vclock if vclock is not None else market.server_ms
@@ -114,7 +126,7 @@ def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
             timeframe=cfg.data.timeframe,
         )
         inner = PaperExchange(market, home.path / "paper.json", clock, config=pcfg)
-    breaker = CircuitBreaker()
+    breaker = CircuitBreaker(opts.breaker)
     state = TradingState(cfg.live.guards.breaker_state)
     guarded = GuardedExchange(inner, breaker, open_state=state)
     name = f"paper on {market.name}" if opts.paper else market.name
