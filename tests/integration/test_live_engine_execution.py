@@ -1,6 +1,6 @@
 """The engine over ccxt against the venue: post-only orders filling in three or more pieces (a
-few per bar, topped up at each bar) converge to the target; with 5xx, timeouts and late answers on the order endpoints the run
-completes with one venue order per intent."""
+few per bar, topped up at each bar) converge to the target; with 5xx, timeouts and late answers
+on the order endpoints the run completes with one venue order per intent."""
 
 from __future__ import annotations
 
