@@ -29,9 +29,11 @@ def _log_to_home(home: Home) -> logging.Handler:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
+    for h in root.handlers:  # the console keeps the level -v asked for
+        if h.level == logging.NOTSET:
+            h.setLevel(root.level)
     root.addHandler(handler)
-    if root.level > logging.INFO or root.level == logging.NOTSET:
-        root.setLevel(logging.INFO)
+    root.setLevel(min(root.level, logging.INFO) if root.level else logging.INFO)
     return handler
 
 
