@@ -7,6 +7,7 @@
     │   ├── NetworkError
     │   ├── RequestTimeoutError   (the request may have reached the venue: look up before retry)
     │   ├── RateLimitError
+    │   │   └── VenueBackoffError  asked to wait beyond the cap: hold, do not sleep
     │   ├── ExchangeUnavailableError
     │   └── LedgerUnavailableError    the ledger database is busy or unreachable
     ├── FatalError                stop: a human must act
@@ -50,6 +51,10 @@ class RequestTimeoutError(RetryableError):
 
 class RateLimitError(RetryableError):
     """The venue asked us to slow down (HTTP 429/418)."""
+
+
+class VenueBackoffError(RateLimitError):
+    """The venue asked for a wait beyond the retry cap: hold (breaker) instead of sleeping."""
 
 
 class ExchangeUnavailableError(RetryableError):

@@ -75,6 +75,36 @@ def test_wrong_secret_is_one_clean_line(venue: RunningVenue) -> None:
     assert "wrong-s" not in out.stderr
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--exchange", "nosuchex"], "ccxt has no exchange 'nosuchex'"),
+        (["--exchange", "__class__"], "ccxt has no exchange '__class__'"),
+        (["--venue-url", "notaurl"], "is not an http(s)://host:port URL"),
+        (["--venue-url", "http://127.0.0.1:99999"], "is not an http(s)://host:port URL"),
+        (["--venue-url", "http://[::1"], "is not an http(s)://host:port URL"),
+        (["--venue-url", "UNREACHABLE"], "cannot reach http://127.0.0.1:"),
+        (["--keys-file", "/nonexistent/keys.json"], "cannot read key file"),
+        (["--max-drift-ms", "0"], "Invalid value for '--max-drift-ms'"),
+    ],
+)
+def test_bad_inputs_are_one_clean_line(args: list[str], says: str) -> None:
+    args = [f"http://127.0.0.1:{_free_port()}" if a == "UNREACHABLE" else a for a in args]
+    out = run("check", *args)
+    assert out.returncode == 2
+    assert says in out.stderr and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith(("error: ", "Error: ")) and says in last
+
+
 def test_paper_status(tmp_path: Path) -> None:
     clock = ManualClock(START_MS)
     src = StoreMarketData(sample_store(), clock, symbols=["BTC/USDT:USDT"])

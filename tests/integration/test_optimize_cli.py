@@ -18,8 +18,17 @@ from xsmom.config.history import ConfigHistory
 from xsmom.data.bundled import SAMPLE_DIR
 from xsmom.optimize.storage import make_storage, sqlite_url
 
+ACCEPT_ALL = {
+    "min_sharpe_gain": -100.0,
+    "min_ci_low_gain": -100.0,
+    "min_deflated_sharpe": 0.0,
+    "max_pbo": 1.0,
+}
+REJECT_ALL = {"min_sharpe_gain": 100.0}
+
 
 def small_config(path: Path, **gate: float) -> Path:
+    gate = gate or ACCEPT_ALL
     cfg = config_from_dict(
         {
             "optimize": {
@@ -70,11 +79,14 @@ def test_optimize_writes_outputs_records_history_and_resumes(tmp_path: Path) -> 
     assert "sharpe" in doc["folds"][0]["oos_metrics"]
     assert 0.0 <= doc["deflated_sharpe"] <= 1.0 and 0.0 <= doc["pbo"] <= 1.0
     assert set(doc["importances"]) <= {"strategy.selection.k", "strategy.signal.lookbacks"}
-    assert doc["gate"]["accepted"] in (True, False)
+    assert doc["gate"]["accepted"] is True
+    assert doc["candidate"]["file"] == "best_config.yaml"
+    assert not (out / "candidate_config.yaml").exists()
 
     # best_config.yaml is a complete config that `xsmom config validate` accepts
     best = load_config(out / "best_config.yaml")
-    assert "ok:" in invoke("config", "validate", str(out / "best_config.yaml"))
+    checked = invoke("config", "validate", str(out / "best_config.yaml"))
+    assert "ok:" in checked and "REJECTED" not in checked
     assert doc["candidate"]["version"] == version_id(best)
 
     html = (out / "report.html").read_text()
@@ -133,6 +145,34 @@ def test_local_workers_share_a_sqlite_study(tmp_path: Path) -> None:
     numbers = sorted(t.number for t in study.get_trials())
     assert numbers == sorted(ran[0] | ran[1]) == list(range(len(numbers)))
     assert 10 <= len(numbers) <= 11
+
+
+def test_a_rejected_candidate_is_not_written_as_best_config(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "best_config.yaml").write_text("name: stale from an earlier accepted run\n")
+    cfg = small_config(tmp_path / "cfg.yaml", **REJECT_ALL)
+    args = ["--config", str(cfg), "--store", "sample", "--out", str(out), "--trials", "3"]
+    res = CliRunner().invoke(cli, ["optimize", *args, "--no-history", "--no-progress"])
+    assert res.exit_code == 3, res.output
+    assert "REJECTED: sharpe_gain" in res.output
+    assert "candidate_config.yaml is not a best config (exit status 3)" in res.output
+    assert not (out / "best_config.yaml").exists(), "no best_config.yaml, not even a stale one"
+    doc = json.loads((out / "study.json").read_text())
+    assert doc["gate"]["accepted"] is False
+    assert doc["candidate"]["file"] == "candidate_config.yaml"
+    text = (out / "candidate_config.yaml").read_text()
+    head = text.splitlines()
+    assert head[0].startswith("# REJECTED by the acceptance gate")
+    assert any(line.startswith("#   sharpe_gain = ") and "needs >= 100" in line for line in head)
+    assert "#   pbo: " in text
+    # still a complete, valid config (the header is YAML comments) ...
+    cand = load_config(out / "candidate_config.yaml")
+    assert version_id(cand) == doc["candidate"]["version"]
+    # ... and `config validate` accepts it but says it was rejected, and why
+    checked = invoke("config", "validate", str(out / "candidate_config.yaml"))
+    assert checked.startswith("ok: ")
+    assert "REJECTED" in checked and "sharpe_gain = " in checked
 
 
 def _closed_port() -> int:
@@ -330,3 +370,22 @@ def test_a_search_that_keeps_the_current_parameters_adds_no_version(tmp_path: Pa
     records = ConfigHistory(state / "configs").records()
     assert [r.status for r in records] == ["current"]
     assert records[0].version == version_id(cfg)
+
+
+def test_optimize_refuses_missing_funding_unless_allowed(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(SAMPLE_DIR, store)
+    (store / "funding" / "BTC_USDT_USDT.parquet").unlink()
+    cfg = small_config(tmp_path / "cfg.yaml")
+    args = ["optimize", "--config", str(cfg), "--store", str(store), "--trials", "2"]
+    args += ["--no-history", "--no-progress"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(tmp_path / "a")])
+    assert res.exit_code != 0
+    assert "all 2 trials failed; the first: DataError: BTC/USDT:USDT: the backtest would hold" in (
+        str(res.exception)
+    )
+    out = tmp_path / "b"
+    invoke(*args, "--out", str(out), "--allow-funding-gaps")
+    doc = json.loads((out / "study.json").read_text())
+    shares = [f["oos_metrics"]["funding_uncovered_share"] for f in doc["folds"]]
+    assert all(0.0 <= s < 1.0 for s in shares) and max(shares) > 0.0

@@ -7,27 +7,16 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 import pytest
-from optimize_pg_server import postgres_server
 
 from xsmom.config import config_from_dict, save_config
 from xsmom.optimize.sampler import EVAL_ATTR
 from xsmom.optimize.storage import make_storage
 
 TRIALS = 14
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    try:
-        with postgres_server() as url:
-            yield url
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
 
 
 def small_config(path: Path) -> Path:
@@ -40,6 +29,13 @@ def small_config(path: Path) -> Path:
                     "strategy.signal.zscore_clip": {"type": "float", "low": 1.0, "high": 4.0},
                 },
                 "stats": {"bootstrap_samples": 200, "cscv_blocks": 8},
+                # accept any candidate: a rejected one exits 3 (tested in test_optimize_cli)
+                "gate": {
+                    "min_sharpe_gain": -100.0,
+                    "min_ci_low_gain": -100.0,
+                    "min_deflated_sharpe": 0.0,
+                    "max_pbo": 1.0,
+                },
             }
         }
     )
@@ -47,6 +43,7 @@ def small_config(path: Path) -> Path:
     return path
 
 
+@pytest.mark.postgres
 def test_two_workers_share_one_study_and_record_each_trial_once(
     pg_url: str, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from xsmom.backtest import kernel as k
+from xsmom.backtest.coverage import coverage_metrics, held_into, refusal
 from xsmom.backtest.metrics import bar_returns, compute_metrics
 from xsmom.config.schema import Config
 from xsmom.data.panel import MarketPanel
@@ -109,6 +110,9 @@ def run_backtest(
     tg = targets if targets is not None else compute_targets(panel, config.strategy)
     sl = np.s_[start:stop]
     lots = np.array([config.backtest.lot_sizes.get(s, 0.0) for s in panel.symbols])
+    gaps = panel.funding_gaps[sl] if panel.funding_gaps is not None else None
+    # where the store lacks funding data, the positions held there decide: record them
+    check = config.backtest.funding and gaps is not None and bool(gaps.any())
     bar, attr, held = k.run_kernel(
         trade_weights(tg.weights, start, stop),
         tg.exit_price[sl],
@@ -122,7 +126,7 @@ def run_backtest(
         panel.last_valid - start,
         lots,
         kernel_params(config),
-        record_held,
+        record_held or check,
         tg.exit_rows[sl],
         panel.funding_bars[sl],
     )
@@ -140,6 +144,15 @@ def run_backtest(
         wins=float(attr[:, k.A_WINS].sum()),
         losses=float(attr[:, k.A_LOSSES].sum()),
     )
+    cover = {"funding_uncovered_share": 0.0, "funding_mark_fallback_share": 0.0}
+    if check and gaps is not None:
+        into = held_into(held)
+        err = refusal(panel.symbols, panel.timestamps[sl], gaps, into)
+        if err is not None and not config.backtest.allow_funding_gaps:
+            raise err
+        cover = coverage_metrics(gaps, panel.funding_event[sl], into)
+        held = held if record_held else np.zeros((1, panel.n_symbols))
+    metrics = {**metrics, **cover}
     returns = bar_returns(equity, init)
     return BacktestResult(
         symbols=panel.symbols,

@@ -20,6 +20,24 @@ def validate(file: Path) -> None:
     """Check FILE against the schema; print its version id."""
     cfg = load_config(file)
     click.echo(f"ok: {file} (version {version_id(cfg)[:12]})")
+    verdict = rejected_verdict(file)
+    if verdict:
+        click.echo(f"warning: {file} is a candidate the optimizer's gate REJECTED: {verdict}")
+
+
+def rejected_verdict(file: Path) -> str:
+    """Return the failed gate checks named in a rejected candidate's header ('' if none)."""
+    lines = file.read_text(encoding="utf-8").splitlines()
+    if not lines or not lines[0].startswith("# REJECTED"):
+        return ""
+    header = [ln for ln in lines if ln.startswith("#")]
+    failed: list[str] = []
+    if "# failed checks:" in header:
+        for ln in header[header.index("# failed checks:") + 1 :]:
+            if not ln.startswith("#   "):
+                break
+            failed.append(ln[4:].strip())
+    return "; ".join(failed) or "see the file's header"
 
 
 @config.command()

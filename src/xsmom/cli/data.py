@@ -164,8 +164,13 @@ def list_cmd(store_spec: str) -> None:
 @data.command("validate")
 @click.option("--store", "store_spec", required=True, help=STORE_HELP)
 def validate_cmd(store_spec: str) -> None:
-    """Re-read and re-validate every file of the store; fail if any is invalid."""
-    from xsmom.data.inventory import inspect
+    """Re-read and re-validate every file of the store, and check funding coverage.
+
+    Fails (exit status 2) if a file is invalid or a symbol's candles lack funding data
+    (no funding file, or funding times missing against the symbol's own interval). Mark
+    candles missing at funding times and funding interval changes are reported as warnings.
+    """
+    from xsmom.data.inventory import coverage_report, inspect
 
     store = resolve_store(store_spec)
     infos, problems = inspect(store)
@@ -173,5 +178,22 @@ def validate_cmd(store_spec: str) -> None:
         click.echo(f"INVALID {p.error}", err=True)
     warned = sum(1 for i in infos if i.gaps or i.spikes)
     click.echo(f"{len(infos)} series valid ({warned} with gap or spike warnings) in {store.root}")
+    covs, _ = coverage_report(store)
+    for c in covs:
+        for line in c.lines():
+            click.echo(line)
+    short = [c for c in covs if c.funding.gaps]
+    intervals = sorted({c.funding.interval_ms for c in covs if c.funding.interval_ms})
+    click.echo(
+        f"funding: {len(covs)} candle series checked, intervals "
+        f"{', '.join(f'{ms // 3_600_000}h' for ms in intervals) or '-'}; "
+        f"{len(short)} with missing funding, {sum(1 for c in covs if c.mark)} with mark gaps"
+    )
     if problems:
         raise DataError(f"{len(problems)} invalid series in {store.root} (listed above)")
+    if short:
+        names = ", ".join(sorted({c.symbol for c in short}))
+        raise DataError(
+            f"funding data missing for {len(short)} candle series ({names}); listed above: "
+            "backtests holding them there refuse unless --allow-funding-gaps"
+        )

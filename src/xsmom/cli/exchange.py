@@ -5,12 +5,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
-from xsmom.errors import ClockDriftError, ConfigError, CorruptStateError
+from xsmom.errors import ClockDriftError, ConfigError, CorruptStateError, RetryableError
 from xsmom.exchange import CcxtConfig, CcxtExchange, load_credentials, make_client
 from xsmom.exchange.keys import ApiCredentials
+from xsmom.exchange.retry import RetryPolicy
+
+
+def check_url(url: str) -> str:
+    """Return ``url`` if it is an ``http(s)://host[:port]`` base URL, else raise ConfigError."""
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
+        raise ConfigError(f"--venue-url {url!r} is not an http(s)://host:port URL")
+    return url.rstrip("/")
 
 
 def _client(
@@ -18,6 +33,7 @@ def _client(
 ) -> Any:
     if venue_url is None:
         return make_client(cfg, creds)
+    venue_url = check_url(venue_url)
     if exchange_id != "binanceusdm":
         raise ConfigError("--venue-url speaks Binance USDT-M: use --exchange binanceusdm")
     import ccxt
@@ -55,7 +71,7 @@ def exchange() -> None:
 @click.option("--symbol", default="BTC/USDT:USDT", show_default=True)
 @click.option(
     "--max-drift-ms",
-    type=int,
+    type=click.IntRange(min=1),
     default=1000,
     show_default=True,
     help="Fail when the host clock is further than this from the venue's.",
@@ -69,14 +85,25 @@ def check(
 ) -> None:
     """Load markets, measure the clock offset, read a ticker and (with keys) the account."""
     creds = load_credentials(exchange_id, path=keys_file)
-    cfg = CcxtConfig(exchange_id=exchange_id, max_clock_drift_ms=max_drift_ms)
+    # a check answers quickly: three attempts, not the trading default of five
+    retry = RetryPolicy(max_attempts=3)
+    cfg = CcxtConfig(exchange_id=exchange_id, max_clock_drift_ms=max_drift_ms, retry=retry)
     ex = CcxtExchange(cfg, creds, client=_client(exchange_id, venue_url, creds, cfg))
+    where = venue_url or exchange_id
     try:
         click.echo(f"exchange   {exchange_id}{' at ' + venue_url if venue_url else ''}")
-        click.echo(f"markets    {len(ex.markets())} linear {cfg.settle} swaps")
-        offset = ex.sync_clock()
-        drift_ok = abs(offset) <= max_drift_ms
-        click.echo(f"clock      {offset:+d} ms vs venue ({'ok' if drift_ok else 'TOO FAR'})")
+        try:
+            click.echo(f"markets    {len(ex.markets())} linear {cfg.settle} swaps")
+        except RetryableError as err:
+            raise type(err)(f"cannot reach {where}: {err}") from None
+        ex.sync_clock()
+        sample = ex.clock.last
+        assert sample is not None
+        drift_ok = not sample.drift_beyond(max_drift_ms)
+        click.echo(
+            f"clock      {sample.offset_ms:+d} ms +- {sample.error_ms} ms vs venue, best of "
+            f"{sample.samples} ({'ok' if drift_ok else 'TOO FAR'})"
+        )
         t, mp = ex.ticker(symbol), ex.mark_price(symbol)
         click.echo(f"{symbol:<10} last {t.last}  mark {mp.mark}  funding {mp.funding_rate}")
         if creds is None:
@@ -87,7 +114,10 @@ def check(
             click.echo(f"balance    equity {b.equity:.2f} free {b.free:.2f} {b.currency}")
             click.echo(f"positions  {len(ex.positions())}; open orders {len(ex.open_orders())}")
         if not drift_ok:
-            raise ClockDriftError(f"host clock {offset} ms off the venue's; fix NTP")
+            raise ClockDriftError(
+                f"host clock {sample.offset_ms} ms (+- {sample.error_ms} ms) off the venue's; "
+                "fix NTP"
+            )
     finally:
         ex.close()
 

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from xsmom import __version__
+from xsmom import __version__, redaction
 from xsmom.errors import XsmomError
 
 # name -> "module:attribute"; imported only when the command runs or help lists it.
@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "live": "xsmom.cli.live:live",
     "notify": "xsmom.cli.notify:notify",
     "ledger": "xsmom.cli.ledger:ledger",
+    "meta": "xsmom.cli.meta:meta",
     "optimize": "xsmom.cli.optimize:optimize",
     "resume": "xsmom.cli.ops:resume",
     "status": "xsmom.cli.ops:status",
@@ -48,7 +49,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xsmom")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output: -v info, -vv xsmom debug, -vvv debug of libraries too (ccxt, "
+    "urllib3). Keys and secrets are masked in every line.",
+)
 def cli(verbose: int) -> None:
     """Cross-sectional momentum for USDT-margined perpetual futures.
 
@@ -60,6 +67,7 @@ def cli(verbose: int) -> None:
                xsmom data download --store DIR --symbols BTC/USDT:USDT
                xsmom data list --store DIR
     Config:    xsmom config validate FILE | show FILE | history | diff A B
+    Meta:      xsmom meta train --store DIR --out models | report MODEL_DIR
     Exchange:  xsmom exchange check --exchange binanceusdm
     Venue:     xsmom venue serve --store sample --port 8765
     Notify:    xsmom notify test --config my.yaml
@@ -69,12 +77,27 @@ def cli(verbose: int) -> None:
 
     Every command takes -h for its options.
     """
-    level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(verbose)
+
+
+def setup_logging(verbose: int) -> None:
+    """Log to stderr at the level ``verbose`` asks for, with every secret masked.
+
+    -vv turns on debug for xsmom only: third-party loggers (ccxt echoes request headers at
+    debug, urllib3 every URL) stay at INFO unless -vvv asks for them.
+    """
+    root_level = logging.WARNING if verbose == 0 else logging.INFO
+    if verbose >= 3:
+        root_level = logging.DEBUG
+    logging.basicConfig(level=root_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("xsmom").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
+    logging.captureWarnings(True)  # warnings go through the redacting handlers too
+    redaction.install()
 
 
 def main() -> None:
     """Entry point of the console script: clean one-line errors instead of tracebacks."""
+    redaction.register_env()  # before anything can fail and print
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -84,7 +107,8 @@ def main() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except XsmomError as exc:
-        click.echo(f"error: {exc}", err=True)
+        message = " ".join(str(exc).split())  # one line, whatever the message held
+        click.echo(f"error: {redaction.redact(message)}", err=True)
         sys.exit(2)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,9 @@ import click
 from xsmom.config import load_config
 from xsmom.config.history import DEFAULT_HISTORY
 from xsmom.optimize.api import run_optimize
+
+# Exit status when the search ran but the gate rejected the candidate (errors exit 2).
+EXIT_REJECTED = 3
 
 
 @click.command()
@@ -48,6 +52,12 @@ from xsmom.optimize.api import run_optimize
 @click.option(
     "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
 )
+@click.option(
+    "--allow-funding-gaps",
+    is_flag=True,
+    help="Backtest where the store lacks funding data (charged 0 there) instead of refusing; "
+    "same as backtest.allow_funding_gaps.",
+)
 def optimize(
     config_file: Path | None,
     store: str,
@@ -59,10 +69,19 @@ def optimize(
     history: Path,
     no_history: bool,
     progress: bool,
+    allow_funding_gaps: bool,
 ) -> None:
-    """Search the config's optimize.space on walk-forward folds; write best_config.yaml,
-    study.json and report.html into OUT. Interrupted, the same command resumes the study."""
+    """Search the config's optimize.space on walk-forward folds; write the candidate config,
+    study.json and report.html into OUT. Interrupted, the same command resumes the study.
+
+    \b
+    Accepted by the gate: OUT/best_config.yaml, exit status 0.
+    Rejected: OUT/candidate_config.yaml (header says REJECTED and why), exit status 3.
+    Errors exit with status 2."""
     cfg = load_config(config_file)
+    if allow_funding_gaps:
+        bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
+        cfg = cfg.model_copy(update={"backtest": bt})
     run = run_optimize(
         cfg,
         store=store,
@@ -84,6 +103,14 @@ def optimize(
         f"CI [{an.sharpe_ci[0]:.3f}, {an.sharpe_ci[1]:.3f}], "
         f"deflated Sharpe {an.deflated_sharpe:.3f}, PBO {an.pbo:.3f}"
     )
-    verdict = "accepted" if an.gate.accepted else "rejected: " + "; ".join(an.gate.reasons())
+    verdict = "accepted" if an.gate.accepted else "REJECTED: " + "; ".join(an.gate.reasons())
     click.echo(f"candidate {run.doc['candidate']['version'][:12]} {verdict}")
-    click.echo(f"wrote {out / 'best_config.yaml'}, {out / 'study.json'}, {out / 'report.html'}")
+    name = str(run.doc["candidate"]["file"])
+    click.echo(f"wrote {out / name}, {out / 'study.json'}, {out / 'report.html'}")
+    if not an.gate.accepted:
+        click.echo(
+            f"the gate rejected the candidate: {out / name} is not a best config "
+            f"(exit status {EXIT_REJECTED})",
+            err=True,
+        )
+        sys.exit(EXIT_REJECTED)

@@ -11,6 +11,7 @@ import click
 
 from xsmom.config import load_config
 from xsmom.errors import ConfigError
+from xsmom.redaction import MASK
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import load_plan
@@ -126,7 +127,7 @@ def serve(
     data = server.venue.data
     click.echo(
         f"venue: {server.url} ({len(data.symbols)} symbols, {timeframe}, speed {speed:g}, "
-        f"api key {key}, replay from {server.venue.clock.now_ms()} ms)"
+        f"api key {MASK}, replay from {server.venue.clock.now_ms()} ms)"
     )
     signal.signal(signal.SIGTERM, _interrupt)  # a service stop saves state like Ctrl-C
     try:

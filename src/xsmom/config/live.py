@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
+
+from xsmom.config.optimize import STRICT
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = STRICT
 
 
 class GuardsConfig(_Section):
@@ -33,7 +35,10 @@ class GuardsConfig(_Section):
         description="HALTED when equity is this fraction below its peak over the window (0 = off).",
     )
     drawdown_window_days: int = Field(
-        30, ge=0, description="Days of equity the drawdown peak is taken over (0 = all-time peak)."
+        30,
+        ge=0,
+        le=3650,
+        description="Days of equity the drawdown peak is taken over (0 = all-time peak).",
     )
     drawdown_resume: float = Field(
         0.8,
@@ -44,11 +49,13 @@ class GuardsConfig(_Section):
     margin_soft: float = Field(
         0.5,
         ge=0,
+        le=10,
         description="REDUCING at or above this margin ratio (used margin / equity; 0 = off).",
     )
     margin_hard: float = Field(
         0.8,
         ge=0,
+        le=10,
         description="margin_hard_action at or above this margin ratio (0 = off).",
     )
     margin_hard_action: Literal["halt", "flatten"] = Field(
@@ -60,14 +67,19 @@ class GuardsConfig(_Section):
     stale_bars: int = Field(
         3,
         ge=1,
+        le=10_000,
         description="HALTED when the last closed bar seen closed more than this many bars ago.",
     )
     max_open_positions: int = Field(
-        20, ge=0, description="Orders opening a position beyond this many are denied (0 = off)."
+        20,
+        ge=0,
+        le=1000,
+        description="Orders opening a position beyond this many are denied (0 = off).",
     )
     no_trade_hours: float = Field(
         48.0,
         ge=0,
+        le=8760,
         description="Alert when targets want trades but nothing filled for this long (0 = off).",
     )
 
@@ -84,24 +96,35 @@ class ExecutionConfig(_Section):
     drift_threshold: float = Field(
         0.05,
         ge=0,
+        le=1,
         description="Start no order while abs(target - position) < this x abs(target).",
     )
     post_offset_ticks: int = Field(
-        0, ge=0, description="Post-only limits rest this many ticks behind the touch (0 = join)."
+        0,
+        ge=0,
+        le=1000,
+        description="Post-only limits rest this many ticks behind the touch (0 = join).",
     )
     reprice_ticks: int = Field(
-        2, ge=0, description="Re-price a resting limit when it is more than this many ticks off."
+        2,
+        ge=0,
+        le=1000,
+        description="Re-price a resting limit when it is more than this many ticks off.",
     )
     taker_after_s: int = Field(
         600,
         ge=0,
+        le=86_400,
         description="Seconds a post-only limit may rest before it becomes a taker (0 = taker).",
     )
     taker_order: Literal["market", "limit"] = Field(
         "market", description="Taker orders as market orders or marketable limits."
     )
     taker_limit_bps: float = Field(
-        20.0, gt=0, description="A marketable limit's price beyond the touch, in basis points."
+        20.0,
+        gt=0,
+        le=1000,
+        description="A marketable limit's price beyond the touch, in basis points.",
     )
     quote_source: Literal["book", "last"] = Field(
         "book",
@@ -130,25 +153,33 @@ class EngineConfig(_Section):
     history_bars: int = Field(
         0,
         ge=0,
+        le=1_000_000,
         description="Bars of the store the strategy reads each cycle (0 = the whole store, "
         "exactly what xsmom backtest reads; N = a rolling window, bounded cost).",
     )
     warmup_bars: int = Field(
         1500,
         ge=1,
+        le=1_000_000,
         description="Bars of history downloaded into an empty store before the first cycle.",
     )
     reconcile_every: int = Field(
-        6, ge=1, description="Reconcile the ledger with the exchange every N bars while running."
+        6,
+        ge=1,
+        le=10_000,
+        description="Reconcile the ledger with the exchange every N bars while running.",
     )
     poll_s: float = Field(
-        2.0, gt=0, description="Seconds between looks at the exchange clock for a new bar."
+        2.0, gt=0, le=3600, description="Seconds between looks at the exchange clock for a new bar."
     )
     heartbeat_stale_s: float = Field(
-        900.0, gt=0, description="xsmom health: the heartbeat is stale when older than this."
+        900.0,
+        gt=0,
+        le=86_400 * 7,
+        description="xsmom health: the heartbeat is stale when older than this.",
     )
     paper_balance: float = Field(
-        10_000.0, gt=0, description="Starting USDT of a --paper account (first run only)."
+        10_000.0, gt=0, le=1e12, description="Starting USDT of a --paper account (first run only)."
     )
 
 

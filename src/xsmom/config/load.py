@@ -30,12 +30,60 @@ def _explain(exc: ValidationError, source: str) -> ConfigError:
     return ConfigError("; ".join(lines))
 
 
+def _tuples(value: Any) -> Any:
+    """Return ``value`` with every list turned into a tuple (YAML and JSON arrays are lists;
+    the schema's sequences are tuples, which strict validation requires)."""
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
 def config_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Config:
-    """Validate a plain mapping into a :class:`Config`, naming ``source`` in errors."""
+    """Validate a plain mapping into a :class:`Config`, naming ``source`` in errors.
+
+    Validation is strict: ``"24"`` is not an int, ``"yes"`` not a bool, ``.inf``/``.nan`` not
+    a number, and every number must lie within its key's documented bounds.
+    """
     try:
-        return Config.model_validate(raw)
+        return Config.model_validate(_tuples(raw))
     except ValidationError as exc:
         raise _explain(exc, source) from exc
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping names the same key twice."""
+
+
+def _check_unique(node: yaml.Node, path: str) -> None:
+    """Raise DuplicateKeyError for the first key repeated in a mapping under ``node``."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_unique(item, f"{path}.{i}" if path else str(i))
+        return
+    if not isinstance(node, yaml.MappingNode):
+        return
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else repr(key_node)
+        where = f"{path}.{key}" if path else key
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise DuplicateKeyError(
+                f"duplicate key '{where}' at line {line} (first at line {seen[key]}): "
+                "the later one would silently replace the earlier"
+            )
+        seen[key] = line
+        _check_unique(value_node, where)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse YAML safely, refusing a key repeated in one mapping at any depth."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if root is not None:
+        _check_unique(root, "")
+    return yaml.safe_load(text)
 
 
 def load_config(path: Path | str | None) -> Config:
@@ -48,9 +96,11 @@ def load_config(path: Path | str | None) -> Config:
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
+    except DuplicateKeyError as exc:
+        raise ConfigError(f"{p}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p} is not valid YAML: {exc}") from exc
+        raise ConfigError(f"{p} is not valid YAML: {' '.join(str(exc).split())}") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

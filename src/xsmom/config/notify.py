@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
+
+from xsmom.config.optimize import STRICT
 
 Severity = Literal["info", "warning", "critical"]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = STRICT
 
 
 class DiscordNotifyConfig(_Section):
@@ -67,11 +69,19 @@ class DeliveryConfig(_Section):
 
     timeout_s: float = Field(10.0, gt=0, le=120, description="HTTP timeout of one send.")
     retry_base_s: float = Field(
-        2.0, gt=0, description="First retry after a 5xx or network error; doubles each time."
+        2.0,
+        gt=0,
+        le=3600,
+        description="First retry after a 5xx or network error; doubles each time.",
     )
-    retry_max_s: float = Field(300.0, gt=0, description="Longest wait between two retries.")
+    retry_max_s: float = Field(
+        300.0, gt=0, le=86400, description="Longest wait between two retries."
+    )
     rate_limit_max_s: float = Field(
-        900.0, gt=0, description="Cap on a 429's retry_after (longer waits are cut to this)."
+        900.0,
+        gt=0,
+        le=86400,
+        description="Cap on a 429's retry_after (longer waits are cut to this).",
     )
     poll_s: float = Field(
         2.0, gt=0, le=3600, description="The worker looks for due alerts this often."

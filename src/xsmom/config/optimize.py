@@ -11,11 +11,21 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xsmom.config.keys import leaf_keys
 
 SEARCHABLE_SECTIONS = ("strategy", "costs", "backtest")
+# Simulated keys that are policies, not parameters: never searched.
+POLICY_KEYS = {"backtest.allow_funding_gaps": "a data policy (run despite missing funding)"}
 Objective = Literal["sharpe", "sortino", "calmar", "penalized"]
 Span = int | str
 _SPAN = re.compile(r"^(?P<n>[0-9]+)(?P<unit>[mhdw])$")
@@ -23,8 +33,17 @@ _UNIT_MS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 Choice = bool | int | float | str | tuple[int | float, ...]
 
 
+# Every config model: frozen, unknown keys refused, strict types (no "24" for 24, no "yes" for
+# true, no 1.5 for an int), finite floats only (no .inf, no .nan).
+STRICT = ConfigDict(
+    frozen=True, extra="forbid", validate_default=True, strict=True, allow_inf_nan=False
+)
+# Upper bound of every length in bars (about 11 years of hourly bars).
+MAX_BARS = 100_000
+
+
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = STRICT
 
 
 def span_ms(span: str) -> int:
@@ -42,10 +61,17 @@ def span_bars(span: Span, bar_ms: int) -> int:
     return span_ms(span) // bar_ms
 
 
+# Longest span: in bars (an int) or as a duration (a string like 90d).
+MAX_SPAN_BARS = 10_000_000
+MAX_SPAN_MS = 36_500 * _UNIT_MS["d"]
+
+
 def _check_span(value: Span, name: str, *, allow_zero: bool) -> None:
     n = span_ms(value) if isinstance(value, str) else value
     if n < 0 or (n == 0 and not allow_zero):
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}")
+    if n > (MAX_SPAN_MS if isinstance(value, str) else MAX_SPAN_BARS):
+        raise ValueError(f"{name} must be at most {MAX_SPAN_BARS} bars or 36500d")
 
 
 def parse_date_ms(text: str) -> int:
@@ -63,10 +89,14 @@ class ParamSpec(_Section):
     """One searched key: an int or float range, or a list of choices."""
 
     type: Literal["int", "float", "categorical"] = Field(description="Kind of distribution.")
-    low: int | float | None = Field(None, description="Lower bound (int, float).")
-    high: int | float | None = Field(None, description="Upper bound, inclusive (int, float).")
+    low: int | float | None = Field(
+        None, ge=-1e12, le=1e12, description="Lower bound (int, float)."
+    )
+    high: int | float | None = Field(
+        None, ge=-1e12, le=1e12, description="Upper bound, inclusive (int, float)."
+    )
     step: int | float | None = Field(
-        None, gt=0, description="Grid step (int, float); none = continuous."
+        None, gt=0, le=1e12, description="Grid step (int, float); none = continuous."
     )
     log: bool = Field(False, description="Sample on a log scale (int, float).")
     choices: tuple[Choice, ...] = Field((), description="Values to choose from (categorical).")
@@ -106,29 +136,39 @@ class FoldConfig(_Section):
     mode: Literal["rolling", "anchored"] = Field(
         "rolling", description="rolling: fixed-length training window; anchored: from start."
     )
-    n_folds: int = Field(4, ge=1, description="Number of scored (out-of-sample) folds.")
+    n_folds: int = Field(4, ge=1, le=1000, description="Number of scored (out-of-sample) folds.")
     train: Span = Field("120d", description="Training length (anchored: the first fold's).")
     test: Span = Field("30d", description="Out-of-sample length of each fold.")
     embargo: Span = Field(
         "1d", description="Gap between training and test, and after each test window."
     )
+    label_horizon: int = Field(
+        1,
+        ge=1,
+        le=MAX_BARS,
+        description="Bars a training bar's label depends on: 1 = the next bar's return, "
+        "what the backtest objective scores.",
+    )
     purge: Span | None = Field(
         None,
-        description="Label horizon purged before each test; none = the longest lookback "
-        "the strategy or the search space can use.",
+        description="Bars purged before each test window; none = label_horizon (lookback "
+        "warm-up is not purged: training may use history).",
     )
     start: str | None = Field(
         None, description="First bar used (ISO date, UTC); none = data start."
     )
     end: str | None = Field(None, description="End of the data used (ISO date, exclusive).")
 
+    @field_validator("train", "test", "embargo", "purge")
+    @classmethod
+    def _span(cls, value: Span | None, info: ValidationInfo) -> Span | None:
+        if value is not None:
+            name = str(info.field_name)
+            _check_span(value, name, allow_zero=name in ("embargo", "purge"))
+        return value
+
     @model_validator(mode="after")
     def _valid(self) -> FoldConfig:
-        _check_span(self.train, "train", allow_zero=False)
-        _check_span(self.test, "test", allow_zero=False)
-        _check_span(self.embargo, "embargo", allow_zero=True)
-        if self.purge is not None:
-            _check_span(self.purge, "purge", allow_zero=True)
         lo = parse_date_ms(self.start) if self.start else None
         hi = parse_date_ms(self.end) if self.end else None
         if lo is not None and hi is not None and lo >= hi:
@@ -139,17 +179,24 @@ class FoldConfig(_Section):
 class PenaltyConfig(_Section):
     """Weights of the penalized objective: sharpe - turnover*w_t - max_drawdown*w_d."""
 
-    turnover: float = Field(0.0, ge=0, description="Penalty per unit of annualized turnover.")
-    drawdown: float = Field(1.0, ge=0, description="Penalty per unit of max drawdown (0.2 = 20%).")
+    turnover: float = Field(
+        0.0, ge=0, le=1000, description="Penalty per unit of annualized turnover."
+    )
+    drawdown: float = Field(
+        1.0, ge=0, le=1000, description="Penalty per unit of max drawdown (0.2 = 20%)."
+    )
 
 
 class StatsConfig(_Section):
     """Overfitting statistics (xsmom.optimize.stats)."""
 
     cscv_blocks: int = Field(16, ge=2, le=20, description="CSCV blocks S for PBO (even).")
-    bootstrap_samples: int = Field(1000, ge=100, description="Bootstrap resamples.")
+    bootstrap_samples: int = Field(1000, ge=100, le=1_000_000, description="Bootstrap resamples.")
     bootstrap_block: int | None = Field(
-        None, ge=1, description="Mean block length of the stationary bootstrap; none = 1 day."
+        None,
+        ge=1,
+        le=MAX_BARS,
+        description="Mean block length of the stationary bootstrap; none = 1 day.",
     )
     confidence: float = Field(0.95, gt=0, lt=1, description="Bootstrap interval coverage.")
 
@@ -164,10 +211,16 @@ class GateConfig(_Section):
     """Acceptance margins a candidate must meet against the current config."""
 
     min_sharpe_gain: float = Field(
-        0.1, description="Walk-forward OOS Sharpe minus the current config's must be >= this."
+        0.1,
+        ge=-1000,
+        le=1000,
+        description="Walk-forward OOS Sharpe minus the current config's must be >= this.",
     )
     min_ci_low_gain: float = Field(
-        -0.5, description="Bootstrap lower bound minus the current OOS Sharpe must be >= this."
+        -0.5,
+        ge=-1000,
+        le=1000,
+        description="Bootstrap lower bound minus the current OOS Sharpe must be >= this.",
     )
     min_deflated_sharpe: float = Field(0.9, ge=0, le=1, description="Minimum deflated Sharpe.")
     max_pbo: float = Field(0.5, ge=0, le=1, description="Maximum probability of overfitting.")
@@ -195,8 +248,12 @@ class OptimizeConfig(_Section):
     sampler: Literal["auto", "tpe", "nsga2", "random"] = Field(
         "auto", description="auto: TPE for one objective, NSGA-II for several."
     )
-    trials: int = Field(100, ge=1, description="Trials per study (each fold and the final one).")
-    seed: int = Field(0, description="Seed of the samplers (worker i uses seed + i).")
+    trials: int = Field(
+        100, ge=1, le=1_000_000, description="Trials per study (each fold and the final one)."
+    )
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Seed of the samplers (worker i uses seed + i)."
+    )
     space: dict[str, ParamSpec] = Field(
         default_factory=_default_space, description="Searched keys (dotted paths) and ranges."
     )
@@ -235,6 +292,8 @@ def searchable_field(key: str) -> Any:
             f"'{key}' is not searchable: only keys under "
             f"{', '.join(s + '.*' for s in SEARCHABLE_SECTIONS)} (what the backtest simulates)"
         )
+    if key in POLICY_KEYS:
+        raise ValueError(f"'{key}' is not searchable: {POLICY_KEYS[key]}")
     model = _section_roots()[parts[0]]
     field = None
     for i, part in enumerate(parts[1:], start=1):

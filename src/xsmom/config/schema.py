@@ -6,19 +6,24 @@ the code its section names.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from xsmom.config.live import LiveConfig
+from xsmom.config.meta import MetaConfig
 from xsmom.config.notify import NotifyConfig
-from xsmom.config.optimize import OptimizeConfig
+from xsmom.config.optimize import MAX_BARS, STRICT, OptimizeConfig
+
+Bars = Annotated[int, Field(ge=1, le=MAX_BARS)]
+Weight = Annotated[float, Field(ge=-1000, le=1000)]
+LotSize = Annotated[float, Field(gt=0, le=1e9)]
 
 
 class Section(BaseModel):
-    """Base of every config section: immutable, strict about unknown keys."""
+    """Base of every config section: immutable, strict (types, finite numbers, no unknown keys)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    model_config = STRICT
 
 
 class DataConfig(Section):
@@ -34,15 +39,17 @@ class UniverseConfig(Section):
     """Which symbols may be traded at a bar (xsmom.strategy.universe)."""
 
     max_symbols: int = Field(
-        20, ge=2, description="Keep the N most liquid symbols by trailing quote volume."
+        20, ge=2, le=10_000, description="Keep the N most liquid symbols by trailing quote volume."
     )
     liquidity_lookback: int = Field(
-        720, ge=1, description="Bars of trailing quote volume for the ranking."
+        720, ge=1, le=MAX_BARS, description="Bars of trailing quote volume for the ranking."
     )
-    min_quote_volume: float = Field(0.0, ge=0, description="Minimum average quote volume per bar.")
-    min_price: float = Field(0.0, ge=0, description="Minimum last close price.")
+    min_quote_volume: float = Field(
+        0.0, ge=0, le=1e15, description="Minimum average quote volume per bar."
+    )
+    min_price: float = Field(0.0, ge=0, le=1e9, description="Minimum last close price.")
     min_history: int = Field(
-        200, ge=1, description="Minimum bars of history before a symbol is eligible."
+        200, ge=1, le=MAX_BARS, description="Minimum bars of history before a symbol is eligible."
     )
     allow: tuple[str, ...] = Field((), description="If non-empty, only these symbols may trade.")
     deny: tuple[str, ...] = Field((), description="These symbols never trade.")
@@ -51,15 +58,19 @@ class UniverseConfig(Section):
 class SignalConfig(Section):
     """Momentum scores and their cross-sectional standardization (xsmom.strategy.signals)."""
 
-    lookbacks: tuple[int, ...] = Field(
+    lookbacks: tuple[Bars, ...] = Field(
         (12, 24, 48, 96), min_length=1, description="Return lookbacks in bars."
     )
-    lookback_weights: tuple[float, ...] = Field(
+    lookback_weights: tuple[Weight, ...] = Field(
         (), description="Weight of each lookback; empty means equal weights."
     )
-    vol_lookback: int = Field(168, ge=2, description="Bars of hourly returns for volatility.")
-    zscore_clip: float = Field(3.0, gt=0, description="Clip cross-sectional z-scores to +/- this.")
-    power: float = Field(1.0, gt=0, description="Signed power p applied as sign(z)*|z|^p.")
+    vol_lookback: int = Field(
+        168, ge=2, le=MAX_BARS, description="Bars of hourly returns for volatility."
+    )
+    zscore_clip: float = Field(
+        3.0, gt=0, le=100, description="Clip cross-sectional z-scores to +/- this."
+    )
+    power: float = Field(1.0, gt=0, le=10, description="Signed power p applied as sign(z)*|z|^p.")
 
     @model_validator(mode="after")
     def _weights_match(self) -> SignalConfig:
@@ -76,17 +87,23 @@ class RegimeConfig(Section):
     mode: Literal["xsmom", "tsmom", "auto"] = Field(
         "xsmom", description="Fixed mode or auto switch."
     )
-    corr_lookback: int = Field(168, ge=10, description="Bars for the average pairwise correlation.")
+    corr_lookback: int = Field(
+        168, ge=10, le=MAX_BARS, description="Bars for the average pairwise correlation."
+    )
     corr_threshold: float = Field(
         0.6, ge=-1, le=1, description="auto: tsmom needs avg correlation >= this."
     )
-    dispersion_lookback: int = Field(720, ge=10, description="Bars for the median of dispersion.")
-    dispersion_threshold: float = Field(
-        1.0, gt=0, description="auto: tsmom needs dispersion / its trailing median <= this."
+    dispersion_lookback: int = Field(
+        720, ge=10, le=MAX_BARS, description="Bars for the median of dispersion."
     )
-    trend_lookback: int = Field(168, ge=2, description="Bars of the BTC/ETH trend proxy.")
+    dispersion_threshold: float = Field(
+        1.0, gt=0, le=100, description="auto: tsmom needs dispersion / its trailing median <= this."
+    )
+    trend_lookback: int = Field(
+        168, ge=2, le=MAX_BARS, description="Bars of the BTC/ETH trend proxy."
+    )
     trend_threshold: float = Field(
-        1.0, ge=0, description="auto: tsmom needs |trend t-stat| >= this."
+        1.0, ge=0, le=100, description="auto: tsmom needs |trend t-stat| >= this."
     )
     trend_symbols: tuple[str, ...] = Field(
         ("BTC/USDT:USDT", "ETH/USDT:USDT"), min_length=1, description="Symbols of the trend proxy."
@@ -97,9 +114,9 @@ class FundingConfig(Section):
     """Funding-rate tilt of the scores (xsmom.strategy.funding)."""
 
     tilt: float = Field(
-        0.0, ge=0, description="Score penalty per unit of funding z-score (0 = off)."
+        0.0, ge=0, le=100, description="Score penalty per unit of funding z-score (0 = off)."
     )
-    lookback: int = Field(72, ge=1, description="Bars of trailing published funding.")
+    lookback: int = Field(72, ge=1, le=MAX_BARS, description="Bars of trailing published funding.")
 
 
 class SelectionConfig(Section):
@@ -108,17 +125,23 @@ class SelectionConfig(Section):
     mode: Literal["all", "top_bottom"] = Field(
         "top_bottom", description="All names or top/bottom K."
     )
-    k: int = Field(3, ge=1, description="K for fixed top/bottom selection.")
+    k: int = Field(3, ge=1, le=10_000, description="K for fixed top/bottom selection.")
     k_mode: Literal["fixed", "dispersion"] = Field(
         "fixed", description="Fixed K or K from dispersion."
     )
-    k_min: int = Field(2, ge=1, description="Smallest K in dispersion mode.")
-    k_max: int = Field(6, ge=1, description="Largest K in dispersion mode.")
+    k_min: int = Field(2, ge=1, le=10_000, description="Smallest K in dispersion mode.")
+    k_max: int = Field(6, ge=1, le=10_000, description="Largest K in dispersion mode.")
     exit_band: int = Field(
-        1, ge=0, description="Hysteresis: a held name stays until its rank passes K + band."
+        1,
+        ge=0,
+        le=10_000,
+        description="Hysteresis: a held name stays until its rank passes K + band.",
     )
     weight_band: float = Field(
-        0.02, ge=0, description="No-trade band: keep the old weight if the change is smaller."
+        0.02,
+        ge=0,
+        le=10,
+        description="No-trade band: keep the old weight if the change is smaller.",
     )
 
 
@@ -135,6 +158,7 @@ class PortfolioConfig(Section):
     rebalance_every: int = Field(
         24,
         ge=1,
+        le=MAX_BARS,
         description="Recompute targets only at closes on a multiple of this many bars (UTC clock).",
     )
 
@@ -142,35 +166,47 @@ class PortfolioConfig(Section):
 class ExitConfig(Section):
     """Stops and exits on closed bars (xsmom.strategy.exits); 0 disables a rule."""
 
-    atr_period: int = Field(24, ge=1, description="Bars of the average true range.")
-    atr_stop: float = Field(3.0, ge=0, description="Initial stop at entry -/+ this many ATRs.")
+    atr_period: int = Field(24, ge=1, le=MAX_BARS, description="Bars of the average true range.")
+    atr_stop: float = Field(
+        3.0, ge=0, le=100, description="Initial stop at entry -/+ this many ATRs."
+    )
     trail_atr: float = Field(
-        4.0, ge=0, description="Chandelier trailing stop: extreme since entry -/+ this many ATRs."
+        4.0,
+        ge=0,
+        le=100,
+        description="Chandelier trailing stop: extreme since entry -/+ this many ATRs.",
     )
     breakeven_r: float = Field(
-        0.0, ge=0, description="Move the stop to entry after this many R of gain."
+        0.0, ge=0, le=100, description="Move the stop to entry after this many R of gain."
     )
     catastrophic_stop: float = Field(
         0.2, ge=0, lt=1, description="Hard stop at this fraction from entry."
     )
-    max_bars_held: int = Field(0, ge=0, description="Time exit after this many bars.")
-    cooldown_bars: int = Field(12, ge=0, description="Bars without re-entry after a stop.")
+    max_bars_held: int = Field(0, ge=0, le=MAX_BARS, description="Time exit after this many bars.")
+    cooldown_bars: int = Field(
+        12, ge=0, le=MAX_BARS, description="Bars without re-entry after a stop."
+    )
 
 
 class CostConfig(Section):
     """Fees and slippage (xsmom.backtest.costs)."""
 
-    taker_fee_bps: float = Field(5.0, ge=0, description="Taker fee in basis points of notional.")
+    taker_fee_bps: float = Field(
+        5.0, ge=0, le=1000, description="Taker fee in basis points of notional."
+    )
     maker_fee_bps: float = Field(
-        2.0, ge=-5, description="Maker fee in basis points (negative = rebate)."
+        2.0, ge=-5, le=1000, description="Maker fee in basis points (negative = rebate)."
     )
     order_type: Literal["market", "limit"] = Field(
         "market", description="Rebalances as market (taker) or limit (maker) orders."
     )
-    slippage_bps: float = Field(2.0, ge=0, description="Fixed slippage in bps on every fill.")
+    slippage_bps: float = Field(
+        2.0, ge=0, le=1000, description="Fixed slippage in bps on every fill."
+    )
     impact_coef: float = Field(
         0.1,
         ge=0,
+        le=100,
         description="Extra slippage = coef * participation of the previous bar's quote volume.",
     )
 
@@ -178,9 +214,9 @@ class CostConfig(Section):
 class BacktestConfig(Section):
     """Simulation settings (xsmom.backtest.engine)."""
 
-    initial_equity: float = Field(10_000.0, gt=0, description="Starting equity in USDT.")
+    initial_equity: float = Field(10_000.0, gt=0, le=1e12, description="Starting equity in USDT.")
     max_leverage: float = Field(
-        5.0, gt=0, description="Targets are scaled down to this gross leverage."
+        5.0, gt=0, le=125, description="Targets are scaled down to this gross leverage."
     )
     maintenance_margin: float = Field(
         0.005, ge=0, lt=1, description="Maintenance margin rate of notional."
@@ -188,11 +224,18 @@ class BacktestConfig(Section):
     liquidation_fee: float = Field(
         0.0125, ge=0, lt=1, description="Fee on notional when liquidated."
     )
-    min_notional: float = Field(0.0, ge=0, description="Skip orders smaller than this (USDT).")
-    lot_sizes: dict[str, float] = Field(
+    min_notional: float = Field(
+        0.0, ge=0, le=1e9, description="Skip orders smaller than this (USDT)."
+    )
+    lot_sizes: dict[str, LotSize] = Field(
         default_factory=dict, description="Quantity step per symbol; empty means no rounding."
     )
     funding: bool = Field(True, description="Charge real funding payments from the data.")
+    allow_funding_gaps: bool = Field(
+        False,
+        description="Run even if a position is held where the store has no funding data "
+        "(charged 0 there; metrics report funding_uncovered_share); false = refuse.",
+    )
 
 
 class StrategyConfig(Section):
@@ -205,6 +248,7 @@ class StrategyConfig(Section):
     selection: SelectionConfig = SelectionConfig()
     portfolio: PortfolioConfig = PortfolioConfig()
     exits: ExitConfig = ExitConfig()
+    meta: MetaConfig = MetaConfig()
 
 
 class Config(Section):

@@ -9,6 +9,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from xsmom.data.coverage import COVERED, NO_MARK, funding_coverage, mark_stretches
 from xsmom.data.store import ParquetStore
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import Kind
@@ -25,6 +26,11 @@ class MarketPanel:
     ``funding_rate[t, i]`` is the sum of the funding rates of the events whose timestamp lies in
     bar ``t`` (0 where none); ``funding_event[t, i]`` marks those bars. Mark prices fall back to
     NaN where the store has no mark candle; users of the panel decide the fallback.
+
+    ``funding_gaps[t, i]`` (int8, see :mod:`xsmom.data.coverage`) says whether bar ``t`` of a
+    symbol is covered by funding data: 0 covered, 1 inside a stretch of missing funding
+    events, 2 a funding event without a mark candle. ``load_panel`` fills it from the store;
+    ``None`` (a panel built in memory) means its funding arrays are taken as complete.
     """
 
     symbols: tuple[str, ...]
@@ -39,6 +45,7 @@ class MarketPanel:
     mark_close: F64
     funding_rate: F64
     funding_event: npt.NDArray[np.bool_]
+    funding_gaps: npt.NDArray[np.int8] | None = None
 
     @cached_property
     def last_valid(self) -> I64:
@@ -82,6 +89,7 @@ class MarketPanel:
             mark_close=self.mark_close[sl],
             funding_rate=self.funding_rate[sl],
             funding_event=self.funding_event[sl],
+            funding_gaps=None if self.funding_gaps is None else self.funding_gaps[sl],
         )
 
     def between(self, start_ms: int | None, end_ms: int | None) -> MarketPanel:
@@ -99,6 +107,39 @@ def _place(grid: I64, ts: I64, values: F64, out: F64, col: int, bar_ms: int) -> 
     out[pos[ok], col] = values[ok]
 
 
+def _funding_into(
+    store: ParquetStore,
+    sym: str,
+    grid: I64,
+    bar_ms: int,
+    out: tuple[F64, npt.NDArray[np.bool_]],
+    j: int,
+) -> I64:
+    """Place ``sym``'s funding events on the grid; return their timestamps."""
+    f_rate, f_event = out
+    if not store.exists(Kind.FUNDING, sym):
+        return np.zeros(0, dtype=np.int64)
+    fd = store.read(Kind.FUNDING, sym)
+    fts = fd["timestamp"].to_numpy(np.int64)
+    pos = (fts - grid[0]) // bar_ms
+    ok = (pos >= 0) & (pos < grid.size)
+    np.add.at(f_rate[:, j], pos[ok], fd["rate"].to_numpy(np.float64)[ok])
+    f_event[pos[ok], j] = True
+    return fts
+
+
+def _mark_gaps_into(
+    panel_cols: tuple[F64, npt.NDArray[np.bool_]], span: tuple[int, int], grid: I64, bar_ms: int
+) -> npt.NDArray[np.bool_]:
+    """Return the bars of one symbol with a funding event but no mark open, inside its span."""
+    mark_open, event = panel_cols
+    lo = (span[0] - int(grid[0])) // bar_ms
+    hi = (span[1] - int(grid[0])) // bar_ms + 1
+    inside = np.zeros(grid.size, dtype=bool)
+    inside[lo:hi] = True
+    return np.asarray(event & ~np.isfinite(mark_open) & inside)
+
+
 def load_panel(
     store: ParquetStore,
     timeframe: str = "1h",
@@ -107,7 +148,10 @@ def load_panel(
     start_ms: int | None = None,
     end_ms: int | None = None,
 ) -> MarketPanel:
-    """Load every (or the given) symbol's OHLCV, mark and funding from ``store`` on one grid."""
+    """Load every (or the given) symbol's OHLCV, mark and funding from ``store`` on one grid.
+
+    Funding coverage (``funding_gaps``) is judged against each symbol's own bars in the range.
+    """
     names = list(symbols) if symbols is not None else store.symbols(Kind.OHLCV, timeframe)
     if not names:
         raise DataError(f"no {timeframe} OHLCV data in store {store.root}")
@@ -125,6 +169,7 @@ def load_panel(
     mark_close = np.full(shape, np.nan)
     f_rate = np.zeros(shape)
     f_event = np.zeros(shape, dtype=bool)
+    gaps = np.full(shape, COVERED, dtype=np.int8)
     for j, (sym, df) in enumerate(zip(names, frames, strict=True)):
         ts = df["timestamp"].to_numpy(np.int64)
         for k, arr in cols.items():
@@ -134,13 +179,14 @@ def load_panel(
             mts = mk["timestamp"].to_numpy(np.int64)
             _place(grid, mts, mk["open"].to_numpy(np.float64), mark_open, j, bar_ms)
             _place(grid, mts, mk["close"].to_numpy(np.float64), mark_close, j, bar_ms)
-        if store.exists(Kind.FUNDING, sym):
-            fd = store.read(Kind.FUNDING, sym)
-            fts = fd["timestamp"].to_numpy(np.int64)
-            pos = (fts - grid[0]) // bar_ms
-            ok = (pos >= 0) & (pos < grid.size)
-            np.add.at(f_rate[:, j], pos[ok], fd["rate"].to_numpy(np.float64)[ok])
-            f_event[pos[ok], j] = True
+        fts = _funding_into(store, sym, grid, bar_ms, (f_rate, f_event), j)
+        if ts.size == 0:
+            continue
+        span = (int(ts[0]), int(ts[-1]))
+        cov = funding_coverage(sym, fts, span[0], span[1], bar_ms)
+        mark_stretches(list(cov.gaps), grid, bar_ms, gaps, j)
+        no_mark = _mark_gaps_into((mark_open[:, j], f_event[:, j]), span, grid, bar_ms)
+        gaps[no_mark & (gaps[:, j] == COVERED), j] = NO_MARK
     return MarketPanel(
         symbols=tuple(names),
         timeframe=timeframe,
@@ -154,4 +200,5 @@ def load_panel(
         mark_close=mark_close,
         funding_rate=f_rate,
         funding_event=f_event,
+        funding_gaps=gaps,
     )

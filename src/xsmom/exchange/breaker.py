@@ -3,12 +3,15 @@
 States::
 
     CLOSED --(failures / calls > threshold, calls >= min_calls, in window)--> OPEN
-    OPEN --(cool-down elapsed)--> HALF_OPEN
+    any --(hold(duration, reason): the venue asked to wait beyond the retry cap)--> OPEN
+    OPEN --(cool-down elapsed, and the hold if any)--> HALF_OPEN
     HALF_OPEN --(probe_successes successes in a row)--> CLOSED
     HALF_OPEN --(any failure)--> OPEN (cool-down restarts)
 
 Defaults: open when more than 10% of at least 20 calls in the last 5 minutes failed; 60 s
-cool-down; 3 successful probes close it. Time comes from an injectable ms clock. Listeners
+cool-down; 3 successful probes close it. Time comes from an injected `Clock` (monotonic
+for the window, cool-down and holds; wall for event times), or a plain ms callable used for
+both; the default is the system clock. Listeners
 receive `BreakerOpened` / `BreakerClosed` events; a listener that raises is logged and
 counted, never allowed to break the caller. Thread-safe.
 """
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from xsmom.errors import ConfigError
-from xsmom.exchange.clock import wall_ms
+from xsmom.exchange.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ class BreakerStatus:
     probes_ok: int
     times_opened: int
     listener_errors: int
+    held_until: int | None = None
+    reason: str | None = None
 
 
 class CircuitBreaker:
@@ -101,11 +106,16 @@ class CircuitBreaker:
         self,
         config: BreakerConfig | None = None,
         *,
-        clock: Callable[[], int] = wall_ms,
+        clock: Clock | Callable[[], int] = SYSTEM_CLOCK,
         listeners: list[Listener] | None = None,
     ) -> None:
         self.config = config or BreakerConfig()
-        self._clock = clock
+        if callable(clock):
+            self._clock, self._wall = clock, clock
+        else:
+            self._clock, self._wall = clock.monotonic_ms, clock.wall_ms
+        self._hold_until: int | None = None  # monotonic ms
+        self._reason: str | None = None
         self._listeners: list[Listener] = list(listeners or [])
         self._window: deque[tuple[int, bool]] = deque()
         self._failures = 0
@@ -132,10 +142,24 @@ class CircuitBreaker:
             self._state is BreakerState.OPEN
             and self._opened_at is not None
             and now - self._opened_at >= self.config.cooldown_ms
+            and (self._hold_until is None or now >= self._hold_until)
         ):
             self._state = BreakerState.HALF_OPEN
             self._probes_ok = 0
+            self._hold_until = None
         return self._state
+
+    def hold(self, duration_ms: int, reason: str) -> None:
+        """Open now and stay OPEN at least ``duration_ms`` (e.g. a venue's long Retry-After)."""
+        with self._lock:
+            now = self._clock()
+            until = now + max(int(duration_ms), 0)
+            self._hold_until = max(until, self._hold_until or until)
+            if self._current() is not BreakerState.OPEN:
+                self._open(now, reason)
+            else:
+                self._reason = reason
+                log.error("circuit breaker held: %s", reason)
 
     def _trim(self, now: int) -> None:
         horizon = now - self.config.window_ms
@@ -173,14 +197,14 @@ class CircuitBreaker:
 
     def _open(self, now: int, reason: str) -> None:
         calls, failures = len(self._window), self._failures
-        self._state, self._opened_at = BreakerState.OPEN, now
+        self._state, self._opened_at, self._reason = BreakerState.OPEN, now, reason
         self.times_opened += 1
         rate = failures / calls if calls else 0.0
         log.error("circuit breaker opened: %s", reason)
         self._emit(
             BreakerOpened(
-                ts_event=now,
-                ts_init=self._clock(),
+                ts_event=self._wall(),
+                ts_init=self._wall(),
                 calls=calls,
                 failures=failures,
                 failure_rate=rate,
@@ -191,11 +215,13 @@ class CircuitBreaker:
     def _close(self, now: int) -> None:
         opened = self._opened_at if self._opened_at is not None else now
         self._state, self._opened_at, self._probes_ok = BreakerState.CLOSED, None, 0
+        self._hold_until = self._reason = None
         # a fresh window: the failures that opened the breaker are history now
         self._window.clear()
         self._failures = 0
         log.warning("circuit breaker closed after %d ms", now - opened)
-        self._emit(BreakerClosed(ts_event=now, ts_init=self._clock(), open_ms=now - opened))
+        wall = self._wall()
+        self._emit(BreakerClosed(ts_event=wall, ts_init=wall, open_ms=now - opened))
 
     def _emit(self, event: BreakerEvent) -> None:
         for listener in self._listeners:
@@ -212,15 +238,19 @@ class CircuitBreaker:
 
     def _status(self) -> BreakerStatus:
         state = self._current()
-        self._trim(self._clock())
+        now = self._clock()
+        self._trim(now)
         calls = len(self._window)
+        to_wall = self._wall() - now  # status times are wall times
         return BreakerStatus(
             state=state,
             calls=calls,
             failures=self._failures,
             failure_rate=self._failures / calls if calls else 0.0,
-            opened_at=self._opened_at,
+            opened_at=None if self._opened_at is None else self._opened_at + to_wall,
             probes_ok=self._probes_ok,
             times_opened=self.times_opened,
             listener_errors=self.listener_errors,
+            held_until=None if self._hold_until is None else self._hold_until + to_wall,
+            reason=self._reason if state is not BreakerState.CLOSED else None,
         )

@@ -31,9 +31,10 @@ from xsmom.errors import (
 )
 from xsmom.exchange import ccxt_parse as cp
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
+from xsmom.exchange.ccxt_fills import all_trades
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.keys import ApiCredentials
-from xsmom.exchange.precision import prepare_order
+from xsmom.exchange.precision import prepare_order, to_contracts
 from xsmom.exchange.ratelimit import TokenBucket
 from xsmom.exchange.reports import (
     BalanceReport,
@@ -49,11 +50,12 @@ from xsmom.exchange.reports import (
     PositionReport,
     Ticker,
 )
-from xsmom.exchange.retry import Retrier, RetryPolicy
+from xsmom.exchange.retry import Retrier, RetryPolicy, VenueHold
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
+TRADES_PAGE = 1000  # Binance's largest userTrades page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +69,8 @@ class CcxtConfig:
     burst: float = 10.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_clock_drift_ms: int | None = 1_000
+    clock_samples: int = 5
+    clock_max_rtt_ms: int = 1_000
     ccxt_rate_limit: bool = True
     conditional_params: Mapping[str, Any] | None = field(default_factory=lambda: {"trigger": True})
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -74,9 +78,12 @@ class CcxtConfig:
 
 def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -> Any:
     """Return a ccxt client for ``config`` (keys only in the client, never logged)."""
-    cls = getattr(ccxt, config.exchange_id, None)
-    if cls is None:
-        raise ConfigError(f"ccxt has no exchange {config.exchange_id!r}")
+    if config.exchange_id not in ccxt.exchanges:
+        raise ConfigError(
+            f"ccxt has no exchange {config.exchange_id!r} (ids are lower case: binanceusdm, "
+            "bybit, okx, ...)"
+        )
+    cls = getattr(ccxt, config.exchange_id)
     opts: dict[str, Any] = {
         "defaultType": "swap",
         "warnOnFetchOpenOrdersWithoutSymbol": False,
@@ -116,14 +123,19 @@ class CcxtExchange:
         self._creds = credentials
         self.client = client if client is not None else make_client(config, credentials)
         self._retrier = Retrier(config.retry, sleep=sleep, rng=rng)
+        # the real default: the bucket reads the monotonic clock; an injected one is used as is
+        bucket_clock = time.monotonic if clock is wall_ms else (lambda: clock() / 1000.0)
         self._limiter = TokenBucket(
-            config.rate_per_s, config.burst, clock=lambda: clock() / 1000.0, sleep=sleep
+            config.rate_per_s, config.burst, clock=bucket_clock, sleep=sleep
         )
         self.clock = ClockSync(
             self._fetch_time,
             max_drift_ms=config.max_clock_drift_ms or 2**62,
             local_ms=clock,
+            samples=config.clock_samples,
+            max_rtt_ms=config.clock_max_rtt_ms,
         )
+        self._hold = VenueHold(config.retry, clock)
         self._observers: list[CallObserver] = []
         self._markets: dict[str, MarketInfo] | None = None
         self.requests = 0
@@ -149,9 +161,12 @@ class CcxtExchange:
             obs(name, ok)
 
     def _raw(self, name: str, fn: Callable[[], T]) -> T:
-        """Make one request: rate limit, map errors, notify observers."""
+        """Make one request: honour a venue hold, rate limit, map errors, notify observers."""
+        self._hold.check(name)
         self._limiter.acquire()
         self.requests += 1
+        if hasattr(self.client, "last_response_headers"):
+            self.client.last_response_headers = None  # never read an earlier answer's headers
         try:
             result = fn()
         except ccxt.BaseError as exc:
@@ -160,6 +175,8 @@ class CcxtExchange:
             self._notify(name, not isinstance(err, RetryableError | FatalError))
             if is_clock_skew(exc):
                 self._resync_quietly()
+            if isinstance(err, RetryableError):
+                self._hold.hold_if_asked(name, err)
             # the vendor exception may carry request details: raise only the redacted copy
             raise err from None
         self._notify(name, True)
@@ -333,10 +350,36 @@ class CcxtExchange:
         return None
 
     def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
-        """Return our executions on ``symbol`` from ``since`` on."""
+        """Return every execution on ``symbol`` from ``since`` on (all kept when None).
+
+        Binance venues are paged by time windows and trade ids until complete (see
+        `ccxt_fills`); other venues rely on ccxt's own pagination (``paginate``).
+        """
         market = self.market(symbol)
-        raw = self._call("fetch_my_trades", lambda: self.client.fetch_my_trades(symbol, since))
-        return sorted((cp.parse_fill(t, market) for t in raw), key=lambda f: (f.ts, f.trade_id))
+        if self.config.exchange_id.startswith("binance"):
+            until = self.server_ms() + 60_000  # the venue may stamp a trade a little ahead
+            raw = all_trades(lambda s, e, f: self._trade_page(symbol, s, e, f), since, until)
+        else:
+            log.warning("%s: fills are paged by ccxt's paginate (untested here)", self.name)
+            params = {"paginate": True, "paginationCalls": 1000}
+            raw = self._call(
+                "fetch_my_trades",
+                lambda: self.client.fetch_my_trades(symbol, since, None, params),
+            )
+        unique = {str(t.get("id")): t for t in raw}
+        fills = (cp.parse_fill(t, market) for t in unique.values())
+        # numeric ids as strings: "9" before "10"
+        return sorted(fills, key=lambda f: (f.ts, len(f.trade_id), f.trade_id))
+
+    def _trade_page(
+        self, symbol: str, start: int | None, end: int | None, from_id: int | None
+    ) -> list[Any]:
+        params: dict[str, Any] = {"fromId": from_id} if from_id is not None else {"until": end}
+        page: list[Any] = self._call(
+            "fetch_my_trades",
+            lambda: self.client.fetch_my_trades(symbol, start, TRADES_PAGE, params),
+        )
+        return page
 
     # ---- trading -----------------------------------------------------------------------------
     def _create(self, req: OrderRequest, market: MarketInfo) -> OrderReport:
@@ -348,7 +391,7 @@ class CcxtExchange:
         ccxt_type = "limit" if req.type is OrderType.LIMIT else "market"
         if req.type is OrderType.STOP_MARKET:
             params["stopLossPrice"] = req.stop_price
-        amount = req.qty / market.contract_size
+        amount = to_contracts(market, req.qty)
         raw = self._raw(
             "create_order",
             lambda: self.client.create_order(

@@ -68,7 +68,8 @@ def map_ccxt_error(
 ) -> xe.XsmomError:
     """Return the xsmom error for a ccxt exception (the caller raises it ``from exc``).
 
-    ``headers`` are the last response headers (for Retry-After on 418/429/503); ``redact``
+    ``headers`` are this answer's response headers (Retry-After is read for 418/429/503
+    only; the caller clears stale headers before each request); ``redact``
     scrubs secrets from the message. An exception outside ccxt's tree maps to NetworkError.
     """
     message = f"{type(exc).__name__}: {exc}"
@@ -79,7 +80,8 @@ def map_ccxt_error(
         if isinstance(exc, ccxt_cls):
             target = xs_cls
             break
-    if issubclass(target, xe.RetryableError):
+    if issubclass(target, xe.RateLimitError | xe.ExchangeUnavailableError):
+        # Retry-After belongs to the 418/429/503 answer that carried it, nothing else
         return target(message, retry_after=_retry_after(headers))
     return target(message)
 

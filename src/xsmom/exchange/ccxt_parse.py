@@ -1,7 +1,8 @@
 """Parse ccxt's unified structures (markets, balances, orders, ...) into frozen reports.
 
-Quantities are converted from contracts to base units with the market's contract size, so
-every report uses the same unit whatever the venue.
+Quantities are converted from contracts to base units with the market's contract size (in
+exact decimals, `precision.from_contracts`), so every report uses the same unit whatever the
+venue.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from xsmom.exchange.precision import from_contracts
 from xsmom.exchange.reports import (
     BalanceReport,
     FillReport,
@@ -66,8 +68,8 @@ def parse_market(m: Raw, precision_mode: int = TICK_SIZE) -> MarketInfo:
         symbol=str(m["symbol"]),
         venue_id=str(m["id"]),
         price_tick=_step(precision.get("price"), precision_mode),
-        qty_step=_step(precision.get("amount"), precision_mode) * cs,
-        min_qty=f0((limits.get("amount") or {}).get("min")) * cs,
+        qty_step=from_contracts(_step(precision.get("amount"), precision_mode), cs),
+        min_qty=from_contracts(f0((limits.get("amount") or {}).get("min")), cs),
         min_notional=f0((limits.get("cost") or {}).get("min")),
         contract_size=cs,
         max_leverage=int(lev),
@@ -114,7 +116,8 @@ def parse_balance(b: Raw, currency: str, ts: int) -> BalanceReport:
 
 def parse_position(p: Raw, market: MarketInfo, ts: int) -> PositionReport:
     """Return the PositionReport of a ccxt position (signed base-unit quantity)."""
-    qty = f0(p.get("contracts")) * (fnum(p.get("contractSize"), None) or market.contract_size)
+    size = fnum(p.get("contractSize"), None) or market.contract_size
+    qty = from_contracts(f0(p.get("contracts")), size)
     if p.get("side") == "short" and qty > 0:
         qty = -qty
     mode = MarginMode.ISOLATED if p.get("marginMode") == "isolated" else MarginMode.CROSS
@@ -151,7 +154,7 @@ def _order_type(o: Raw) -> OrderType:
 def parse_order(o: Raw, market: MarketInfo, ts: int) -> OrderReport:
     """Return the OrderReport of a ccxt order."""
     cs = market.contract_size
-    filled = f0(o.get("filled")) * cs
+    filled = from_contracts(f0(o.get("filled")), cs)
     status = _STATUS.get(str(o.get("status") or "open"), OrderStatus.NEW)
     if status is OrderStatus.NEW and filled > 0:
         status = OrderStatus.PARTIALLY_FILLED
@@ -163,7 +166,7 @@ def parse_order(o: Raw, market: MarketInfo, ts: int) -> OrderReport:
         symbol=market.symbol,
         side=OrderSide(str(o.get("side")).lower()),
         type=otype,
-        qty=f0(o.get("amount")) * cs,
+        qty=from_contracts(f0(o.get("amount")), cs),
         price=None if otype is not OrderType.LIMIT else fnum(o.get("price")),
         stop_price=fnum(o.get("triggerPrice") or o.get("stopPrice")) or None,
         filled=filled,
@@ -185,7 +188,7 @@ def parse_fill(t: Raw, market: MarketInfo) -> FillReport:
         client_id=t.get("clientOrderId") or None,
         symbol=market.symbol,
         side=OrderSide(str(t.get("side")).lower()),
-        qty=f0(t.get("amount")) * market.contract_size,
+        qty=from_contracts(f0(t.get("amount")), market.contract_size),
         price=f0(t.get("price")),
         fee=f0(fee.get("cost")),
         fee_currency=str(fee.get("currency") or ""),

@@ -7,7 +7,9 @@ hide it from the caller; other adapters are counted once per interface call. Rej
 not closed, the trading state is the configured restricted state (REDUCING or HALTED) and
 orders that state does not allow are refused with `TradingHaltedError` before they reach
 the venue, each announced to ``on_denied`` listeners as an `OrderDenied` event with its
-reason; reads and cancels always pass (they are the half-open probes).
+reason; reads and cancels always pass (they are the half-open probes). A venue's
+Retry-After beyond the retry cap (`VenueBackoffError`) holds the breaker OPEN for that long,
+with the reason recorded, instead of a sleep.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeVar, runtime_checkable
 
-from xsmom.errors import ConfigError, RejectedError, TradingHaltedError
+from xsmom.errors import ConfigError, RejectedError, TradingHaltedError, VenueBackoffError
 from xsmom.exchange.breaker import BreakerState, BreakerStatus, CircuitBreaker
 from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
@@ -140,6 +142,15 @@ class GuardedExchange:
         )
 
     def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return self._counted(fn)
+        except VenueBackoffError as err:
+            # a venue's wait beyond the retry cap: a breaker state, not a sleep
+            wait_ms = int((err.retry_after or 0.0) * 1000)
+            self.breaker.hold(wait_ms, f"venue asked to wait {wait_ms // 1000} s: {err}")
+            raise
+
+    def _counted(self, fn: Callable[[], T]) -> T:
         if self._per_attempt:
             return fn()
         try:

@@ -10,13 +10,13 @@ current user and not readable by group or others (mode 0600 or 0400), or it is r
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xsmom import redaction
 from xsmom.errors import ConfigError
 from xsmom.secretfile import check_private
 
@@ -34,6 +34,7 @@ class ApiCredentials:
     def __post_init__(self) -> None:
         if not self.api_key or not self.secret:
             raise ConfigError("API key and secret must both be non-empty")
+        redaction.register(*self.secrets())  # masked in every log record from now on
 
     def __repr__(self) -> str:
         return f"ApiCredentials(api_key={REDACTED}, secret={REDACTED})"
@@ -113,20 +114,8 @@ def load_credentials(
     return from_env(exchange_id, env)
 
 
-class RedactingFilter(logging.Filter):
-    """A logging filter that replaces secrets in every record's message with ``***``."""
+class RedactingFilter(redaction.RedactingFilter):
+    """A logging filter that masks ``credentials`` (and every registered secret) in records."""
 
     def __init__(self, credentials: ApiCredentials) -> None:
-        super().__init__()
-        self._creds = credentials
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message without secrets; keep the record."""
-        message = record.getMessage()
-        clean = self._creds.redact(message)
-        if clean != message or record.args:
-            record.msg, record.args = clean, None
-        if record.exc_info and record.exc_info[1] is not None:
-            text = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = self._creds.redact(text)
-        return True
+        super().__init__(credentials.secrets())

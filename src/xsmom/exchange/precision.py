@@ -3,7 +3,9 @@
 Quantities round down to the step (never trade more than intended); limit prices round to the
 passive side (buys down, sells up) so rounding never makes a post-only order cross; stop
 prices round to the nearest tick. Decimal arithmetic avoids binary float residue such as
-``0.30000000000000004``.
+``0.30000000000000004``. Conversions between base units and contracts (venues whose contract
+size is not 1) are exact too: ``0.3 / 0.1`` is 3 contracts, not ``2.9999999999999996``
+truncated to 2.
 """
 
 from __future__ import annotations
@@ -21,6 +23,27 @@ def _to_step(value: float, step: float, rounding: str) -> float:
     d_step = Decimal(repr(step))
     units = (Decimal(repr(value)) / d_step).to_integral_value(rounding=rounding)
     return float(units * d_step)
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(repr(float(value)))
+
+
+def to_contracts(market: MarketInfo, qty: float) -> float:
+    """Return base-unit ``qty`` in contracts, exactly, rounded down to the contract step."""
+    size = _dec(market.contract_size)
+    if size <= 0:
+        raise InvalidOrderError(f"{market.symbol}: contract size {market.contract_size} <= 0")
+    contracts = _dec(qty) / size
+    step = _dec(market.qty_step) / size
+    if step > 0:
+        contracts = (contracts / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    return float(contracts)
+
+
+def from_contracts(contracts: float, contract_size: float) -> float:
+    """Return ``contracts`` in base units, exactly (``3 x 0.1`` is 0.3)."""
+    return float(_dec(contracts) * _dec(contract_size))
 
 
 def round_qty(market: MarketInfo, qty: float) -> float:

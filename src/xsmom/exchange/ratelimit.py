@@ -1,8 +1,10 @@
-"""A token-bucket rate limiter with an injectable clock and sleep.
+"""A token-bucket rate limiter with an injected clock.
 
 ``rate`` tokens per second refill a bucket of ``burst`` tokens; each call takes ``cost``
 tokens and waits until they are there, so the adapter never exceeds the configured rate
-whatever ccxt's own limiter does.
+whatever ccxt's own limiter does. Time comes from a `Clock` (its monotonic clock and its
+sleep; the system clock by default) or from a seconds callable plus ``sleep``; with a
+`FakeClock` a test never waits.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from xsmom.errors import ConfigError
+from xsmom.exchange.clock import SYSTEM_CLOCK, Clock
 
 
 class TokenBucket:
@@ -22,8 +25,8 @@ class TokenBucket:
         rate: float,
         burst: float | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | Callable[[], float] = SYSTEM_CLOCK,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if rate <= 0:
             raise ConfigError(f"rate limit must be > 0 calls/s, got {rate}")
@@ -31,10 +34,15 @@ class TokenBucket:
         self.burst = float(burst if burst is not None else max(rate, 1.0))
         if self.burst < 1:
             raise ConfigError("rate limit burst must be >= 1")
-        self._clock = clock
-        self._sleep = sleep
+        if callable(clock):
+            self._clock: Callable[[], float] = clock
+            self._sleep = sleep or time.sleep
+        else:
+            source = clock
+            self._clock = lambda: source.monotonic_ms() / 1000.0
+            self._sleep = sleep or source.sleep
         self._tokens = self.burst
-        self._last = clock()
+        self._last = self._clock()
         self._lock = threading.Lock()
         self.waited = 0.0
 

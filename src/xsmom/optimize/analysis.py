@@ -155,6 +155,9 @@ def analyze(study: optuna.Study, ev: Evaluator) -> Analysis:
     all_trials = study.get_trials(deepcopy=False)
     done = [t for t in all_trials if t.state == TrialState.COMPLETE and EVAL_ATTR in t.user_attrs]
     failed = [t for t in all_trials if t.state == TrialState.FAIL]
+    if not done and failed:
+        reason = failed[0].user_attrs.get(FAIL_ATTR, "unknown")
+        raise StrategyError(f"all {len(failed)} trials failed; the first: {reason}")
     final_fold = ev.plan.final
     final_key = str(final_fold.index)
     results = []

@@ -25,36 +25,11 @@ def load_research_panel(store: ParquetStore, cfg: Config) -> MarketPanel:
     return panel
 
 
-def auto_horizon(cfg: Config) -> int:
-    """Return the label horizon purged before a test window when ``folds.purge`` is unset.
-
-    The longest momentum lookback, rebalance interval or time exit the config or the search
-    space can use: the bars over which a training bar's return keeps depending on its entry.
-    """
-    s = cfg.strategy
-    values: list[int] = [
-        max(s.signal.lookbacks),
-        s.portfolio.rebalance_every,
-        s.exits.max_bars_held,
-    ]
-    space = cfg.optimize.space
-    lb = space.get("strategy.signal.lookbacks")
-    if lb is not None:
-        values += [int(max(c)) for c in lb.choices if isinstance(c, tuple) and c]
-    for key in ("strategy.portfolio.rebalance_every", "strategy.exits.max_bars_held"):
-        spec = space.get(key)
-        if spec is not None and spec.high is not None:
-            values.append(int(spec.high))
-        elif spec is not None:
-            values += [int(c) for c in spec.choices if isinstance(c, int | float)]
-    return int(max(values))
-
-
 def plan_from_config(cfg: Config, panel: MarketPanel) -> FoldPlan:
     """Lay out the folds of ``cfg.optimize.folds`` on ``panel``."""
     f = cfg.optimize.folds
     bar = panel.bar_ms
-    horizon = span_bars(f.purge, bar) if f.purge is not None else auto_horizon(cfg)
+    horizon = span_bars(f.purge, bar) if f.purge is not None else f.label_horizon
     plan = make_folds(
         panel.n_bars,
         n_folds=f.n_folds,

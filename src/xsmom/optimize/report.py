@@ -1,4 +1,8 @@
-"""Outputs of an optimization: study.json, best_config.yaml and an offline report.html."""
+"""Outputs of an optimization: study.json, the candidate config and an offline report.html.
+
+An accepted candidate is written as ``best_config.yaml``; a rejected one as
+``candidate_config.yaml`` whose YAML comment header says REJECTED and which gate checks failed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from xsmom.backtest.charts import bar_chart, figure_png, line_chart, to_datetime
-from xsmom.config import save_config, version_id
+from xsmom.config import dump_yaml, version_id
 from xsmom.data.atomic import atomic_write_text
 from xsmom.optimize.analysis import Analysis, FoldResult, fold_dates
 from xsmom.optimize.evaluate import Evaluator
@@ -235,11 +239,49 @@ img{{max-width:100%}}</style></head><body>
 </body></html>"""
 
 
+ACCEPTED_NAME = "best_config.yaml"
+REJECTED_NAME = "candidate_config.yaml"
+REJECTED_MARK = "# REJECTED"
+
+
+def candidate_name(an: Analysis) -> str:
+    """Return the file name of the candidate: best_config.yaml only when the gate accepted it."""
+    return ACCEPTED_NAME if an.gate.accepted else REJECTED_NAME
+
+
+def rejected_header(an: Analysis, doc: dict[str, Any]) -> str:
+    """Return the YAML comment block that marks a rejected candidate and says why."""
+    lines = [
+        f"{REJECTED_MARK} by the acceptance gate of xsmom optimize: do not deploy this config.",
+        f"# study {doc.get('study', '?')}, candidate {doc['candidate']['version'][:12]}, "
+        f"parent {doc['candidate']['parent'][:12]}",
+        "# failed checks:",
+        *(f"#   {reason}" for reason in an.gate.reasons()),
+        "# all checks (value, threshold, passed):",
+        *(
+            f"#   {c.name}: {_fmt(c.value)} vs {_fmt(c.threshold)} {'pass' if c.passed else 'FAIL'}"
+            for c in an.gate.checks
+        ),
+        "# details: study.json and report.html beside this file.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write_outputs(an: Analysis, ev: Evaluator, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write best_config.yaml, study.json and report.html into ``out``; return study.json."""
+    """Write the candidate config, study.json and report.html into ``out``; return study.json.
+
+    The candidate goes to best_config.yaml if the gate accepted it, else to
+    candidate_config.yaml with a REJECTED header; the other name is removed, so a folder
+    never holds a stale verdict from an earlier run.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    save_config(an.candidate, out / "best_config.yaml")
     doc = study_json(an, ev, meta)
+    name = candidate_name(an)
+    header = "" if an.gate.accepted else rejected_header(an, doc)
+    atomic_write_text(out / name, header + dump_yaml(an.candidate))
+    stale = out / (REJECTED_NAME if an.gate.accepted else ACCEPTED_NAME)
+    stale.unlink(missing_ok=True)
+    doc["candidate"]["file"] = name
     atomic_write_text(out / "study.json", json.dumps(doc, indent=2, sort_keys=False))
     atomic_write_text(out / "report.html", render_html(an, ev, doc))
     return doc

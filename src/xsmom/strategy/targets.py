@@ -62,6 +62,40 @@ class Targets:
         return np.asarray(np.isfinite(self.exit_price).any(axis=1))
 
 
+@dataclass(frozen=True, eq=False)
+class RebalanceBook:
+    """The book decided at the rebalance closes, before gating and exits, with its stages.
+
+    ``weights[i]`` is the target at the close of bar ``rows[i]``; the other arrays are per
+    bar. The meta-labeler reads it (events, features) and may return a gated ``weights``.
+    """
+
+    panel: MarketPanel
+    cfg: StrategyConfig
+    rows: npt.NDArray[np.int64]
+    weights: F64
+    logp: F64
+    vol: F64
+    score: F64
+    mask: npt.NDArray[np.bool_]
+    regime: npt.NDArray[np.int8]
+    signal: F64
+
+
+BookHook = Callable[[RebalanceBook], F64]
+
+
+def _gate(book: RebalanceBook, on_book: BookHook | None) -> F64:
+    if on_book is not None:
+        return on_book(book)
+    if not book.cfg.meta.model:
+        return book.weights
+    # imported here: the meta package builds on this module
+    from xsmom.meta.gate import gate_book
+
+    return gate_book(book)
+
+
 class _NoCache:
     """Stand-in when no cache is given: computes every stage."""
 
@@ -89,12 +123,17 @@ def _signal(
 
 
 def compute_targets(
-    panel: MarketPanel, cfg: StrategyConfig, *, cache: StageCache | None = None
+    panel: MarketPanel,
+    cfg: StrategyConfig,
+    *,
+    cache: StageCache | None = None,
+    on_book: BookHook | None = None,
 ) -> Targets:
     """Compute target weights for every bar of ``panel`` (see the module docstring).
 
     ``cache`` (made for this panel) reuses stages whose inputs did not change between calls;
-    results are identical with or without it.
+    results are identical with or without it. Entries are gated by ``cfg.meta`` (see
+    xsmom.meta.gate); ``on_book``, if given, replaces that gate (meta training reads the book).
     """
     memo: StageCache | _NoCache = _NoCache()
     if cache is not None:
@@ -143,6 +182,8 @@ def compute_targets(
         pf.market_neutral,
     )
     w_r = apply_weight_band(w_r, sel.weight_band)
+    book = RebalanceBook(panel, cfg, rows, w_r, logp, vol, score, mask, regime, signal)
+    w_r = _gate(book, on_book)
     w = hold_between_rebalances(rows, w_r, panel.n_bars)
     period = cfg.exits.atr_period
     atr = memo.get(

@@ -154,16 +154,55 @@ def _cancel_all(venue: Venue, params: Params) -> Any:
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
-def _user_trades(venue: Venue, params: Params) -> Any:
-    sym = symbol_of(venue, params)
-    fills = venue.engine.fills(sym)
-    order_id, from_id = params.int_("orderId"), params.int_("fromId")
+WEEK_MS = 7 * 24 * 3_600_000  # userTrades' longest startTime..endTime span
+
+
+def _trade_window(venue: Venue, params: Params) -> tuple[int, int] | None:
+    """Return the (start, end) userTrades reads, None for no time filter, as Binance does.
+
+    Neither bound: the last 7 days; one bound: 7 days from (or up to) it; both: at most 7
+    days apart (-1127). ``fromId`` cannot be combined with a time (-1128); with ``orderId``
+    alone every trade of that order is returned.
+    """
     start, end = params.int_("startTime"), params.int_("endTime")
+    if params.get("fromId") is not None:
+        if start is not None or end is not None:
+            raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+        return None
+    if start is None and end is None:
+        if params.get("orderId") is not None:
+            return None
+        now = venue.now()
+        return now - WEEK_MS, now
+    if start is None:
+        assert end is not None
+        return end - WEEK_MS, end
+    if end is None:
+        return start, start + WEEK_MS
+    if end < start:
+        raise ApiError(400, -1128, "Combination of optional parameters invalid.")
+    if end - start > WEEK_MS:
+        raise ApiError(400, -1127, "More than 168 hours between startTime and endTime.")
+    return start, end
+
+
+def _user_trades(venue: Venue, params: Params) -> Any:
+    """Serve ``/fapi/v1/userTrades``: oldest first; ``limit`` default 500, at most 1000.
+
+    With ``fromId`` or ``startTime`` the first ``limit`` trades from there; otherwise the
+    most recent ``limit`` of the window.
+    """
+    sym = symbol_of(venue, params)
+    window = _trade_window(venue, params)
+    order_id, from_id = params.int_("orderId"), params.int_("fromId")
+    fills = sorted(venue.engine.fills(sym), key=lambda f: f.trade_id)
     fills = [f for f in fills if order_id is None or f.order_id == order_id]
     fills = [f for f in fills if from_id is None or f.trade_id >= from_id]
-    fills = [f for f in fills if (start is None or f.ts >= start) and (end is None or f.ts <= end)]
+    if window is not None:
+        fills = [f for f in fills if window[0] <= f.ts <= window[1]]
     limit = params.limit(500, 1000)
-    chosen = fills[:limit] if (from_id is not None or start is not None) else fills[-limit:]
+    from_start = from_id is not None or params.get("startTime") is not None
+    chosen = fills[:limit] if from_start else fills[-limit:]
     spec = venue.data.specs[sym]
     return [bj.trade_json(f, spec) for f in chosen]
 

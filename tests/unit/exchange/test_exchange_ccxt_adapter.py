@@ -152,7 +152,7 @@ class StandIn:
             return self.orders[cid]
         raise ccxt.OrderNotFound('binanceusdm {"code":-2013,"msg":"Order does not exist."}')
 
-    def fetch_my_trades(self, symbol: str, since: Any) -> list[Any]:
+    def fetch_my_trades(self, symbol: str, since: Any, limit: Any, params: Any) -> list[Any]:
         self._enter("fetch_my_trades")
         return []
 
@@ -252,13 +252,13 @@ def test_every_method_maps_errors_and_retries_only_retryable(
 
 def test_rate_limit_resends_without_lookup_and_honours_retry_after() -> None:
     ex, client, slept, _ = make()
-    client.last_response_headers = {"Retry-After": "3"}
     real = client.create_order
     calls = {"n": 0}
 
     def limited_once(*a: Any, **k: Any) -> dict[str, Any]:
         calls["n"] += 1
         if calls["n"] == 1:
+            client.last_response_headers = {"Retry-After": "3"}  # this answer's header
             raise ccxt.RateLimitExceeded("429")
         return real(*a, **k)
 

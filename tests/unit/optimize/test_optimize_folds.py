@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from xsmom.config import config_from_dict
+from xsmom.data import MarketPanel
 from xsmom.errors import ConfigError
-from xsmom.optimize.folds import Window, make_folds, purge_and_embargo
+from xsmom.optimize.folds import FoldPlan, Window, make_folds, purge_and_embargo
+from xsmom.optimize.plan import plan_from_config
 
 
 def test_rolling_folds_on_a_100_bar_timeline() -> None:
@@ -81,3 +83,65 @@ def test_date_range_is_validated_by_the_schema() -> None:
         config_from_dict({"optimize": {"folds": {"train": "ten days"}}})
     cfg = config_from_dict({"optimize": {"folds": {"start": "2025-01-01", "train": 500}}})
     assert cfg.optimize.folds.train == 500
+
+
+def _panel(n_bars: int) -> MarketPanel:
+    ones = np.ones((n_bars, 2))
+    return MarketPanel(
+        symbols=("A/USDT:USDT", "B/USDT:USDT"),
+        timeframe="1h",
+        timestamps=np.arange(n_bars, dtype=np.int64) * 3_600_000,
+        open=ones,
+        high=ones,
+        low=ones,
+        close=ones,
+        volume=ones,
+        mark_open=ones,
+        mark_close=ones,
+        funding_rate=np.zeros((n_bars, 2)),
+        funding_event=np.zeros((n_bars, 2), dtype=bool),
+    )
+
+
+def _plan(n_bars: int, **folds: object) -> FoldPlan:
+    base = {"n_folds": 3, "train": 200, "test": 100, "embargo": 0} | folds
+    cfg = config_from_dict({"optimize": {"folds": base, "stats": {"cscv_blocks": 8}}})
+    return plan_from_config(cfg, _panel(n_bars))
+
+
+def test_default_purge_is_the_label_horizon_of_one_bar() -> None:
+    # The backtest objective scores the next bar's return: the label horizon is 1 bar and
+    # nothing else (no lookback, no rebalance interval) is purged.
+    plan = _plan(1000, n_folds=3)
+    assert plan.horizon == 1
+    for fold in plan.scored:
+        assert fold.test is not None
+        assert fold.test.start - fold.train.stop == 1
+    # with a longer declared horizon the gap is exactly that horizon
+    plan = _plan(1000, label_horizon=5)
+    assert plan.horizon == 5
+    assert all(f.test.start - f.train.stop == 5 for f in plan.scored if f.test)
+    # the embargo still widens the gap when it is longer than the horizon
+    plan = _plan(1000, embargo="1d")
+    assert all(f.test.start - f.train.stop == 24 for f in plan.scored if f.test)
+    # an explicit purge overrides the horizon
+    assert _plan(1000, purge="14d").horizon == 336
+
+
+@pytest.mark.parametrize("horizon", [1, 2, 7])
+def test_no_training_label_window_overlaps_a_test_bar(horizon: int) -> None:
+    plan = _plan(1000, label_horizon=horizon)
+    for fold in plan.scored:
+        assert fold.test is not None
+        test_bars = set(fold.test.indices().tolist())
+        for t in fold.train.indices().tolist():
+            label = set(range(t + 1, t + horizon + 1))  # the bars t's outcome depends on
+            assert not label & test_bars, (fold.name, t)
+        # and the purge is not longer than needed: the bar just before the gap is kept
+        last = fold.train.stop - 1
+        assert last + horizon + 1 == fold.test.start
+
+
+def test_label_horizon_is_validated() -> None:
+    with pytest.raises(ConfigError, match="label_horizon"):
+        config_from_dict({"optimize": {"folds": {"label_horizon": 0}}})

@@ -8,6 +8,7 @@ checks that the per-bar returns of a backtest on the bundled sample change.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ AUTO = {
 }
 LEVERED = {"strategy.portfolio.gross_leverage": 5.0, "strategy.portfolio.max_weight": 2.0}
 STOPS = {"strategy.exits.atr_stop": 1.0}
+META_MODEL = "<meta-model>"  # replaced by the meta_model fixture's folder (gates from bar 2000)
+META = {"strategy.meta.model": META_MODEL, "strategy.meta.threshold": 0.0}
 
 # key -> (context overrides, new value); None = computed from the data below.
 CASES: dict[str, tuple[dict[str, Any], Any]] = {
@@ -81,6 +84,8 @@ CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "backtest.liquidation_fee": ({**LEVERED, "backtest.maintenance_margin": 0.19}, 0.2),
     "backtest.min_notional": ({}, 2000.0),
     "backtest.funding": ({}, False),
+    "strategy.meta.mode": (META, "scale"),
+    "strategy.meta.threshold": (META, 1.0),
 }
 
 
@@ -113,8 +118,11 @@ def _value(key: str, new: Any, panel: MarketPanel) -> Any:
 
 
 @pytest.mark.parametrize("key", sorted(CASES))
-def test_searchable_key_changes_the_backtest(key: str, panel: MarketPanel) -> None:
+def test_searchable_key_changes_the_backtest(
+    key: str, panel: MarketPanel, meta_model: Path
+) -> None:
     context, new = CASES[key]
+    context = {k: str(meta_model) if v == META_MODEL else v for k, v in context.items()}
     base = apply_params(Config(), context)
     changed = apply_params(base, {key: _value(key, new, panel)})
     a = run_backtest(panel, base).returns

@@ -1,7 +1,10 @@
 """A throw-away PostgreSQL server for tests: initdb in a temp dir, started on a free port.
 
-If ``XSMOM_TEST_PG_URL`` is set, that server is used instead. Without either, tests fail
-(never skip) and say to run ``.ci/postgres.sh``.
+If ``XSMOM_TEST_PG_URL`` is set, that server is used instead. Without either, the ``pg_url``
+fixture (tests/conftest.py) skips the test with one summary line saying how to run it, except
+under CI (``CI=true``), where it fails: CI must run every PostgreSQL test.
+``XSMOM_TEST_PG_INITDB`` (a glob, default ``/usr/lib/postgresql/*/bin/initdb``) says where
+initdb is looked for; tests of the skip logic point it at nothing.
 """
 
 from __future__ import annotations
@@ -27,9 +30,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Where initdb is looked for; tests of the skip logic point it at nothing.
+INITDB_GLOB = "XSMOM_TEST_PG_INITDB"
+
+
 def _bin_dir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    pattern = os.environ.get(INITDB_GLOB, "/usr/lib/postgresql/*/bin/initdb")
+    found = sorted(glob.glob(pattern))
     return Path(found[-1]).parent if found else None
+
+
+def unavailable_reason() -> str | None:
+    """Return why no PostgreSQL server can be had for tests, or None if one can."""
+    if os.environ.get(ENV_URL):
+        return None
+    if _bin_dir() is None:
+        return f"no server (no /usr/lib/postgresql/*/bin/initdb and {ENV_URL} unset)"
+    if os.geteuid() == 0 and shutil.which("runuser") is None:
+        return "running as root without runuser (PostgreSQL refuses to run as root)"
+    return None
 
 
 def _as_server_user(cmd: list[str]) -> list[str]:

@@ -1,0 +1,80 @@
+"""The one gate: the backtest, the optimizer and the live engine all pass through it.
+
+:func:`xsmom.strategy.compute_targets` calls :func:`gate_book` when ``strategy.meta.model`` is
+set. Walking the rebalance closes in order, each entry or increase of the strategy's book (see
+xsmom.meta.events) against the *gated* book held so far is an event; the model of the folder
+member in force at that close gives its probability ``p``:
+
+* ``drop``: taken in full when ``p >= threshold``, otherwise the old weight on that side is
+  kept (none after a flip);
+* ``scale``: when ``p >= threshold`` the increase is scaled by ``p``, otherwise dropped.
+
+Reductions and exits always pass. An entry the gate refused is asked again at the next
+rebalance if the strategy still wants it. The threshold is ``strategy.meta.threshold``, or
+each member's CV choice. A member gates closes from its ``apply_from_ms`` on (after its
+training window); entries before the first member's are passed unchanged, and
+``xsmom backtest --meta`` refuses a start before it (:func:`first_gated_ms`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from xsmom.meta.artifact import ModelSet, load_model_set, read_manifest
+from xsmom.meta.events import increase_base
+from xsmom.meta.features import event_features
+from xsmom.strategy.targets import RebalanceBook
+
+F64 = npt.NDArray[np.float64]
+
+
+def probabilities(ms: ModelSet, book: RebalanceBook) -> tuple[F64, F64]:
+    """Return (probability, threshold) per rebalance row and symbol; NaN where ungated."""
+    w = book.weights
+    prob = np.full(w.shape, np.nan)
+    thr = np.full(w.shape, np.nan)
+    ri, cj = np.nonzero(w)
+    if ri.size == 0:
+        return prob, thr
+    ts = book.panel.timestamps[book.rows[ri]]
+    x = event_features(book, book.rows[ri], cj, np.sign(w[ri, cj]))
+    bounds = [m.apply_from_ms for m in ms.members] + [np.iinfo(np.int64).max]
+    fixed = book.cfg.meta.threshold
+    for k, member in enumerate(ms.members):
+        sel = (ts >= bounds[k]) & (ts < bounds[k + 1])
+        if sel.any():
+            prob[ri[sel], cj[sel]] = member.fitted.predict(x[sel])
+            thr[ri[sel], cj[sel]] = member.fitted.threshold if fixed is None else fixed
+    return prob, thr
+
+
+def apply_gate(weights: F64, prob: F64, thr: F64, mode: str) -> F64:
+    """Return the gated book: decide every event in order against the gated book so far."""
+    out = np.zeros_like(weights)
+    prev = np.zeros(weights.shape[1])
+    for i in range(weights.shape[0]):
+        new = weights[i]
+        is_event, base = increase_base(prev, new)
+        asked = is_event & np.isfinite(prob[i])
+        ok = prob[i] >= thr[i]
+        share = np.where(ok, prob[i] if mode == "scale" else 1.0, 0.0)
+        row = np.where(asked, base + share * (new - base), new)
+        out[i] = row
+        prev = row
+    return out
+
+
+def gate_book(book: RebalanceBook) -> F64:
+    """Return the book's weights gated by the model of ``book.cfg.meta`` (module docstring)."""
+    ms = load_model_set(book.cfg.meta.model, book.cfg)
+    prob, thr = probabilities(ms, book)
+    return apply_gate(book.weights, prob, thr, book.cfg.meta.mode)
+
+
+def first_gated_ms(model: Path | str) -> int:
+    """Return the first bar time (ms) any member of a model folder may gate."""
+    manifest = read_manifest(Path(model).resolve())
+    return min(int(m["apply_from_ms"]) for m in manifest["members"])

@@ -1,0 +1,142 @@
+"""No key, secret or webhook token in any log line, whatever logger wrote it.
+
+A process-wide registry holds every secret value the process knows: API credentials
+register themselves when built (`xsmom.exchange.keys.ApiCredentials`), and `install` adds
+the values of secret-looking environment variables (``*_API_KEY``, ``*_SECRET``,
+``*_PASSWORD``, ``*_TOKEN``, ``*WEBHOOK*`` ...). `redact` masks those values and known
+key patterns (API-key and signature headers and query parameters, ``"secret": ...`` in
+dict reprs, Discord webhook tokens). `RedactingFilter` applies it to a record's message,
+arguments, traceback and stack text; `install` puts it on the root handlers and in the
+record factory, so loggers with handlers of their own (``propagate=False``) are covered too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Mapping
+
+MASK = "***"
+MIN_SECRET_LEN = 4  # shorter values would mask ordinary text
+ENV_MIN_LEN = 6  # environment values: a guess by name, so be stricter
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_installed = {"factory": False}
+
+_SECRET_ENV = re.compile(
+    r"(API_?KEY|SECRET|PASSWORD|PASSPHRASE|TOKEN|WEBHOOK|PRIVATE_KEY)", re.IGNORECASE
+)
+_KEY_NAMES = (
+    r"X-MBX-APIKEY|X-BAPI-API-KEY|X-BAPI-SIGN|OK-ACCESS-KEY|OK-ACCESS-SIGN|OK-ACCESS-PASSPHRASE"
+    r"|ACCESS-KEY|ACCESS-SIGN|ACCESS-PASSPHRASE|X-API-KEY|Authorization"
+    r"|signature|apiKey|api_key|api_secret|api_password|secret|password|passphrase"
+)
+_PATTERNS = (
+    # header or field name, a quote, ':' or '=', then the value up to a delimiter
+    re.compile(
+        rf"""(?P<name>\b(?:{_KEY_NAMES}))(?P<sep>['"]?\s*[:=]\s*['"]?)(?P<value>[^'"\s,;&}}\]]+)""",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?P<name>discord(?:app)?\.com/api/webhooks/\d+/)(?P<sep>)(?P<value>[\w-]+)"),
+)
+
+
+def register(*values: str | None) -> None:
+    """Add secret values to mask in every log record from now on."""
+    with _lock:
+        for v in values:
+            if v and len(v) >= MIN_SECRET_LEN:
+                _secrets.add(v)
+
+
+def register_env(env: Mapping[str, str] | None = None) -> int:
+    """Register the values of secret-looking environment variables; return how many."""
+    env = os.environ if env is None else env
+    found = [
+        v
+        for k, v in env.items()
+        if _SECRET_ENV.search(k) and not k.endswith("_FILE") and _secret_like(v)
+    ]
+    register(*found)
+    return len(found)
+
+
+def _secret_like(value: str) -> bool:
+    # a TOKEN_TTL=3600 or an API_KEY_ENABLED=true must not mask every "3600" or "true"
+    plain = value.isdigit() or value.lower() in ("true", "false", "none", "null", "yes", "no")
+    return len(value) >= ENV_MIN_LEN and not plain
+
+
+def secrets() -> tuple[str, ...]:
+    """Return the registered secrets, longest first (so a secret inside another is masked)."""
+    with _lock:
+        return tuple(sorted(_secrets, key=len, reverse=True))
+
+
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """Return ``text`` with every registered secret, ``extra`` and known key pattern masked."""
+    for s in (*secrets(), *extra):
+        if s and len(s) >= MIN_SECRET_LEN:
+            text = text.replace(s, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    return text
+
+
+def _message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except (TypeError, ValueError, KeyError):  # a broken format string: keep what it carried
+        return f"{record.msg!r} % {record.args!r}"
+
+
+def redact_record(record: logging.LogRecord, extra: Iterable[str] = ()) -> logging.LogRecord:
+    """Mask secrets in ``record`` in place (message and args merged) and return it."""
+    extra = tuple(extra)
+    record.msg, record.args = redact(_message(record), extra), None
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        record.exc_text = redact(text, extra)
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text, extra)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info, extra)
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A filter that masks secrets in every record it sees (put it on a handler)."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._extra = tuple(extra)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record without secrets; keep it."""
+        redact_record(record, self._extra)
+        return True
+
+
+def _install_factory() -> None:
+    with _lock:
+        if _installed["factory"]:
+            return
+        _installed["factory"] = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        return redact_record(previous(*args, **kwargs))
+
+    logging.setLogRecordFactory(factory)
+
+
+def install(env: Mapping[str, str] | None = None) -> None:
+    """Register secret env values and redact every record: root handlers and record factory."""
+    register_env(env)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    _install_factory()

@@ -1,0 +1,95 @@
+"""Secrets are masked in every log record: message, args, traceback, stack; registered values,
+secret-looking environment variables and known key patterns; loggers with their own handlers."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from xsmom import redaction
+from xsmom.exchange.keys import ApiCredentials
+
+
+@pytest.fixture
+def stream() -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    handler.addFilter(redaction.RedactingFilter())
+    logger = logging.getLogger("xsmom.test.redaction")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield logger, buf
+    logger.removeHandler(handler)
+
+
+def test_registered_values_in_message_args_and_traceback_are_masked(
+    stream: tuple[logging.Logger, io.StringIO],
+) -> None:
+    log, buf = stream
+    creds = ApiCredentials("regKeyValue123456", "regSecretValue987654")  # registers itself
+    log.debug("sending with %s and %r", creds.api_key, {"k": creds.secret})
+    try:
+        raise ValueError(f"venue echoed {creds.secret}")
+    except ValueError:
+        log.exception("failed")
+    text = buf.getvalue()
+    assert "regKeyValue" not in text and "regSecretValue" not in text
+    assert text.count(redaction.MASK) >= 3 and "ValueError: venue echoed ***" in text
+
+
+@pytest.mark.parametrize(
+    ("line", "leak"),
+    [
+        ("Request: {'X-MBX-APIKEY': 'abcDEF123ghi', 'User-Agent': 'x'}", "abcDEF123ghi"),
+        ("GET /fapi/v1/order?symbol=BTCUSDT&signature=9f8e7d6c5b4a", "9f8e7d6c5b4a"),
+        ('{"apiKey": "zyx987wvu", "secret": "qwe456rty"}', "zyx987wvu"),
+        ('{"apiKey": "zyx987wvu", "secret": "qwe456rty"}', "qwe456rty"),
+        ("X-BAPI-API-KEY=bybitkey0001", "bybitkey0001"),
+        ("post https://discord.com/api/webhooks/123/tok_en-ABC failed", "tok_en-ABC"),
+    ],
+)
+def test_known_key_patterns_are_masked_without_registration(line: str, leak: str) -> None:
+    assert leak not in redaction.redact(line)
+
+
+def test_secret_looking_environment_variables_are_registered() -> None:
+    env = {
+        "XSMOM_OKX_API_PASSWORD": "envPass4242",
+        "XSMOM_DISCORD_WEBHOOK_URL": "https://example.invalid/hook/envHook77",
+        "XSMOM_KEYS_FILE": "/etc/keys.json",  # a path, not a secret
+        "XSMOM_TOKEN_TTL": "3600",  # a number, not a secret
+        "XSMOM_API_KEY_ENABLED": "true",
+        "HOME": "/root",
+    }
+    assert redaction.register_env(env) == 2
+    out = redaction.redact(
+        "pw envPass4242 hook https://example.invalid/hook/envHook77 /etc/keys.json"
+    )
+    assert "envPass4242" not in out and "envHook77" not in out and "/etc/keys.json" in out
+
+
+def test_the_record_factory_covers_loggers_that_do_not_propagate() -> None:
+    redaction.register("factoryOnlySecret55")
+    redaction.install(env={})
+    buf = io.StringIO()
+    own = logging.getLogger("thirdparty.own.handler")
+    handler = logging.StreamHandler(buf)  # no filter: like optuna's own handler
+    own.addHandler(handler)
+    own.propagate = False
+    try:
+        own.warning("token %s", "factoryOnlySecret55")
+    finally:
+        own.removeHandler(handler)
+    assert "factoryOnlySecret55" not in buf.getvalue() and "***" in buf.getvalue()
+
+
+def test_a_broken_format_string_still_logs_masked() -> None:
+    redaction.register("brokenFmtSecret1")
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("brokenFmtSecret1",), None)
+    redaction.redact_record(record)
+    assert "brokenFmtSecret1" not in str(record.msg) and record.args is None
