@@ -38,7 +38,7 @@ from xsmom.live.cycle import Alerts
 from xsmom.live.engine import Engine, EngineParts
 from xsmom.live.feed import BarFeed, CachedStore
 from xsmom.live.home import Home
-from xsmom.live.signals import StopFlags, sd_notify
+from xsmom.live.signals import StopFlags, sd_notify, watchdog_interval_s
 from xsmom.venue.types import FeeModel
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,8 @@ def run_loop(
     """
     engine.start()
     notify("READY=1")
+    dog = watchdog_interval_s()
+    pause = min(poll_s, dog) if dog is not None else poll_s
     done = 0
     try:
         while not flags.stop:
@@ -207,7 +209,7 @@ def run_loop(
                 after_step()
             if max_bars is not None and done >= max_bars:
                 break
-            flags.wait(poll_s)
+            flags.wait(pause)
     except BaseException as exc:
         log.exception("engine stopped by an error")
         engine.stop(clean=False, reason=f"{type(exc).__name__}: {exc}"[:500])
