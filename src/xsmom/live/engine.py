@@ -46,6 +46,7 @@ from xsmom.live.cycle import (
     record_breaker_events,
     record_execution_events,
     record_facts,
+    record_funding,
     record_gate_events,
 )
 from xsmom.live.execution import CycleReport, ExecutionState, Executor
@@ -357,7 +358,7 @@ class Engine:
             guard_states=self.gate.to_state(),
             gate_state=self.gate.state.value,
         )
-        self._record(cfg, facts, report, events, state_before, last)
+        self._record(cfg, facts, report, events, state_before, last, panel)
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
         ctx = BarContext(
@@ -414,6 +415,7 @@ class Engine:
         events: Sequence[Any],
         state_before: str,
         last: int | None,
+        panel: MarketPanel,
     ) -> None:
         now, ids = facts.now_ms, self.executor.ids
         ex = self.parts.exchange
@@ -425,6 +427,8 @@ class Engine:
             for o in report.cancelled:
                 record_order_report(tx, o, ids, now, "cancelled")
             sync_orders(tx, ex, open_orders, ids, now)
+            held = {s: p.qty for s, p in tx.positions().items()}
+            record_funding(tx, panel, last, held)
             syms = set(facts.target_qty) | set(facts.positions) | set(tx.positions())
             syms |= {f.symbol for f in report.fills} | {o.symbol for o in open_orders}
             got = sync_fills(tx, ex, syms, since_default=now - self.bar_ms)
