@@ -69,6 +69,8 @@ def test_venue_and_paper_record_the_backtests_weights_and_equity(
         for _ in range(BARS):
             rv.advance(HOUR)
             assert live.step() and paper.step()
+        live.stop(clean=True, reason="test done")  # writes the store's pending bars
+        paper.stop(clean=True, reason="test done")
         venue_pos = {p.symbol: p.qty for p in rv.venue.engine.positions()}
         paper_pos = {p.symbol: p.qty for p in paper.parts.exchange.positions()}
     for ledger, home, pos in (

@@ -178,6 +178,13 @@ class EngineConfig(_Section):
         le=86_400 * 7,
         description="xsmom health: the heartbeat is stale when older than this.",
     )
+    store_flush_bars: int = Field(
+        24,
+        ge=1,
+        le=10_000,
+        description="Write the home store's new bars to disk every N bars and at stop (1 = "
+        "every bar); a crash loses only unwritten bars, downloaded again at start.",
+    )
     paper_balance: float = Field(
         10_000.0, gt=0, le=1e12, description="Starting USDT of a --paper account (first run only)."
     )

@@ -215,7 +215,8 @@ class Engine:
         return result
 
     def stop(self, *, clean: bool, reason: str) -> None:
-        """Record that the engine stopped (an unclean stop is a critical alert)."""
+        """Write the store's pending bars; record the stop (unclean: a critical alert)."""
+        self.feed.store.flush()
         now = self.parts.clock()
         with self.ledger.transaction() as tx:
             msg = EngineStopped(
@@ -361,6 +362,8 @@ class Engine:
         self._record(cfg, facts, report, events, state_before, last, panel)
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
+        if self.mem.cycles % self.config.live.engine.store_flush_bars == 0:
+            self.feed.store.flush()
         ctx = BarContext(
             bar_ts=bar_ts,
             now_ms=now,

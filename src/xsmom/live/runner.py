@@ -157,7 +157,7 @@ def build_engine(
     parts = parts or build_parts(cfg, opts, home)
     e = cfg.live.engine
     feed = BarFeed(
-        CachedStore(home.store_dir),
+        CachedStore(home.store_dir, write_behind=e.store_flush_bars > 1),
         parts.client,
         cfg.data.symbols,
         cfg.data.timeframe,

@@ -76,3 +76,29 @@ def test_rolling_window_forgets_memory_but_never_the_file(tmp_path: Path) -> Non
     cached.merge(Kind.OHLCV, SYMS[0], extra, "1h")
     assert len(ParquetStore(root).read(Kind.OHLCV, SYMS[0], "1h")) == len(full) + 1
     assert len(cached._cache[(Kind.OHLCV, SYMS[0], "1h")]) == 101
+
+
+def test_write_behind_holds_appends_in_memory_until_flush(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    plain = ParquetStore(root)
+    full = plain.read(Kind.OHLCV, SYMS[0], "1h")
+    end = int(full["timestamp"].iloc[-5])
+    plain.write(Kind.OHLCV, SYMS[0], _cut(plain, SYMS[0], Kind.OHLCV, "1h", end), "1h")
+    cached = CachedStore(root, write_behind=True)
+    cached.read(Kind.OHLCV, SYMS[0], "1h")
+    added, _ = cached.merge(Kind.OHLCV, SYMS[0], full.iloc[-5:], "1h")
+    assert added == 5
+    assert len(ParquetStore(root).read(Kind.OHLCV, SYMS[0], "1h")) == len(full) - 5  # not yet
+    pd.testing.assert_frame_equal(cached.read(Kind.OHLCV, SYMS[0], "1h"), full)
+    assert cached.flush() == 1 and cached.flush() == 0
+    pd.testing.assert_frame_equal(ParquetStore(root).read(Kind.OHLCV, SYMS[0], "1h"), full)
+
+
+def test_an_append_with_a_gap_is_still_validated(tmp_path: Path) -> None:
+    root = _copy(tmp_path)
+    cached = CachedStore(root)
+    full = cached.read(Kind.OHLCV, SYMS[0], "1h")
+    late = full.iloc[-1:].copy()
+    late["timestamp"] += 5 * 3_600_000  # four bars missing at the seam
+    _, report = cached.merge(Kind.OHLCV, SYMS[0], late, "1h")
+    assert report.missing_bars == 4  # the seam's gap is reported, not hidden
