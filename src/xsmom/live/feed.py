@@ -157,6 +157,8 @@ class CachedStore(ParquetStore):
         Reads that need older rows (a merge reads the whole series) go to the file.
         """
         key = (kind, symbol, timeframe)
+        if not self.exists(kind, symbol, timeframe):
+            return  # nothing stored (a symbol without mark candles): nothing to drop
         if key not in self._cache:
             self.read(kind, symbol, timeframe)
         self._cut[key] = ts
