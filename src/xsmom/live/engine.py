@@ -110,6 +110,16 @@ def active_config(ledger: LedgerReads, fallback: Config) -> tuple[Config, str]:
     return cfg, str(vid)
 
 
+def reconcile_due(bars_since: int, every: int) -> bool:
+    """Return True when ``live.engine.reconcile_every`` bars passed since the last one."""
+    return bars_since >= every
+
+
+def flush_due(cycles: int, every: int) -> bool:
+    """Return True when the store's pending bars are due on disk (``store_flush_bars``)."""
+    return cycles % every == 0
+
+
 @dataclass(kw_only=True)
 class EngineParts:
     """The exchange side of one engine, built by `xsmom.live.runner`."""
@@ -294,7 +304,7 @@ class Engine:
             log.warning("bar %s closed on the exchange clock but not served yet", bar_ts)
             self._gate_only(now, have)
             return False
-        if self.mem.bars_since_reconcile >= self.config.live.engine.reconcile_every:
+        if reconcile_due(self.mem.bars_since_reconcile, self.config.live.engine.reconcile_every):
             self.reconcile(now)
         self._bar(now, bar_ts, last)
         return True
@@ -362,7 +372,7 @@ class Engine:
         self._record(cfg, facts, report, events, state_before, last, panel)
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
-        if self.mem.cycles % self.config.live.engine.store_flush_bars == 0:
+        if flush_due(self.mem.cycles, self.config.live.engine.store_flush_bars):
             self.feed.store.flush()
         ctx = BarContext(
             bar_ts=bar_ts,

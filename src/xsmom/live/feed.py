@@ -213,8 +213,11 @@ class BarFeed:
             page_limit=limit,
             **kwargs,
         )
-        since = (now_ms // self.bar_ms - self.warmup_bars) * self.bar_ms
-        return dl.run(self.symbols, self.timeframe, self.kinds, since_ms=since)
+        return dl.run(self.symbols, self.timeframe, self.kinds, since_ms=self.since(now_ms))
+
+    def since(self, now_ms: int) -> int:
+        """Return where an empty series starts downloading: ``warmup_bars`` before now."""
+        return (now_ms // self.bar_ms - self.warmup_bars) * self.bar_ms
 
     def last_bar(self) -> int | None:
         """Return the open time of the newest closed bar any symbol has in the store."""

@@ -10,7 +10,7 @@ never the host clock alone.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,26 @@ def _client(cfg: Config, opts: LiveOptions) -> tuple[Any, Any, Callable[[], int]
     return client, creds, venue_clock(opts.venue)
 
 
+def paper_config(cfg: Config) -> PaperConfig:
+    """Return the paper account of ``cfg``: ``live.engine.paper_balance``, the backtest's costs."""
+    costs = cfg.costs
+    fees = FeeModel(
+        taker_fee_bps=costs.taker_fee_bps,
+        maker_fee_bps=costs.maker_fee_bps,
+        slippage_bps=costs.slippage_bps,
+        impact_coef=costs.impact_coef,
+    )
+    return PaperConfig(
+        initial_balance=cfg.live.engine.paper_balance, fees=fees, timeframe=cfg.data.timeframe
+    )
+
+
+def loop_pause(poll_s: float, env: Mapping[str, str] | None = None) -> float:
+    """Return the wait between looks: ``poll_s``, shorter if systemd's watchdog needs it."""
+    dog = watchdog_interval_s(env)
+    return min(poll_s, dog) if dog is not None else poll_s
+
+
 def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
     """Return the guarded exchange, breaker, market-data client and clock of ``cfg``."""
     client, creds, vclock = _client(cfg, opts)
@@ -113,18 +133,7 @@ def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
     clock: Callable[[], int] = vclock if vclock is not None else market.server_ms
     inner: Exchange = market
     if opts.paper:
-        costs = cfg.costs
-        fees = FeeModel(
-            taker_fee_bps=costs.taker_fee_bps,
-            maker_fee_bps=costs.maker_fee_bps,
-            slippage_bps=costs.slippage_bps,
-            impact_coef=costs.impact_coef,
-        )
-        pcfg = PaperConfig(
-            initial_balance=cfg.live.engine.paper_balance,
-            fees=fees,
-            timeframe=cfg.data.timeframe,
-        )
+        pcfg = paper_config(cfg)
         inner = PaperExchange(market, home.path / "paper.json", clock, config=pcfg)
     breaker = CircuitBreaker(opts.breaker)
     state = TradingState(cfg.live.guards.breaker_state)
@@ -191,8 +200,7 @@ def run_loop(
     """
     engine.start()
     notify("READY=1")
-    dog = watchdog_interval_s()
-    pause = min(poll_s, dog) if dog is not None else poll_s
+    pause = loop_pause(poll_s)
     done = 0
     try:
         while not flags.stop:
