@@ -106,11 +106,12 @@ def test_stale_data_halts_and_recovers(tmp_path: Path) -> None:
 
 def test_breaker_opens_on_5xx_restricts_and_closes(tmp_path: Path) -> None:
     cfg, _ = config(fast_config(live__guards__breaker_state="halted"))
-    brk = BreakerConfig(window_ms=60_000, min_calls=5, failure_rate=0.2, cooldown_ms=500)
+    brk = BreakerConfig(window_ms=3_000, min_calls=5, failure_rate=0.2, cooldown_ms=500)
     with venue() as rv:
         eng, ledger = make_engine(rv, tmp_path, cfg, breaker=brk)
         eng.start()
         eng.step()
+        time.sleep(3.1)  # the warm-up download's hundreds of good calls leave the window
         rv.set_faults({"seed": 1, "endpoints": {"*": {"error_rate": 0.6, "errors": [503]}}})
         for _ in range(8):
             rv.advance(HOUR)

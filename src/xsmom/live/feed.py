@@ -171,6 +171,30 @@ class CachedStore(ParquetStore):
             self._cache[key] = df.iloc[lo:].reset_index(drop=True)
 
 
+class _Observed:
+    """A ccxt client whose fetch calls report success or failure (to the circuit breaker)."""
+
+    def __init__(self, client: Any, observe: Callable[[bool], None]) -> None:
+        self._client, self._observe = client, observe
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not (name.startswith("fetch") and callable(attr)):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                out = attr(*args, **kwargs)
+            except Exception:  # counted, then re-raised unchanged
+                self._observe(False)
+                raise
+            self._observe(True)
+            return out
+
+        call.__name__ = name
+        return call
+
+
 class BarFeed:
     """Keep the home store current with the exchange and load the strategy's bars from it."""
 
@@ -185,10 +209,12 @@ class BarFeed:
         history_bars: int = 0,
         kinds: Sequence[Kind] = ALL_KINDS,
         sleep: Callable[[float], None] | None = None,
+        observe: Callable[[bool], None] | None = None,
     ) -> None:
         if not symbols:
             raise ConfigError("live trading needs data.symbols: the symbols to download and trade")
-        self.store, self.client = store, client
+        self.store = store
+        self.client = client if observe is None else _Observed(client, observe)
         self.symbols, self.timeframe = tuple(symbols), timeframe
         self.bar_ms = timeframe_ms(timeframe)
         self.warmup_bars, self.history_bars = warmup_bars, history_bars
@@ -220,10 +246,14 @@ class BarFeed:
         return (now_ms // self.bar_ms - self.warmup_bars) * self.bar_ms
 
     def last_bar(self) -> int | None:
-        """Return the open time of the newest closed bar any symbol has in the store."""
+        """Return the newest bar every symbol of the store has (None before any data).
+
+        A bar one symbol still lacks (its download failed, the exchange lags) is not acted on:
+        the strategy would see a hole; the stale-data guard halts if it lasts.
+        """
         last = [self.store.last_timestamp(Kind.OHLCV, s, self.timeframe) for s in self.symbols]
         known = [t for t in last if t is not None]
-        return max(known) if known else None
+        return min(known) if known else None
 
     def panel(self, bar_ts: int) -> MarketPanel:
         """Return the bars up to and including ``bar_ts`` that the strategy reads.

@@ -172,6 +172,7 @@ def build_engine(
         cfg.data.timeframe,
         warmup_bars=e.warmup_bars,
         history_bars=e.history_bars,
+        observe=parts.breaker.record,  # market-data failures are exchange health too
     )
     return Engine(
         config=cfg,
