@@ -63,7 +63,7 @@ def stop(proc: subprocess.Popen[str], sig: int = signal.SIGINT) -> str:
 def test_serve_trade_and_stop(tmp_path: Path) -> None:
     faults = tmp_path / "faults.yaml"
     faults.write_text("endpoints:\n  GET /fapi/v1/ticker/24hr: {error_rate: 1.0, errors: [502]}\n")
-    state = tmp_path / "venue-state.json"
+    state = tmp_path / "venue-state.sqlite"
     cfg = tmp_path / "config.yaml"
     cfg.write_text("costs:\n  taker_fee_bps: 4.0\n")
     proc, url, line = serve(

@@ -39,7 +39,11 @@ def venue() -> Iterator[RunningVenue]:
 
 
 def adapter(rv: RunningVenue, *, timeout_ms: int = 5000, **cfg: Any) -> CcxtExchange:
-    config = CcxtConfig(retry=FAST, rate_per_s=500.0, burst=50.0, **cfg)
+    # a small recvWindow: after an unknown outcome the adapter waits recvWindow + margin
+    # from the send before its lookup
+    config = CcxtConfig(
+        retry=FAST, rate_per_s=500.0, burst=50.0, recv_window_ms=800, clock_margin_ms=100, **cfg
+    )
     return CcxtExchange(
         config,
         ApiCredentials(rv.api_key, rv.api_secret),

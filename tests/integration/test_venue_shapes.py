@@ -116,6 +116,7 @@ MARKET_CASES = [
     ("http_futures_market_ticker_24hr.json", "/fapi/v1/ticker/24hr", {"symbol": "BTCUSDT"}),
     ("http_futures_market_book_ticker.json", "/fapi/v1/ticker/bookTicker", {"symbol": "BTCUSDT"}),
     ("http_futures_market_depth.json", "/fapi/v1/depth", {"symbol": "BTCUSDT"}),
+    ("http_futures_market_ticker_price.json", "/fapi/v1/ticker/price", {"symbol": "BTCUSDT"}),
 ]
 
 
@@ -150,6 +151,21 @@ def test_account_endpoints_match_recorded_nautilus_payloads(recorded, rv, file, 
     ref = load(HTTP / file)
     ref = [{k: v for k, v in r.items() if k not in SKIP_ORDER_KEYS} for r in ref]
     assert_shape(ref, get(rv, path, params, signed=True))
+
+
+SIGNED_OBJECT_CASES = [
+    (
+        "http_futures_wallet_commission_rate_btcusdt.json",
+        "/fapi/v1/commissionRate",
+        {"symbol": "BTCUSDT"},
+    ),
+    ("http_futures_account_position_side_dual.json", "/fapi/v1/positionSide/dual", {}),
+]
+
+
+@pytest.mark.parametrize(("file", "path", "params"), SIGNED_OBJECT_CASES)
+def test_signed_object_endpoints_match_recorded_payloads(recorded, rv, file, path, params):
+    assert_shape(load(HTTP / file), get(rv, path, params, signed=True))
 
 
 @pytest.mark.parametrize(("file", "path", "params"), JSON_CASES)

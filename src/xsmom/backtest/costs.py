@@ -2,9 +2,18 @@
 
 All functions are numba-compiled and callable from plain Python too, so there is one
 implementation of fees and slippage for every way of turning targets into fills.
+
+Slippage = fixed ``slippage_bps`` + impact. The impact is ``impact_coef`` times the order's
+participation in the *reference quote volume*: the quote volume (close x volume) of the last
+closed bar with a positive volume before the fill. When no such bar is known (a symbol's
+first bar, an empty answer from the exchange) the impact is the configured
+``unknown_volume_bps`` instead; callers count those fills and report them, or refuse the fill
+when no fallback is configured (``costs.unknown_volume_bps: null``).
 """
 
 from __future__ import annotations
+
+import math
 
 from numba import njit
 
@@ -16,21 +25,29 @@ def fee_rate(taker_fee_bps: float, maker_fee_bps: float, is_maker: bool) -> floa
 
 
 @njit(cache=True, inline="always")
+def volume_known(ref_quote_volume: float) -> bool:
+    """Return True if ``ref_quote_volume`` can serve as the impact reference (finite, > 0)."""
+    return bool(math.isfinite(ref_quote_volume) and ref_quote_volume > 0.0)
+
+
+@njit(cache=True, inline="always")
 def slippage_fraction(
-    slippage_bps: float, impact_coef: float, notional: float, ref_quote_volume: float
+    slippage_bps: float,
+    impact_coef: float,
+    notional: float,
+    ref_quote_volume: float,
+    unknown_volume_bps: float,
 ) -> float:
     """Return the adverse price move of a fill as a fraction of the reference price.
 
-    A fixed part (``slippage_bps``) plus a participation term: ``impact_coef`` times the
-    order's share of the reference bar's quote volume (capped at 1). A bar with no volume
-    counts as full participation.
+    A fixed part (``slippage_bps``) plus the impact: ``impact_coef`` times the order's share
+    of the reference quote volume (capped at 1), or ``unknown_volume_bps`` when that volume
+    is unknown (see :func:`volume_known`; the caller counts or refuses such fills).
     """
-    if ref_quote_volume > 0.0:
-        part = abs(notional) / ref_quote_volume
-        part = min(part, 1.0)
-    else:
-        part = 1.0
-    return slippage_bps * 1e-4 + impact_coef * part
+    if volume_known(ref_quote_volume):
+        part = min(abs(notional) / ref_quote_volume, 1.0)
+        return slippage_bps * 1e-4 + impact_coef * part
+    return slippage_bps * 1e-4 + unknown_volume_bps * 1e-4
 
 
 @njit(cache=True, inline="always")

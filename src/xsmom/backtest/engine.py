@@ -16,6 +16,7 @@ from xsmom.data.panel import MarketPanel
 from xsmom.data.timeframes import bars_per_year
 from xsmom.errors import DataError
 from xsmom.strategy import Targets, compute_targets
+from xsmom.strategy.exits import EV_BAR, EV_PRICE, EV_REASON, EV_SYM, TIME_EXIT
 
 F64 = npt.NDArray[np.float64]
 
@@ -31,6 +32,8 @@ class BacktestResult:
     weights: F64
     held: F64  # held weights per bar (one row of zeros unless run with record_held)
     bars: F64
+    trade_log: F64  # one row per fill, columns kernel.T_* (bar index into timestamps)
+    funding_log: F64  # one row per funding payment, columns kernel.F_*
     attribution: pd.DataFrame
     metrics: dict[str, float]
     initial_equity: float
@@ -60,7 +63,40 @@ def kernel_params(cfg: Config) -> F64:
     p[k.P_LIQ_FEE] = cfg.backtest.liquidation_fee
     p[k.P_MIN_NOTIONAL] = cfg.backtest.min_notional
     p[k.P_FUNDING] = 1.0 if cfg.backtest.funding else 0.0
+    unknown = cfg.costs.unknown_volume_bps
+    p[k.P_UNKNOWN_BPS] = 0.0 if unknown is None else unknown  # None: refused after the run
     return p
+
+
+def prior_quote_volume(panel: MarketPanel, start: int) -> F64:
+    """Return each symbol's quote volume on its last bar with volume before ``start`` (NaN if
+    none): the impact reference of fills on the first bar of a window."""
+    out = np.full(panel.n_symbols, np.nan)
+    if start == 0:
+        return out
+    qv = panel.close[start - 1] * panel.volume[start - 1]
+    ok = np.isfinite(qv) & (qv > 0)
+    out[ok] = qv[ok]
+    for j in np.flatnonzero(~ok):  # rare: a gap or a zero-volume bar just before the window
+        col = panel.close[:start, j] * panel.volume[:start, j]
+        good = np.flatnonzero(np.isfinite(col) & (col > 0))
+        if good.size:
+            out[j] = col[good[-1]]
+    return out
+
+
+def _check_unknown_volume(
+    cfg: Config, panel: MarketPanel, start: int, counts: npt.NDArray[np.int64]
+) -> None:
+    if cfg.costs.unknown_volume_bps is not None or counts[k.C_UNKNOWN] == 0:
+        return
+    sym = panel.symbols[int(counts[k.C_UNKNOWN_SYM])]
+    ts = int(panel.timestamps[start + int(counts[k.C_UNKNOWN_BAR])])
+    raise DataError(
+        f"{int(counts[k.C_UNKNOWN])} fill(s) without a reference volume, the first on {sym} "
+        f"in the bar at {ts} ms (no earlier bar with volume): set costs.unknown_volume_bps to "
+        "charge a fixed impact instead"
+    )
 
 
 def attribution_frame(symbols: tuple[str, ...], attr: F64) -> pd.DataFrame:
@@ -89,6 +125,20 @@ def trade_weights(weights: F64, start: int, stop: int) -> F64:
     return w
 
 
+def window_exits(events: F64, start: int, stop: int) -> tuple[F64, npt.NDArray[np.int64]]:
+    """Return the stop fills inside bars ``[start, stop)`` (bar relative to ``start``) and
+    the (bar, symbol) of the rebalances there that are time exits (decided a bar earlier)."""
+    bars = events[:, EV_BAR]
+    fill = np.isfinite(events[:, EV_PRICE]) & (bars >= start) & (bars < stop)
+    stops = events[fill].copy()
+    stops[:, EV_BAR] -= start
+    timed = (events[:, EV_REASON] == TIME_EXIT) & (bars >= start - 1) & (bars < stop - 1)
+    time_exits = np.empty((int(timed.sum()), 2), dtype=np.int64)
+    time_exits[:, 0] = bars[timed].astype(np.int64) - start + 1
+    time_exits[:, 1] = events[timed, EV_SYM].astype(np.int64)
+    return stops, time_exits
+
+
 def run_backtest(
     panel: MarketPanel,
     config: Config,
@@ -113,9 +163,12 @@ def run_backtest(
     gaps = panel.funding_gaps[sl] if panel.funding_gaps is not None else None
     # where the store lacks funding data, the positions held there decide: record them
     check = config.backtest.funding and gaps is not None and bool(gaps.any())
-    bar, attr, held = k.run_kernel(
-        trade_weights(tg.weights, start, stop),
-        tg.exit_price[sl],
+    record = record_held or check
+    stops, time_exits = window_exits(tg.exit_events, start, stop)
+    bar, attr, held, trades, funding, counts = k.run_kernel(
+        tg.weights,
+        start - 1,
+        stops,
         panel.open[sl],
         panel.high[sl],
         panel.low[sl],
@@ -126,10 +179,14 @@ def run_backtest(
         panel.last_valid - start,
         lots,
         kernel_params(config),
-        record_held or check,
-        tg.exit_rows[sl],
+        record,
+        time_exits,
         panel.funding_bars[sl],
+        prior_quote_volume(panel, start),
+        np.zeros((stop - start, k.N_BAR)),
+        np.zeros((stop - start if record else 1, panel.n_symbols)),
     )
+    _check_unknown_volume(config, panel, start, counts)
     equity = bar[:, k.B_EQUITY]
     init = config.backtest.initial_equity
     metrics = compute_metrics(
@@ -144,6 +201,7 @@ def run_backtest(
         wins=float(attr[:, k.A_WINS].sum()),
         losses=float(attr[:, k.A_LOSSES].sum()),
     )
+    metrics["unknown_volume_fills"] = float(counts[k.C_UNKNOWN])
     cover = {"funding_uncovered_share": 0.0, "funding_mark_fallback_share": 0.0}
     if check and gaps is not None:
         into = held_into(held)
@@ -162,6 +220,8 @@ def run_backtest(
         weights=tg.weights[sl],
         held=held,
         bars=bar,
+        trade_log=trades,
+        funding_log=funding,
         attribution=attribution_frame(panel.symbols, attr),
         metrics=metrics,
         initial_equity=init,

@@ -1,5 +1,5 @@
-"""Write a backtest's outputs: metrics.json, equity.csv, weights.parquet, attribution.csv,
-report.html (self-contained, opens offline)."""
+"""Write a backtest's outputs: metrics.json, equity.csv, weights.parquet, trades.parquet,
+funding.parquet, attribution.csv, report.html (self-contained, opens offline)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from xsmom.backtest import kernel as k
 from xsmom.backtest.charts import area_chart, bar_chart, line_chart
 from xsmom.backtest.engine import BacktestResult
 from xsmom.backtest.metrics import METRIC_KEYS
@@ -91,13 +92,58 @@ def weights_frame(result: BacktestResult) -> pd.DataFrame:
     return df
 
 
+def trades_frame(result: BacktestResult) -> pd.DataFrame:
+    """Return every fill: bar timestamp, symbol, side, quantity (> 0), fill price, fee,
+    slippage (cost in quote currency) and reason (see ``kernel.TRADE_REASONS``)."""
+    log = result.trade_log
+    bar = log[:, k.T_BAR].astype(np.int64)
+    qty = log[:, k.T_QTY]
+    symbols = np.asarray(result.symbols, dtype=object)
+    reasons = np.asarray(k.TRADE_REASONS, dtype=object)
+    return pd.DataFrame(
+        {
+            "timestamp": result.timestamps[bar],
+            "symbol": symbols[log[:, k.T_SYM].astype(np.int64)],
+            "side": np.where(qty > 0, "buy", "sell").astype(object),
+            "quantity": np.abs(qty),
+            "price": log[:, k.T_PRICE],
+            "fee": log[:, k.T_FEE],
+            "slippage": log[:, k.T_SLIP],
+            "reason": reasons[log[:, k.T_REASON].astype(np.int64)],
+        }
+    )
+
+
+def funding_frame(result: BacktestResult) -> pd.DataFrame:
+    """Return every funding payment: bar timestamp, symbol, signed position quantity, mark,
+    rate and payment (> 0: paid)."""
+    log = result.funding_log
+    symbols = np.asarray(result.symbols, dtype=object)
+    return pd.DataFrame(
+        {
+            "timestamp": result.timestamps[log[:, k.F_BAR].astype(np.int64)],
+            "symbol": symbols[log[:, k.F_SYM].astype(np.int64)],
+            "quantity": log[:, k.F_QTY],
+            "mark": log[:, k.F_MARK],
+            "rate": log[:, k.F_RATE],
+            "payment": log[:, k.F_PAY],
+        }
+    )
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+
+
 def write_outputs(result: BacktestResult, out: Path, title: str, meta: dict[str, str]) -> None:
     """Write every output file of a backtest into ``out``, each atomically."""
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "metrics.json", json.dumps(result.metrics, indent=2, sort_keys=True))
     eq = pd.DataFrame({"timestamp": result.timestamps, "equity": result.equity})
     atomic_write_text(out / "equity.csv", eq.to_csv(index=False))
-    table = pa.Table.from_pandas(weights_frame(result), preserve_index=False)
-    atomic_write(out / "weights.parquet", lambda tmp: pq.write_table(table, tmp))
+    _write_parquet(weights_frame(result), out / "weights.parquet")
+    _write_parquet(trades_frame(result), out / "trades.parquet")
+    _write_parquet(funding_frame(result), out / "funding.parquet")
     atomic_write_text(out / "attribution.csv", attribution_table(result).to_csv())
     atomic_write_text(out / "report.html", render_html(result, title, meta))

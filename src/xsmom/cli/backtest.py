@@ -60,7 +60,7 @@ def backtest(
     meta_dir: Path | None = None,
 ) -> None:
     """Backtest the strategy and write metrics.json, equity.csv, weights.parquet,
-    attribution.csv and report.html into OUT.
+    trades.parquet, funding.parquet, attribution.csv and report.html into OUT.
 
     Targets decided at the close of a bar fill at the next bar's open, with fees, slippage
     and the real funding payments of the data.
@@ -109,8 +109,16 @@ def backtest(
         click.echo(f"WARNING: funding data: {meta['funding data']}", err=True)
     if result.liquidated:
         click.echo("WARNING: the account was liquidated during the backtest", err=True)
+    unknown = int(result.metrics["unknown_volume_fills"])
+    if unknown:
+        click.echo(
+            f"WARNING: {unknown} fill(s) had no reference volume and paid "
+            f"costs.unknown_volume_bps = {cfg.costs.unknown_volume_bps} bps of impact",
+            err=True,
+        )
     click.echo(
-        f"wrote {out}/ (metrics.json, equity.csv, weights.parquet, attribution.csv, report.html)"
+        f"wrote {out}/ (metrics.json, equity.csv, weights.parquet, trades.parquet, "
+        "funding.parquet, attribution.csv, report.html)"
     )
 
 

@@ -91,6 +91,13 @@ def venue() -> None:
     show_default=True,
     help="Clock for /fapi/v1/time and signature timestamps.",
 )
+@click.option(
+    "--client-id-rule",
+    type=click.Choice(["open", "ever"]),
+    default="open",
+    show_default=True,
+    help="Client order ids unique among open orders (Binance) or ever (strict).",
+)
 def serve(
     store: str,
     port: int,
@@ -104,6 +111,7 @@ def serve(
     api_key: str | None,
     api_secret: str | None,
     time_source: str,
+    client_id_rule: str,
 ) -> None:
     """Serve the venue until interrupted (Ctrl-C)."""
     key = api_key or os.environ.get(KEY_ENV)
@@ -122,8 +130,9 @@ def serve(
         port=port,
         time_source=time_source,
         state_file=state_file,
+        client_id_rule="open" if client_id_rule == "open" else "ever",
     )
-    saver = StateSaver(server.venue, state_file).start() if state_file else None
+    saver = StateSaver(server.venue, server.state).start() if server.state else None
     data = server.venue.data
     click.echo(
         f"venue: {server.url} ({len(data.symbols)} symbols, {timeframe}, speed {speed:g}, "
@@ -138,3 +147,4 @@ def serve(
         server.httpd.server_close()
         if saver is not None:
             saver.stop()
+        server.close_state()

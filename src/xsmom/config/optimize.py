@@ -312,6 +312,9 @@ def searchable_field(key: str) -> Any:
     text = str(ann)
     if "dict" in text or "str, ..." in text or ann is str:
         raise ValueError(f"'{key}' holds names or mappings and is not searchable")
+    extra = field.json_schema_extra
+    if isinstance(extra, dict) and extra.get("searchable") is False:
+        raise ValueError(f"'{key}' is a data policy, not a strategy parameter: not searchable")
     return field
 
 

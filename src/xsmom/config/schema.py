@@ -153,7 +153,9 @@ class PortfolioConfig(Section):
         0.25, gt=0, le=5, description="Cap on |weight| per symbol, after scaling."
     )
     market_neutral: bool = Field(
-        True, description="Demean weights in xsmom mode (sum of weights = 0)."
+        True,
+        description="In xsmom mode, long and short books each get half the gross (sum of "
+        "weights = 0).",
     )
     rebalance_every: int = Field(
         24,
@@ -207,7 +209,16 @@ class CostConfig(Section):
         0.1,
         ge=0,
         le=100,
-        description="Extra slippage = coef * participation of the previous bar's quote volume.",
+        description="Extra slippage = coef * participation of the reference quote volume (the "
+        "last closed bar with volume before the fill).",
+    )
+    unknown_volume_bps: float | None = Field(
+        10.0,
+        ge=0,
+        le=10_000,
+        description="Impact in bps charged instead when no reference volume is known (counted "
+        "as unknown_volume_fills in metrics.json, with a warning); null refuses such fills.",
+        json_schema_extra={"searchable": False},
     )
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xsmom.backtest.costs import volume_known
 from xsmom.data.atomic import atomic_write_text
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import (
@@ -48,6 +49,7 @@ from xsmom.venue.types import MARGIN_MODE_SAME
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
+TRACK_BARS = 24  # closed bars read when a symbol is first traded
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,10 +140,19 @@ class PaperExchange:
     def _track(self, symbol: str, now: int) -> None:
         if symbol in self._bar_cursor:
             return
-        last = self.source.ohlcv(symbol, self.config.timeframe, limit=1)
-        self._bar_cursor[symbol] = int(last.timestamp[-1]) if len(last) else now - self._bar_ms
+        # closed bars of the last day (a source drops the forming bar, so ``limit=1`` can be
+        # empty): the last one with volume is the impact reference of the first fill
+        since = (now // self._bar_ms - TRACK_BARS) * self._bar_ms
+        bars = self.source.ohlcv(symbol, self.config.timeframe, since=since)
+        self._bar_cursor[symbol] = int(bars.timestamp[-1]) if len(bars) else now - self._bar_ms
         self._funding_cursor[symbol] = now
-        qv = float(last.volume[-1] * last.close[-1]) if len(last) else None
+        qv = None
+        for i in range(len(bars) - 1, -1, -1):
+            if volume_known(float(bars.volume[i] * bars.close[i])):
+                qv = float(bars.volume[i] * bars.close[i])
+                break
+        if qv is None:
+            log.warning("%s: no closed bar with volume in the last %d bars", symbol, TRACK_BARS)
         self._price(symbol, now, qv)
 
     def _price(self, symbol: str, now: int, quote_volume: float | None = None) -> None:

@@ -23,9 +23,10 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from xsmom.backtest.costs import fee_rate, slippage_fraction
+from xsmom.backtest.costs import fee_rate, slippage_fraction, volume_known
 from xsmom.config.schema import Config
 from xsmom.data.panel import MarketPanel
+from xsmom.errors import DataError
 from xsmom.meta.events import Events
 from xsmom.strategy.rolling import average_true_range
 
@@ -148,11 +149,15 @@ def _costs(panel: MarketPanel, cfg: Config, ev: Events, end: I64) -> F64:
     ref_out = np.maximum(end - 1, 0)
     out = np.empty(ev.size)
     for i in range(ev.size):
-        s_in = slippage_fraction(
-            c.slippage_bps, c.impact_coef, notional[i], qv[ev.bar[i], ev.col[i]]
-        )
-        s_out = slippage_fraction(
-            c.slippage_bps, c.impact_coef, notional[i], qv[ref_out[i], ev.col[i]]
+        refs = (qv[ev.bar[i], ev.col[i]], qv[ref_out[i], ev.col[i]])
+        if c.unknown_volume_bps is None and not all(volume_known(v) for v in refs):
+            raise DataError(
+                f"{panel.symbols[ev.col[i]]}: no reference volume for a labelled trade and "
+                "costs.unknown_volume_bps is null (refuse): cannot price the label's costs"
+            )
+        unknown = c.unknown_volume_bps or 0.0
+        s_in, s_out = (
+            slippage_fraction(c.slippage_bps, c.impact_coef, notional[i], v, unknown) for v in refs
         )
         out[i] = 2.0 * fee + s_in + s_out
     return out

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from xsmom import redaction
 from xsmom.errors import ConfigError
 from xsmom.secretfile import RedactingFilter, check_private
 
@@ -138,7 +139,9 @@ _FILTER = RedactingFilter(_SCRUBBER)
 
 
 def guard_library_logs(url: WebhookUrl) -> None:
-    """Scrub ``url`` from the records of the HTTP libraries' loggers."""
+    """Scrub ``url`` from the records of the HTTP libraries' loggers (and, through
+    :mod:`xsmom.redaction`, from every record and CLI error line of the process)."""
+    redaction.register(*url.parts())
     if _SCRUBBER.add(url):
         for name in _LIBRARY_LOGGERS:
             logger = logging.getLogger(name)

@@ -18,6 +18,7 @@ open if the bar opened beyond it (a gap). Stops set at the close of bar t act fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -32,17 +33,73 @@ NONE, STOP_INITIAL, STOP_TRAIL, STOP_BREAKEVEN, STOP_CATASTROPHIC, TIME_EXIT = r
 EXIT_REASONS = ("none", "stop", "trailing_stop", "breakeven_stop", "catastrophic_stop", "time_exit")
 
 
-@dataclass(frozen=True)
+# columns of an exit event: the bar, the symbol, the stop fill price (NaN for a time exit,
+# which trades at the next open) and the reason code
+EV_BAR, EV_SYM, EV_PRICE, EV_REASON = 0, 1, 2, 3
+N_EV = 4
+
+
+def dense_exits(events: F64, shape: tuple[int, int]) -> tuple[F64, I8]:
+    """Return (exit price, exit reason) per bar and symbol from exit ``events``."""
+    price = np.full(shape, np.nan)
+    reason = np.zeros(shape, dtype=np.int8)
+    t = events[:, EV_BAR].astype(np.int64)
+    j = events[:, EV_SYM].astype(np.int64)
+    price[t, j] = events[:, EV_PRICE]
+    reason[t, j] = events[:, EV_REASON].astype(np.int8)
+    return price, reason
+
+
+def events_from_dense(exit_price: F64, exit_reason: I8 | None = None) -> F64:
+    """Return exit events from dense arrays: a finite price is a stop fill (reason from
+    ``exit_reason``, else ``STOP_INITIAL``); a ``TIME_EXIT`` reason without price a time exit."""
+    why = exit_reason if exit_reason is not None else np.zeros(exit_price.shape, np.int8)
+    fill = np.isfinite(exit_price)
+    t, j = np.nonzero(fill | (why == TIME_EXIT))
+    out = np.empty((t.size, N_EV))
+    out[:, EV_BAR], out[:, EV_SYM] = t, j
+    out[:, EV_PRICE] = exit_price[t, j]
+    out[:, EV_REASON] = np.where(fill[t, j] & (why[t, j] == NONE), STOP_INITIAL, why[t, j])
+    return out
+
+
+def stop_rows(events: F64, n_bars: int) -> npt.NDArray[np.bool_]:
+    """Return, per bar, whether a stop filled inside it."""
+    flags = np.zeros(n_bars, dtype=np.bool_)
+    flags[events[np.isfinite(events[:, EV_PRICE]), EV_BAR].astype(np.int64)] = True
+    return flags
+
+
+@dataclass(frozen=True, eq=False)
 class ExitResult:
-    """Targets after exits, and where and why positions were closed inside bars."""
+    """Targets after exits, and where and why positions were closed (``events``, in bar
+    order; the dense views are built on first use)."""
 
     weights: F64
-    exit_price: F64
-    exit_reason: I8
     stop_price: F64
+    events: F64
+
+    @cached_property
+    def _dense(self) -> tuple[F64, I8]:
+        return dense_exits(self.events, self.weights.shape)
+
+    @property
+    def exit_price(self) -> F64:
+        """Return the stop fill price per bar and symbol (NaN: none)."""
+        return self._dense[0]
+
+    @property
+    def exit_reason(self) -> I8:
+        """Return the exit reason code per bar and symbol (0: none)."""
+        return self._dense[1]
+
+    @cached_property
+    def exit_rows(self) -> npt.NDArray[np.bool_]:
+        """Return, per bar, whether a stop filled inside it."""
+        return stop_rows(self.events, self.weights.shape[0])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float:  # pragma: no cover
     if side > 0 and lo <= level:
         return min(o, level)
@@ -51,7 +108,7 @@ def _stop_hit(side: int, o: float, h: float, lo: float, level: float) -> float: 
     return np.nan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _effective(
     side: int, stop: float, kind: int, entry: float, cat: float
 ) -> tuple[float, int]:  # pragma: no cover
@@ -64,23 +121,26 @@ def _effective(
 
 @njit(cache=True)
 def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in one loop for speed
-    w_in: F64,
+    w_rows: F64,
+    rows: npt.NDArray[np.int64],
     open_: F64,
     high: F64,
     low: F64,
     close: F64,
     atr: F64,
     params: F64,
-) -> tuple[F64, F64, I8, F64]:  # pragma: no cover - numba
+    w: F64,
+    stop_out: F64,
+) -> F64:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
-    max_bars_held, cooldown_bars). Return (weights, exit_price, exit_reason, stop_price)."""
+    max_bars_held, cooldown_bars). The targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero
+    before the first row), held between rows. Write the weights and the stop levels into
+    ``w`` and ``stop_out`` (allocated by the caller with numpy, stops NaN) and return the exit
+    events (columns ``EV_*``)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
     max_bars, cooldown = int(params[4]), int(params[5])
-    n, m = w_in.shape
-    w = w_in.copy()
-    exit_px = np.full((n, m), np.nan)
-    reason = np.zeros((n, m), dtype=np.int8)
-    stop_out = np.full((n, m), np.nan)
+    n, m = open_.shape
+    cur = -1  # the row of w_rows in force
     side = np.zeros(m, dtype=np.int64)
     new = np.zeros(m, dtype=np.bool_)
     entry = np.full(m, np.nan)
@@ -90,9 +150,24 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     extreme = np.full(m, np.nan)
     held = np.zeros(m, dtype=np.int64)
     cool_until = np.full(m, -1, dtype=np.int64)
+    flat = np.zeros(m)
+    ev = np.empty((max(64, 2 * m), N_EV))
+    k_ev = 0
     for t in range(n):
+        while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
+            cur += 1
+        if k_ev + m > ev.shape[0]:  # at most one event per symbol and bar
+            bigger = np.empty((2 * ev.shape[0], N_EV))
+            bigger[:k_ev] = ev[:k_ev]
+            ev = bigger
+        w_in = w_rows[cur] if cur >= 0 else flat  # row views: no per-element branch
+        w_out = w[t]
         for j in range(m):
+            wt = w_in[j]
+            w_out[j] = wt
             s = side[j]
+            if s == 0 and wt == 0.0:
+                continue  # flat and staying flat: nothing to do (most symbol-bars)
             o = open_[t, j]
             if s != 0 and np.isfinite(o):
                 if new[j]:
@@ -110,8 +185,9 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 if np.isfinite(level):
                     px = _stop_hit(s, o, high[t, j], low[t, j], level)
                 if np.isfinite(px):
-                    exit_px[t, j] = px
-                    reason[t, j] = k
+                    ev[k_ev, EV_BAR], ev[k_ev, EV_SYM] = t, j
+                    ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = px, k
+                    k_ev += 1
                     side[j] = 0
                     cool_until[j] = t + cooldown
                 else:
@@ -134,24 +210,41 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                         stop[j] = entry[j]
                         kind[j] = STOP_BREAKEVEN
                     if max_bars > 0 and held[j] >= max_bars:
-                        w[t, j] = 0.0
-                        reason[t, j] = TIME_EXIT
+                        w_out[j] = 0.0
+                        ev[k_ev, EV_BAR], ev[k_ev, EV_SYM] = t, j
+                        ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = np.nan, TIME_EXIT
+                        k_ev += 1
                         cool_until[j] = t + cooldown
             if t < cool_until[j]:
-                w[t, j] = 0.0
-            target = 1 if w[t, j] > 0.0 else (-1 if w[t, j] < 0.0 else 0)
+                w_out[j] = 0.0
+            target = 1 if w_out[j] > 0.0 else (-1 if w_out[j] < 0.0 else 0)
             if target != side[j]:
                 side[j] = target
                 new[j] = target != 0
             if side[j] != 0 and not new[j]:
                 stop_out[t, j] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
-    return w, exit_px, reason, stop_out
+    return ev[:k_ev]
 
 
 def apply_exits(
     w_in: F64, open_: F64, high: F64, low: F64, close: F64, atr: F64, cfg: ExitConfig
 ) -> ExitResult:
     """Apply the configured exit rules to target weights (see the module docstring)."""
+    rows = np.arange(w_in.shape[0], dtype=np.int64)
+    return apply_exits_rows(w_in, rows, open_, high, low, close, atr, cfg)
+
+
+def apply_exits_rows(
+    w_rows: F64,
+    rows: npt.NDArray[np.int64],
+    open_: F64,
+    high: F64,
+    low: F64,
+    close: F64,
+    atr: F64,
+    cfg: ExitConfig,
+) -> ExitResult:
+    """Apply the exit rules to targets set at the bars ``rows`` and held in between."""
     params = np.array(
         [
             cfg.atr_stop,
@@ -162,5 +255,7 @@ def apply_exits(
             float(cfg.cooldown_bars),
         ]
     )
-    w, px, why, stop = simulate_exits(w_in, open_, high, low, close, atr, params)
-    return ExitResult(weights=w, exit_price=px, exit_reason=why, stop_price=stop)
+    shape = open_.shape  # outputs allocated by numpy (huge pages; see xsmom.strategy.rolling)
+    w, stop = np.empty(shape), np.full(shape, np.nan)
+    events = simulate_exits(w_rows, rows, open_, high, low, close, atr, params, w, stop)
+    return ExitResult(weights=w, stop_price=stop, events=events)

@@ -4,6 +4,11 @@ A window's statistic is NaN unless it holds at least ``min_count`` finite values
 bar t use bars ``t - window + 1 .. t`` only, so nothing here looks ahead. Loops run bar by
 bar with per-symbol state, following the arrays' row-major layout (column-wise walks are
 several times slower on (bars, symbols) arrays).
+
+Each statistic is a numba loop writing into an output that plain Python allocates with
+numpy: numpy asks the kernel for huge pages on large arrays, numba's allocator does not, and
+first-touch page faults on a (35,000 x 50) array allocated inside numba cost more than the
+loop itself (measured 40 ms vs 2 ms on the shared 2-core machine).
 """
 
 from __future__ import annotations
@@ -16,10 +21,8 @@ F64 = npt.NDArray[np.float64]
 
 
 @njit(cache=True)
-def rolling_mean(x: F64, window: int, min_count: int) -> F64:  # pragma: no cover - numba
-    """Return the trailing mean of each column over ``window`` bars."""
+def _rolling_mean_into(x: F64, window: int, min_count: int, out: F64) -> None:  # pragma: no cover
     n, m = x.shape
-    out = np.full((n, m), np.nan)
     s = np.zeros(m)
     c = np.zeros(m, dtype=np.int64)
     for t in range(n):
@@ -33,16 +36,19 @@ def rolling_mean(x: F64, window: int, min_count: int) -> F64:  # pragma: no cove
                 if np.isfinite(old):
                     s[j] -= old
                     c[j] -= 1
-            if c[j] >= min_count and c[j] > 0:
-                out[t, j] = s[j] / c[j]
+            out[t, j] = s[j] / c[j] if c[j] >= min_count and c[j] > 0 else np.nan
+
+
+def rolling_mean(x: F64, window: int, min_count: int) -> F64:
+    """Return the trailing mean of each column over ``window`` bars."""
+    out = np.empty(x.shape)
+    _rolling_mean_into(x, window, min_count, out)
     return out
 
 
 @njit(cache=True)
-def rolling_std(x: F64, window: int, min_count: int) -> F64:  # pragma: no cover - numba
-    """Return the trailing sample standard deviation (ddof=1) of each column."""
+def _rolling_std_into(x: F64, window: int, min_count: int, out: F64) -> None:  # pragma: no cover
     n, m = x.shape
-    out = np.full((n, m), np.nan)
     s = np.zeros(m)
     s2 = np.zeros(m)
     c = np.zeros(m, dtype=np.int64)
@@ -63,14 +69,20 @@ def rolling_std(x: F64, window: int, min_count: int) -> F64:  # pragma: no cover
             if c[j] >= need:
                 var = (s2[j] - s[j] * s[j] / c[j]) / (c[j] - 1)
                 out[t, j] = np.sqrt(var) if var > 0.0 else 0.0
+            else:
+                out[t, j] = np.nan
+
+
+def rolling_std(x: F64, window: int, min_count: int) -> F64:
+    """Return the trailing sample standard deviation (ddof=1) of each column."""
+    out = np.empty(x.shape)
+    _rolling_std_into(x, window, min_count, out)
     return out
 
 
 @njit(cache=True)
-def rolling_sum(x: F64, window: int) -> F64:  # pragma: no cover - numba
-    """Return the trailing sum of each column, NaN counted as 0."""
+def _rolling_sum_into(x: F64, window: int, out: F64) -> None:  # pragma: no cover - numba
     n, m = x.shape
-    out = np.zeros((n, m))
     s = np.zeros(m)
     for t in range(n):
         for j in range(m):
@@ -82,53 +94,115 @@ def rolling_sum(x: F64, window: int) -> F64:  # pragma: no cover - numba
                 if np.isfinite(old):
                     s[j] -= old
             out[t, j] = s[j]
+
+
+def rolling_sum(x: F64, window: int) -> F64:
+    """Return the trailing sum of each column, NaN counted as 0."""
+    out = np.empty(x.shape)
+    _rolling_sum_into(x, window, out)
     return out
 
 
-@njit(cache=True)
-def lag_diff(x: F64, lag: int) -> F64:  # pragma: no cover - numba
+def lag_diff(x: F64, lag: int) -> F64:
     """Return ``x[t] - x[t - lag]`` (NaN where either side is missing or t < lag)."""
-    n, m = x.shape
-    out = np.full((n, m), np.nan)
-    for t in range(lag, n):
-        for j in range(m):
-            out[t, j] = x[t, j] - x[t - lag, j]
+    out = np.empty(x.shape)
+    out[:lag] = np.nan
+    np.subtract(x[lag:], x[: max(x.shape[0] - lag, 0)], out=out[lag:])
     return out
 
 
 @njit(cache=True)
-def valid_count(x: F64) -> F64:  # pragma: no cover - numba
-    """Return, per bar, how many finite values each column has had so far."""
+def _valid_count_into(x: F64, out: F64) -> None:  # pragma: no cover - numba
     n, m = x.shape
-    out = np.zeros((n, m))
     c = np.zeros(m)
     for t in range(n):
         for j in range(m):
             if np.isfinite(x[t, j]):
                 c[j] += 1.0
             out[t, j] = c[j]
+
+
+def valid_count(x: F64) -> F64:
+    """Return, per bar, how many finite values each column has had so far."""
+    out = np.empty(x.shape)
+    _valid_count_into(x, out)
+    return out
+
+
+@njit(cache=True, inline="always")
+def bar_true_range(high: F64, low: F64, close: F64, t: int, j: int) -> float:  # pragma: no cover
+    """Return the true range of bar ``t`` of symbol ``j`` (NaN when the bar is missing)."""
+    # NaN high or low propagates; comparisons instead of isfinite/max calls: several times
+    # faster in numba, the same values
+    h = high[t, j]
+    lo = low[t, j]
+    r: float = h - lo
+    if t > 0:
+        pc = close[t - 1, j]
+        if pc == pc:
+            a = abs(h - pc)
+            b = abs(lo - pc)
+            if a > r:
+                r = a
+            if b > r:
+                r = b
+    return r
+
+
+@njit(cache=True)
+def _true_range_into(high: F64, low: F64, close: F64, out: F64) -> None:  # pragma: no cover
+    n, m = close.shape
+    for t in range(n):
+        for j in range(m):
+            out[t, j] = bar_true_range(high, low, close, t, j)
+
+
+def true_range(high: F64, low: F64, close: F64) -> F64:
+    """Return the true range of each bar (NaN where the bar is missing)."""
+    out = np.empty(close.shape)
+    _true_range_into(high, low, close, out)
     return out
 
 
 @njit(cache=True)
-def true_range(high: F64, low: F64, close: F64) -> F64:  # pragma: no cover - numba
-    """Return the true range of each bar (NaN where the bar is missing)."""
+def _atr_into(high: F64, low: F64, close: F64, period: int, out: F64) -> None:  # pragma: no cover
+    # bar_true_range inlined on row views: the same values, ~20 % faster
     n, m = close.shape
-    tr = np.full((n, m), np.nan)
+    ring = np.full((period, m), np.nan)  # the true ranges in the window
+    s = np.zeros(m)
+    c = np.zeros(m, dtype=np.int64)
+    inv = 1.0 / period  # a full window holds exactly ``period`` values
     for t in range(n):
+        slot = ring[t % period]
+        row, hrow, lrow = out[t], high[t], low[t]
+        prev = close[t - 1] if t > 0 else close[0]
+        first = t == 0
         for j in range(m):
-            h = high[t, j]
-            lo = low[t, j]
-            if not (np.isfinite(h) and np.isfinite(lo)):
-                continue
+            h = hrow[j]
+            lo = lrow[j]
             r = h - lo
-            if t > 0 and np.isfinite(close[t - 1, j]):
-                pc = close[t - 1, j]
-                r = max(r, abs(h - pc), abs(lo - pc))
-            tr[t, j] = r
-    return tr
+            pc = prev[j]
+            if not first and pc == pc:
+                a = abs(h - pc)
+                b = abs(lo - pc)
+                if a > r:
+                    r = a
+                if b > r:
+                    r = b
+            if r == r:  # not NaN (prices are finite or NaN)
+                s[j] += r
+                c[j] += 1
+            old = slot[j]  # NaN until the window is full
+            if old == old:
+                s[j] -= old
+                c[j] -= 1
+            slot[j] = r
+            row[j] = s[j] * inv if c[j] >= period else np.nan
 
 
 def average_true_range(high: F64, low: F64, close: F64, period: int) -> F64:
-    """Return the simple-average true range over ``period`` bars."""
-    return np.asarray(rolling_mean(true_range(high, low, close), period, period))
+    """Return the simple-average true range over ``period`` bars: ``rolling_mean(true_range,
+    period, period)`` in one pass."""
+    out = np.empty(close.shape)
+    _atr_into(high, low, close, period, out)
+    return out

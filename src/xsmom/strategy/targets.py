@@ -7,7 +7,7 @@ uses bars 0..t only (their closes included), and is meant to be traded at the op
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TypeVar
 
@@ -16,18 +16,18 @@ import numpy.typing as npt
 
 from xsmom.config.schema import StrategyConfig
 from xsmom.data.panel import MarketPanel
+from xsmom.strategy.at_rows import return_volatility_at
 from xsmom.strategy.cache import StageCache
 from xsmom.strategy.cross_section import zscore
-from xsmom.strategy.exits import apply_exits
+from xsmom.strategy.exits import apply_exits_rows, dense_exits, stop_rows
 from xsmom.strategy.funding import trailing_funding
 from xsmom.strategy.regime import XSMOM, dispersion_ratio, regime_series
 from xsmom.strategy.rolling import average_true_range
 from xsmom.strategy.selection import k_series, select_sides
 from xsmom.strategy.signals import bar_volatility, log_prices, momentum_score
-from xsmom.strategy.universe import universe_mask
+from xsmom.strategy.universe import universe_mask, universe_mask_at
 from xsmom.strategy.weights import (
     apply_weight_band,
-    hold_between_rebalances,
     rebalance_rows,
     size_weights,
 )
@@ -41,25 +41,47 @@ class Targets:
     """What the strategy wants, per bar (rows) and symbol (columns).
 
     ``weights[t]``: signed notional / equity to hold from the open of bar t+1.
-    ``exit_price[t]``/``exit_reason[t]``: a stop that closed the position inside bar t.
+    ``exit_events``: one row per exit (``xsmom.strategy.exits.EV_*``: bar, symbol, stop fill
+    price or NaN for a time exit, reason), in bar order; ``exit_price[t]``/``exit_reason[t]``
+    are their dense views: a stop that closed the position inside bar t.
     ``stop_price[t]``: the stop level in force during bar t+1 for a held position.
     ``regime[t]``: 0 = xsmom, 1 = tsmom, chosen at the close of bar t.
+    At the rebalance closes ``rebalance_rows[i]`` (the only bars where targets change):
+    ``sides[i]``, the selection (+1 long, -1 short, 0 none; a weight never has the other
+    sign), ``eligible[i]`` the universe and ``score[i]`` the momentum scores.
     """
 
     symbols: tuple[str, ...]
     timestamps: npt.NDArray[np.int64]
     weights: F64
-    exit_price: F64
-    exit_reason: npt.NDArray[np.int8]
+    exit_events: F64
     stop_price: F64
     regime: npt.NDArray[np.int8]
     eligible: npt.NDArray[np.bool_]
     score: F64
+    rebalance_rows: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    sides: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
+
+    @cached_property
+    def _dense_exits(self) -> tuple[F64, npt.NDArray[np.int8]]:
+        return dense_exits(self.exit_events, self.weights.shape)
+
+    @property
+    def exit_price(self) -> F64:
+        """Return the stop fill price per bar and symbol (NaN: none)."""
+        return self._dense_exits[0]
+
+    @property
+    def exit_reason(self) -> npt.NDArray[np.int8]:
+        """Return the exit reason code per bar and symbol (0: none)."""
+        return self._dense_exits[1]
 
     @cached_property
     def exit_rows(self) -> npt.NDArray[np.bool_]:
         """Return, per bar, whether any position was stopped out inside it."""
-        return np.asarray(np.isfinite(self.exit_price).any(axis=1))
+        return stop_rows(self.exit_events, self.weights.shape[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,39 +128,44 @@ class _NoCache:
 def _signal(
     panel: MarketPanel,
     cfg: StrategyConfig,
+    rows: npt.NDArray[np.int64],
     score: F64,
     mask: npt.NDArray[np.bool_],
     regime: npt.NDArray[np.int8],
     memo: StageCache | _NoCache,
 ) -> F64:
+    # score, mask and regime at ``rows``
     z = zscore(np.where(mask, score, 0.0), mask, cfg.signal.zscore_clip)
     ts = np.clip(np.nan_to_num(score, nan=0.0), -cfg.signal.zscore_clip, cfg.signal.zscore_clip)
     sig = np.where((regime == XSMOM)[:, None], z, ts)
     if cfg.funding.tilt > 0:
         lb = cfg.funding.lookback
         tf = memo.get(("funding", lb), lambda: trailing_funding(panel.funding_rate, lb))
-        fz = zscore(tf, mask, 3.0)
+        fz = zscore(tf[rows], mask, 3.0)
         sig = sig - cfg.funding.tilt * fz
     return np.asarray(np.where(mask, sig, 0.0))
 
 
-def compute_targets(
+@dataclass(frozen=True)
+class _AtRows:
+    """The cross-sectional inputs at the rebalance rows, and the regime at every bar."""
+
+    vol: F64
+    score: F64
+    mask: npt.NDArray[np.bool_]
+    regime: npt.NDArray[np.int8]
+    disp_ratio: F64 | None
+    # (logp, vol, score, mask) at every bar, from the every-bar path only (the meta gate's book)
+    full: tuple[F64, F64, F64, npt.NDArray[np.bool_]] | None = None
+
+
+def _every_bar(
     panel: MarketPanel,
     cfg: StrategyConfig,
-    *,
-    cache: StageCache | None = None,
-    on_book: BookHook | None = None,
-) -> Targets:
-    """Compute target weights for every bar of ``panel`` (see the module docstring).
-
-    ``cache`` (made for this panel) reuses stages whose inputs did not change between calls;
-    results are identical with or without it. Entries are gated by ``cfg.meta`` (see
-    xsmom.meta.gate); ``on_book``, if given, replaces that gate (meta training reads the book).
-    """
-    memo: StageCache | _NoCache = _NoCache()
-    if cache is not None:
-        cache.check(panel)
-        memo = cache
+    rows: npt.NDArray[np.int64],
+    memo: StageCache | _NoCache,
+) -> _AtRows:
+    # the full (bars, symbols) stages: what the auto regime and dispersion K need
     sig_cfg = cfg.signal
     logp = memo.get(("logp",), lambda: log_prices(panel.close))
     vol = memo.get(
@@ -157,47 +184,106 @@ def compute_targets(
         ("regime", cfg.regime, mkey),
         lambda: regime_series(panel.symbols, logp, vol, score, mask, cfg.regime),
     )
-    signal = _signal(panel, cfg, score, mask, regime, memo)
+    ratio = None
+    if cfg.selection.k_mode == "dispersion":
+        dlb = cfg.regime.dispersion_lookback
+        ratio = memo.get(("disp", dlb, mkey), lambda: dispersion_ratio(score, mask, dlb))[rows]
+    return _AtRows(vol[rows], score[rows], mask[rows], regime, ratio, (logp, vol, score, mask))
+
+
+def _at_rows(
+    panel: MarketPanel,
+    cfg: StrategyConfig,
+    rows: npt.NDArray[np.int64],
+    memo: StageCache | _NoCache,
+) -> _AtRows:
+    # the same values, computed at the rebalance rows only
+    sig_cfg = cfg.signal
+    vlb = sig_cfg.vol_lookback
+    every = cfg.portfolio.rebalance_every
+    logp = memo.get(("logp",), lambda: log_prices(panel.close))
+    vol = memo.get(
+        ("vol@", vlb, every), lambda: return_volatility_at(logp, rows, vlb, max(vlb // 2, 2))
+    )
+    skey = ("score@", sig_cfg.lookbacks, sig_cfg.lookback_weights, vlb, every)
+    score = memo.get(skey, lambda: momentum_score(logp, vol, sig_cfg, rows))
+
+    def _mask() -> npt.NDArray[np.bool_]:
+        m = universe_mask_at(panel.symbols, panel.close, panel.volume, rows, cfg.universe)
+        return np.asarray(m & np.isfinite(score) & np.isfinite(vol) & (np.nan_to_num(vol) > 0))
+
+    mask = memo.get(("mask@", cfg.universe, skey), _mask)
+    regime = regime_series(panel.symbols, logp, vol, score, mask, cfg.regime)  # fixed mode
+    return _AtRows(vol, score, mask, regime, None)
+
+
+def compute_targets(
+    panel: MarketPanel,
+    cfg: StrategyConfig,
+    *,
+    cache: StageCache | None = None,
+    every_bar: bool = False,
+    on_book: BookHook | None = None,
+) -> Targets:
+    """Compute target weights for every bar of ``panel`` (see the module docstring).
+
+    ``cache`` (made for this panel) reuses stages whose inputs did not change between calls;
+    results are identical with or without it. Scores and the universe are computed at the
+    rebalance closes only, unless the auto regime or dispersion K need them at every bar or
+    ``every_bar`` asks for it (the targets are the same either way). Entries are gated by
+    ``cfg.meta`` (see xsmom.meta.gate); ``on_book``, if given, replaces that gate (meta
+    training reads the book); both need the every-bar stages.
+    """
+    memo: StageCache | _NoCache = _NoCache()
+    if cache is not None:
+        cache.check(panel)
+        memo = cache
     sel = cfg.selection
     pf = cfg.portfolio
     # selection and sizing only at rebalance closes: hysteresis and bands compare with the
     # book held since the previous rebalance
     rows = rebalance_rows(panel.timestamps, panel.bar_ms, pf.rebalance_every)
-    if sel.k_mode == "dispersion":
-        dlb = cfg.regime.dispersion_lookback
-        ratio = memo.get(("disp", dlb, mkey), lambda: dispersion_ratio(score, mask, dlb))
-        ks = k_series(sel, ratio[rows])
-    else:
-        ks = k_series(sel, np.ones(rows.shape[0]))
-    sig_r, mask_r = signal[rows], mask[rows]
-    sides = select_sides(sig_r, mask_r, ks, sel.exit_band, sel.mode == "all")
+    gated = on_book is not None or bool(cfg.meta.model)
+    full = every_bar or gated or cfg.regime.mode == "auto" or sel.k_mode == "dispersion"
+    inputs = (_every_bar if full else _at_rows)(panel, cfg, rows, memo)
+    regime_r = inputs.regime[rows]
+    signal = _signal(panel, cfg, rows, inputs.score, inputs.mask, regime_r, memo)
+    ratio = inputs.disp_ratio if inputs.disp_ratio is not None else np.ones(rows.shape[0])
+    ks = k_series(sel, ratio)
+    sides = select_sides(signal, inputs.mask, ks, sel.exit_band, sel.mode == "all")
     w_r = size_weights(
-        sig_r,
+        signal,
         sides,
-        vol[rows],
-        regime[rows],
-        sig_cfg.power,
+        inputs.vol,
+        regime_r,
+        cfg.signal.power,
         pf.gross_leverage,
         pf.max_weight,
         pf.market_neutral,
     )
     w_r = apply_weight_band(w_r, sel.weight_band)
-    book = RebalanceBook(panel, cfg, rows, w_r, logp, vol, score, mask, regime, signal)
-    w_r = _gate(book, on_book)
-    w = hold_between_rebalances(rows, w_r, panel.n_bars)
+    if gated and inputs.full is not None:
+        logp, vol, score, mask = inputs.full
+        signal_all = np.full(score.shape, np.nan)
+        signal_all[rows] = signal
+        book = RebalanceBook(
+            panel, cfg, rows, w_r, logp, vol, score, mask, inputs.regime, signal_all
+        )
+        w_r = _gate(book, on_book)
     period = cfg.exits.atr_period
     atr = memo.get(
         ("atr", period), lambda: average_true_range(panel.high, panel.low, panel.close, period)
     )
-    ex = apply_exits(w, panel.open, panel.high, panel.low, panel.close, atr, cfg.exits)
+    ex = apply_exits_rows(w_r, rows, panel.open, panel.high, panel.low, panel.close, atr, cfg.exits)
     return Targets(
         symbols=panel.symbols,
         timestamps=panel.timestamps,
         weights=ex.weights,
-        exit_price=ex.exit_price,
-        exit_reason=ex.exit_reason,
+        exit_events=ex.events,
         stop_price=ex.stop_price,
-        regime=regime,
-        eligible=mask,
-        score=score,
+        regime=inputs.regime,
+        eligible=inputs.mask,
+        score=inputs.score,
+        rebalance_rows=rows,
+        sides=sides,
     )

@@ -62,29 +62,12 @@ def water_fill(a: F64, total: float, cap: float) -> F64:  # pragma: no cover - n
 
 
 @njit(cache=True)
-def _demean_selected(raw: F64) -> bool:  # pragma: no cover - numba
-    """Subtract the mean of the non-zero entries in place; False if fewer than two."""
-    s = 0.0
-    c = 0
-    for j in range(raw.shape[0]):
-        if raw[j] != 0.0:
-            s += raw[j]
-            c += 1
-    if c < 2:
-        return False
-    for j in range(raw.shape[0]):
-        if raw[j] != 0.0:
-            raw[j] -= s / c
-    return True
-
-
-@njit(cache=True)
 def _size_neutral(
     raw: F64, gross: float, cap: float, mag: F64, fill: F64, out: F64
 ) -> None:  # pragma: no cover
+    # each side keeps its sign (the selection's) and is filled to gross/2: long book = short
+    # book, so the weights sum to zero without moving any name across zero
     m = raw.shape[0]
-    if not _demean_selected(raw):
-        return
     for side in (1.0, -1.0):
         total = 0.0
         for j in range(m):
@@ -126,10 +109,11 @@ def size_weights(
 ) -> F64:  # pragma: no cover - numba
     """Return target weights per bar.
 
-    Selected names get ``sign * |signal|^power / vol``; in xsmom bars with ``market_neutral``
-    the book is demeaned and each side filled to ``gross/2`` (so the sum of weights is 0),
-    otherwise all names are filled to ``gross``. Per-asset ``cap`` holds after the scaling
-    (water-filling); a side that cannot reach its share at the cap stays below it.
+    Selected names get ``side * |signal|^power / vol``, ``side`` being the selection's; in
+    xsmom bars with ``market_neutral`` the long and the short side are each filled to
+    ``gross/2`` (so the sum of weights is 0; no name changes side, and a bar with an empty
+    side is flat), otherwise all names are filled to ``gross``. Per-asset ``cap`` holds after
+    the scaling (water-filling); a side that cannot reach its share at the cap stays below it.
     """
     n, m = signal.shape
     out = np.zeros((n, m))

@@ -140,17 +140,19 @@ class Account:
         return equity < sum(p.maintenance_margin for p in positions)
 
     # ---- persistence -------------------------------------------------------------------------
-    def snapshot(self) -> dict[str, Any]:
-        """Return the account state as JSON-able data."""
-        return {
+    def snapshot(self, *, funding: bool = True) -> dict[str, Any]:
+        """Return the account state as JSON-able data (without the funding list if asked)."""
+        out: dict[str, Any] = {
             "wallet": self.wallet,
             "positions": {
                 s: {"qty": p.qty, "entry": p.entry, "leverage": p.leverage, "mode": p.margin_mode}
                 for s, p in self.positions.items()
             },
             "marks": dict(self.marks),
-            "funding": [asdict(f) for f in self.funding],
         }
+        if funding:
+            out["funding"] = [asdict(f) for f in self.funding]
+        return out
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Load the state written by :meth:`snapshot`."""

@@ -73,10 +73,12 @@ def check_signed(
         )
     if not hmac.compare_digest(sign(payload, creds.secret), signature.lower()):
         raise ApiError(400, -1022, "Signature for this request is not valid.")
-    _check_timestamp(params, now_ms)
+    check_timestamp(params, now_ms)
 
 
-def _check_timestamp(params: dict[str, str], now_ms: int) -> None:
+def check_timestamp(params: dict[str, str], now_ms: int) -> None:
+    """Raise -1021 unless ``timestamp`` lies within ``recvWindow`` before ``now_ms`` (and at
+    most 1000 ms after it); -1102 if missing, -1131 for a window outside (0, 60000]."""
     try:
         ts = int(params["timestamp"])
         window = int(params.get("recvWindow", "5000"))

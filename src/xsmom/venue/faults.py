@@ -8,9 +8,9 @@ shape, replaces the plan)::
     endpoints:                       # key: "METHOD /path", "/path" or "*" (first match wins)
       "POST /fapi/v1/order":
         error_rate: 0.3              # share of requests answered with one of ``errors``
-        errors: [500, 503, 429, 418, timeout, drop, late]
+        errors: [500, 503, 429, 418, timeout, drop, late, stall]
         retry_after: 2               # seconds, for 429/418
-        timeout_s: 3.0               # how long ``timeout``/``late`` stall (past the client timeout)
+        timeout_s: 3.0               # how long ``timeout``/``late``/``stall`` hold the request
         latency_ms: 50               # added to every request of this endpoint
         drop_response_rate: 0.1      # the order IS placed, then the connection closes unanswered
         reject_rate: 0.1             # refuse order placement with ``reject``
@@ -22,7 +22,10 @@ shape, replaces the plan)::
 Error kinds: ``500``/``502``/``503``/``504`` (plain-text body, as a proxy sends), ``429`` and
 ``418`` (JSON -1003 with ``Retry-After``), ``timeout`` (stall ``timeout_s`` and close without
 applying the request), ``drop`` (apply, then close without an answer), ``late`` (apply, answer
-after ``timeout_s``).
+after ``timeout_s``), ``stall`` (hold the request ``timeout_s``, then apply it, as a request
+stuck between Binance's gateway and its matching engine: the client has usually given up by
+then; the venue checks ``recvWindow`` again when it applies it and refuses a stale one with
+-5028, as Binance's matching engine does).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ import yaml
 
 from xsmom.errors import ConfigError
 
-ERROR_KINDS = frozenset({"500", "502", "503", "504", "429", "418", "timeout", "drop", "late"})
+ERROR_KINDS = frozenset(
+    {"500", "502", "503", "504", "429", "418", "timeout", "drop", "late", "stall"}
+)
 REJECTS = {
     "margin": (-2019, "Margin is insufficient."),
     "min_notional": (
@@ -108,45 +113,81 @@ def _ms(value: Any) -> int:
     return int(ts.value // 1_000_000)
 
 
-def _endpoint(name: str, raw: Mapping[str, Any]) -> EndpointFaults:
+def _number(raw: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    """Return a non-negative number of a plan, or raise ConfigError naming it."""
+    value = raw.get(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"faults: {key} of {where} must be a number, not {value!r}") from exc
+    if not number >= 0.0 or number == float("inf"):  # also refuses NaN
+        raise ConfigError(f"faults: {key} of {where} must be a finite number >= 0")
+    return number
+
+
+def _endpoint(name: str, raw: Any) -> EndpointFaults:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"faults: endpoint {name!r} must map settings to values")
     unknown = set(raw) - _ENDPOINT_KEYS
     if unknown:
         raise ConfigError(f"faults: unknown keys {sorted(unknown)} for endpoint {name!r}")
-    errors = tuple(str(e) for e in raw.get("errors", ["500"]))
+    listed = raw.get("errors", ["500"])
+    if not isinstance(listed, list | tuple) or not listed:
+        raise ConfigError(f"faults: errors of endpoint {name!r} must be a non-empty list")
+    errors = tuple(str(e) for e in listed)
     bad = set(errors) - ERROR_KINDS
     if bad:
         raise ConfigError(f"faults: unknown error kinds {sorted(bad)} (use {sorted(ERROR_KINDS)})")
     reject = str(raw.get("reject", "margin"))
     if reject not in REJECTS:
         raise ConfigError(f"faults: reject must be one of {sorted(REJECTS)}, not {reject!r}")
-    rates = [float(raw.get(k, 0.0)) for k in ("error_rate", "drop_response_rate", "reject_rate")]
-    if any(not 0.0 <= r <= 1.0 for r in rates):
+    where = f"endpoint {name!r}"
+    rates = [
+        _number(raw, k, 0.0, where) for k in ("error_rate", "drop_response_rate", "reject_rate")
+    ]
+    if any(r > 1.0 for r in rates):
         raise ConfigError(f"faults: rates must lie in [0, 1] for endpoint {name!r}")
     return EndpointFaults(
         error_rate=rates[0],
         errors=errors,
-        retry_after=int(raw.get("retry_after", 1)),
-        timeout_s=float(raw.get("timeout_s", 3.0)),
-        latency_ms=float(raw.get("latency_ms", 0.0)),
+        retry_after=int(_number(raw, "retry_after", 1, where)),
+        timeout_s=_number(raw, "timeout_s", 3.0, where),
+        latency_ms=_number(raw, "latency_ms", 0.0, where),
         drop_response_rate=rates[1],
         reject_rate=rates[2],
         reject=reject,
     )
 
 
+def _windows(raw: Any) -> list[tuple[int, int]]:
+    if not isinstance(raw, list):
+        raise ConfigError("faults: maintenance must be a list of {start, end} windows")
+    try:
+        windows = [(_ms(w["start"]), _ms(w["end"])) for w in raw]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"faults: maintenance windows need start and end ({exc})") from exc
+    if any(a >= b for a, b in windows):
+        raise ConfigError("faults: a maintenance window must end after it starts")
+    return windows
+
+
 def parse_plan(raw: Mapping[str, Any]) -> FaultPlan:
     """Validate a fault plan given as data; raise :class:`ConfigError` on anything unknown."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("faults: a plan must be a mapping")
     unknown = set(raw) - {"seed", "endpoints", "maintenance", "maintenance_now"}
     if unknown:
         raise ConfigError(f"faults: unknown keys {sorted(unknown)}")
-    try:
-        windows = [(_ms(w["start"]), _ms(w["end"])) for w in raw.get("maintenance") or []]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"faults: maintenance windows need start and end ({exc})") from exc
+    endpoints = raw.get("endpoints") or {}
+    if not isinstance(endpoints, Mapping):
+        raise ConfigError("faults: endpoints must map 'METHOD /path' to settings")
+    seed = raw.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"faults: seed must be an integer, not {seed!r}")
     return FaultPlan(
-        seed=int(raw.get("seed", 0)),
-        endpoints={k: _endpoint(k, v or {}) for k, v in (raw.get("endpoints") or {}).items()},
-        maintenance=windows,
+        seed=seed,
+        endpoints={str(k): _endpoint(str(k), v or {}) for k, v in endpoints.items()},
+        maintenance=_windows(raw.get("maintenance") or []),
         maintenance_now=bool(raw.get("maintenance_now", False)),
     )
 
@@ -155,13 +196,14 @@ def load_plan(path: Path | str) -> FaultPlan:
     """Read a fault plan from a YAML or JSON file."""
     p = Path(path)
     try:
-        text = p.read_text()
-    except OSError as exc:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"faults: cannot read {p}: {exc}") from exc
     try:
         raw = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"faults: {p} is not valid YAML/JSON: {exc}") from exc
+        problem = " ".join(str(exc).split())  # YAML's messages span lines
+        raise ConfigError(f"faults: {p} is not valid YAML/JSON: {problem}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"faults: {p} must hold a mapping")
     return parse_plan(raw)

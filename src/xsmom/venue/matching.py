@@ -9,7 +9,8 @@ Public API (all keyword-only where it matters)::
     from xsmom.venue import MatchingEngine, MarketSpec, FeeModel, Bar
 
     eng = MatchingEngine(markets: Mapping[str, MarketSpec], fees: FeeModel,
-                         initial_balance: float, default_leverage: int = 20)
+                         initial_balance: float, default_leverage: int = 20,
+                         client_id_rule="ever"|"open")
     eng.update_price(symbol, last=..., mark=None, quote_volume=None, ts=...)  # current price
     eng.submit(symbol=, side="buy"|"sell", type="market"|"limit"|"stop_market", qty=,
                price=None, stop_price=None, post_only=False, reduce_only=False,
@@ -30,8 +31,10 @@ Public API (all keyword-only where it matters)::
 Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`):
 
 * Market orders fill at once, in full, as taker at the last price moved by
-  ``slippage_fraction(notional / quote volume of the last bar)``. With no price known yet they
-  rest and fill at the next bar's open.
+  ``slippage_fraction(notional / quote volume of the last closed bar)``. With no price known yet
+  they rest and fill at the next bar's open. Every taker fill's reference is the last closed
+  bar before it; with none known, ``FeeModel.unknown_volume_bps`` is charged, logged as a
+  warning and counted in ``unknown_volume_fills`` (never full participation in silence).
 * Limit orders that cross the last price fill at once as taker (never worse than the limit);
   post-only (GTX) ones are rejected instead (-5022). Resting limits fill as maker at their price
   when a later bar trades through it (buy: low < price; sell: high > price), at most
@@ -52,16 +55,21 @@ Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`
 Rejects raise the :mod:`xsmom.venue.types` errors (subclasses of the project's error tree) with
 ``.code`` set to the Binance code: -2019 margin, -4164 min notional, -4014 price tick, -1111
 quantity step, -4003 quantity too small, -5022 post-only, -2022 reduce-only, -2021 would trigger,
--2013 order does not exist, -2011 cancel of a closed order, -4116 duplicate client id, -1121
+-2013 order does not exist, -2011 cancel of a closed order, -4116 duplicate client id (any
+order ever, or only an open one with ``client_id_rule="open"``, Binance's rule), -1121
 unknown symbol, -4028 bad leverage, -4046/-4048 margin mode.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, replace
-from typing import Any
+from typing import Any, Literal
 
+from xsmom.backtest.costs import volume_known
+from xsmom.errors import ConfigError
 from xsmom.venue import checks
 from xsmom.venue import types as t
 from xsmom.venue.account import Account
@@ -82,6 +90,9 @@ from xsmom.venue.types import (
     reject,
 )
 
+log = logging.getLogger(__name__)
+ClientIdRule = Literal["open", "ever"]
+
 
 class MatchingEngine:
     """Orders, fills and the account of one simulated trader; see the module docstring."""
@@ -92,7 +103,12 @@ class MatchingEngine:
         fees: FeeModel,
         initial_balance: float,
         default_leverage: int = 20,
+        *,
+        client_id_rule: ClientIdRule = "ever",
     ) -> None:
+        if client_id_rule not in ("open", "ever"):
+            raise ConfigError(f"client id rule must be 'open' or 'ever', not {client_id_rule!r}")
+        self.client_id_rule: ClientIdRule = client_id_rule
         self.markets = dict(markets)
         self.fees = fees
         self.account = Account(self.markets, initial_balance, default_leverage)
@@ -104,6 +120,7 @@ class MatchingEngine:
         self._ref_qv: dict[str, float] = {}
         self._next_order_id = 1
         self._next_trade_id = 1
+        self.unknown_volume_fills = 0  # taker fills priced with no reference volume
 
     # ---- prices ------------------------------------------------------------------------------
     def update_price(
@@ -118,7 +135,7 @@ class MatchingEngine:
         """Set the current trade price (and mark, and reference quote volume) of ``symbol``."""
         self._spec(symbol)
         self._last[symbol] = last
-        if quote_volume is not None:
+        if quote_volume is not None and volume_known(quote_volume):
             self._ref_qv[symbol] = quote_volume
         return self.mark(symbol, mark if mark is not None else last, ts=ts)
 
@@ -156,7 +173,7 @@ class MatchingEngine:
         spec = self._spec(symbol)
         tif: TimeInForce = "GTX" if post_only else time_in_force
         checks.check_shape(spec, side, type, qty, price, stop_price)
-        if client_id is not None and client_id in self._by_client:
+        if client_id is not None and self._client_id_taken(client_id):
             raise reject(t.DUPLICATE_CLIENT_ID, "ClientOrderId is duplicated.")
         checks.check_against_market(side, type, price, stop_price, tif, self._last.get(symbol))
         pos = self.account.positions[symbol]
@@ -209,8 +226,19 @@ class MatchingEngine:
         """Cancel every open order of ``symbol``."""
         return [self._close(o, OrderStatus.CANCELED, ts) for o in self.open_orders(symbol)]
 
+    def _client_id_taken(self, client_id: str) -> bool:
+        """Return True if a new order may not use ``client_id`` under the id rule.
+
+        ``ever``: no id is ever reused. ``open`` (Binance's rule): an id is unique among open
+        orders only, so the id of a filled or canceled order can be used again.
+        """
+        oid = self._by_client.get(client_id)
+        if oid is None:
+            return False
+        return self.client_id_rule == "ever" or self._orders[oid].is_open
+
     def order(self, *, order_id: int | None = None, client_id: str | None = None) -> Order:
-        """Return an order by venue id or client id; -2013 if there is none."""
+        """Return an order by venue id or client id (the newest with it); -2013 if none."""
         oid = order_id if order_id is not None else self._by_client.get(client_id or "")
         if oid is None or oid not in self._orders:
             raise reject(t.ORDER_NOT_FOUND, "Order does not exist.")
@@ -237,7 +265,7 @@ class MatchingEngine:
         budget = self.fees.passive_cap(bar.volume)
         for order in self.open_orders(symbol):
             if order.type == "market":
-                fills += self._fill_taker(order, bar.open, bar.volume * bar.open, ts)
+                fills += self._fill_taker(order, bar.open, self._ref(symbol), ts)
             elif order.type == "stop_market":
                 fills += self._maybe_trigger(order, bar, ts)
             else:
@@ -245,7 +273,8 @@ class MatchingEngine:
                 budget -= sum(f.qty for f in got)
                 fills += got
         self._last[symbol] = bar.close
-        self._ref_qv[symbol] = bar.volume * bar.close
+        if volume_known(bar.volume * bar.close):  # a bar that traded nothing keeps the last
+            self._ref_qv[symbol] = bar.volume * bar.close
         fills += self.mark(symbol, bar.mark if bar.mark is not None else bar.close, ts=ts)
         return fills
 
@@ -309,13 +338,25 @@ class MatchingEngine:
             "ref_qv": dict(self._ref_qv),
             "next_order_id": self._next_order_id,
             "next_trade_id": self._next_trade_id,
+            "unknown_volume_fills": self.unknown_volume_fills,
         }
 
+    def prices_state(self) -> dict[str, dict[str, float]]:
+        """Return the last prices and reference quote volumes, as :meth:`snapshot` has them."""
+        return {"last": dict(self._last), "ref_qv": dict(self._ref_qv)}
+
+    @property
+    def next_ids(self) -> tuple[int, int]:
+        """Return the ids the next order and the next fill will get."""
+        return self._next_order_id, self._next_trade_id
+
     @classmethod
-    def restore(cls, data: Mapping[str, Any]) -> MatchingEngine:
+    def restore(
+        cls, data: Mapping[str, Any], *, client_id_rule: ClientIdRule = "ever"
+    ) -> MatchingEngine:
         """Rebuild an engine from :meth:`snapshot` output."""
         markets = {s: MarketSpec(**m) for s, m in data["markets"].items()}
-        eng = cls(markets, FeeModel(**data["fees"]), 0.0)
+        eng = cls(markets, FeeModel(**data["fees"]), 0.0, client_id_rule=client_id_rule)
         eng.account.restore(data["account"])
         for raw in data["orders"]:
             order = Order(**{**raw, "status": OrderStatus(raw["status"])})
@@ -325,6 +366,7 @@ class MatchingEngine:
         eng._ref_qv = {s: float(v) for s, v in data["ref_qv"].items()}
         eng._next_order_id = int(data["next_order_id"])
         eng._next_trade_id = int(data["next_trade_id"])
+        eng.unknown_volume_fills = int(data.get("unknown_volume_fills", 0))
         return eng
 
     # ---- validation --------------------------------------------------------------------------
@@ -343,6 +385,10 @@ class MatchingEngine:
             return stop_price
         return self._last.get(symbol)
 
+    def _ref(self, symbol: str) -> float:
+        # the impact reference: quote volume of the last closed bar before the fill
+        return self._ref_qv.get(symbol, math.nan)
+
     def _order_margin(self) -> float:
         total = 0.0
         for o in self.open_orders():
@@ -359,12 +405,11 @@ class MatchingEngine:
         if last is None or order.type == "stop_market":
             return
         if order.type == "market":
-            self._fill_taker(order, last, self._ref_qv.get(order.symbol, 0.0), ts)
+            self._fill_taker(order, last, self._ref(order.symbol), ts)
             return
         assert order.price is not None  # checks.check_shape requires it
         if checks.crosses(order.side, order.price, last):
-            ref_qv = self._ref_qv.get(order.symbol, 0.0)
-            self._fill_taker(order, last, ref_qv, ts, limit=order.price)
+            self._fill_taker(order, last, self._ref(order.symbol), ts, limit=order.price)
         current = self._orders[order.order_id]
         if current.is_open and current.time_in_force in ("IOC", "FOK"):
             self._close(current, OrderStatus.EXPIRED, ts)
@@ -384,6 +429,13 @@ class MatchingEngine:
             self._close(order, OrderStatus.EXPIRED, ts)
             return []
         cs = self.markets[order.symbol].contract_size
+        if not volume_known(ref_qv):
+            self.unknown_volume_fills += 1
+            log.warning(
+                "%s: no reference volume for a taker fill; charged unknown_volume_bps = %s",
+                order.symbol,
+                self.fees.unknown_volume_bps,
+            )
         price = self.fees.taker_price(ref, order.side, qty * ref * cs, ref_qv)
         if limit is not None:
             price = min(price, limit) if order.side == "buy" else max(price, limit)
@@ -393,9 +445,9 @@ class MatchingEngine:
         stop = order.stop_price
         assert stop is not None  # stop orders always carry it
         if order.side == "buy" and bar.high >= stop:
-            return self._fill_taker(order, max(stop, bar.open), bar.volume * stop, ts)
+            return self._fill_taker(order, max(stop, bar.open), self._ref(order.symbol), ts)
         if order.side == "sell" and bar.low <= stop:
-            return self._fill_taker(order, min(stop, bar.open), bar.volume * stop, ts)
+            return self._fill_taker(order, min(stop, bar.open), self._ref(order.symbol), ts)
         return []
 
     def _maybe_rest_fill(self, order: Order, bar: Bar, budget: float, ts: int) -> list[Fill]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from xsmom.errors import RejectedError
@@ -14,6 +15,7 @@ from xsmom.venue.types import Order, OrderType, Side, TimeInForce, reject_code
 
 _TYPES: dict[str, OrderType] = {"MARKET": "market", "LIMIT": "limit", "STOP_MARKET": "stop_market"}
 _TIFS = ("GTC", "IOC", "FOK", "GTX")
+CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 
 
 def _rejected(exc: RejectedError) -> ApiError:
@@ -32,11 +34,11 @@ def _submit(venue: Venue, params: Params, *, algo: bool) -> Order:
     tif = params.get("timeInForce") or "GTC"
     if tif not in _TIFS:
         raise ApiError(400, -1115, "Invalid timeInForce.")
+    params.req("quantity")
     qty = params.float_("quantity")
-    if qty is None:
-        raise ApiError(400, -1102, "Mandatory parameter 'quantity' was not sent.")
+    assert qty is not None  # req() refused a missing one
     stop = params.float_("triggerPrice") if algo else params.float_("stopPrice")
-    client = params.get("clientAlgoId") if algo else params.get("newClientOrderId")
+    client = _client_id(params, "clientAlgoId" if algo else "newClientOrderId")
     try:
         return venue.engine.submit(
             symbol=sym,
@@ -54,6 +56,19 @@ def _submit(venue: Venue, params: Params, *, algo: bool) -> Order:
         raise _rejected(exc) from exc
 
 
+def _client_id(params: Params, name: str) -> str | None:
+    """Return a client order id parameter if it matches Binance's rule (-1100 otherwise)."""
+    value = params.get(name)
+    if value is not None and not CLIENT_ID.fullmatch(value):
+        raise ApiError(
+            400,
+            -1100,
+            f"Illegal characters found in parameter '{name}'; legal range is "
+            f"'{CLIENT_ID.pattern}'.",
+        )
+    return value
+
+
 def _side(value: str) -> Side:
     return "buy" if value == "buy" else "sell"
 
@@ -66,7 +81,11 @@ def _find(venue: Venue, params: Params, *, algo: bool) -> Order:
     id_name, client_name = ("algoId", "clientAlgoId") if algo else ("orderId", "origClientOrderId")
     oid, cid = params.int_(id_name), params.get(client_name)
     if oid is None and cid is None:
-        raise ApiError(400, -1102, f"Either {id_name} or {client_name} must be sent.")
+        raise ApiError(
+            400,
+            -1102,
+            f"Param '{client_name}' or '{id_name}' must be sent, but both were empty/null!",
+        )
     try:
         order = venue.engine.order(order_id=oid, client_id=cid)
     except RejectedError as exc:
@@ -230,9 +249,9 @@ def _balance(venue: Venue, params: Params) -> Any:
 
 def _leverage(venue: Venue, params: Params) -> Any:
     sym = symbol_of(venue, params)
+    params.req("leverage")
     lev = params.int_("leverage")
-    if lev is None:
-        raise ApiError(400, -1102, "Mandatory parameter 'leverage' was not sent.")
+    assert lev is not None  # req() refused a missing one
     try:
         venue.engine.set_leverage(sym, lev)
     except RejectedError as exc:

@@ -17,12 +17,13 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from xsmom.errors import ConfigError, XsmomError
-from xsmom.venue.auth import Credentials, WeightMeter, check_signed
+from xsmom.venue.auth import Credentials, WeightMeter, check_signed, check_timestamp
 from xsmom.venue.binance import ApiError
 from xsmom.venue.faults import ORDER_PATHS, Decision, FaultInjector, parse_plan
 from xsmom.venue.params import Params, Route
@@ -30,9 +31,15 @@ from xsmom.venue.routes_account import ACCOUNT_ROUTES
 from xsmom.venue.routes_market import MARKET_ROUTES
 from xsmom.venue.service import Venue
 
+if TYPE_CHECKING:
+    from xsmom.venue.persist import StateStore
+
 log = logging.getLogger(__name__)
 ROUTES: dict[tuple[str, str], Route] = {**MARKET_ROUTES, **ACCOUNT_ROUTES}
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+# requests that reach the matching engine: a stale one is refused there with -5028
+ENGINE_PATHS = ORDER_PATHS | {"/fapi/v1/allOpenOrders"}
+ME_STALE = "Timestamp for this request is outside of the ME recvWindow."
 _PLAIN_5XX = {
     "500": "Internal Server Error",
     "502": "Bad Gateway",
@@ -67,6 +74,16 @@ class _HTTPServer(ThreadingHTTPServer):
     app: VenueServer
 
 
+def _bind(host: str, port: int) -> _HTTPServer:
+    """Bind the HTTP server; a bad or busy port is a one-line ConfigError."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"venue port must be in 0..65535, not {port}")
+    try:
+        return _HTTPServer((host, port), _Handler)
+    except OSError as exc:
+        raise ConfigError(f"venue cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+
+
 class VenueServer:
     """The simulated venue over HTTP; ``start()`` serves in a thread, ``stop()`` ends it."""
 
@@ -81,21 +98,39 @@ class VenueServer:
         weight_limit: int = 2400,
         order_limit_10s: int = 300,
         order_limit_1m: int = 1200,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if host not in LOOPBACK:
             raise ConfigError(f"the venue binds to loopback only, not {host!r}")
         self.venue = venue
         self.credentials = credentials
         self.faults = faults or FaultInjector()
-        self.weights = WeightMeter(weight_limit)
+        self._sleep = sleep
+        seconds = self._server_seconds
+        self.weights = WeightMeter(weight_limit, seconds)
         self.order_meters = (
-            WeightMeter(order_limit_10s, window_s=10.0, code=-1015, header="X-MBX-ORDER-COUNT-10S"),
-            WeightMeter(order_limit_1m, window_s=60.0, code=-1015, header="X-MBX-ORDER-COUNT-1M"),
+            WeightMeter(
+                order_limit_10s,
+                seconds,
+                window_s=10.0,
+                code=-1015,
+                header="X-MBX-ORDER-COUNT-10S",
+            ),
+            WeightMeter(
+                order_limit_1m, seconds, window_s=60.0, code=-1015, header="X-MBX-ORDER-COUNT-1M"
+            ),
         )
-        self.httpd = _HTTPServer((host, port), _Handler)
+        self.expired_at_apply = 0
+        self.on_applied: Callable[[], None] | None = None
+        self.state: StateStore | None = None  # set by create_server with --state
+        self.httpd = _bind(host, port)
         self.httpd.app = self
         self._thread: threading.Thread | None = None
         self.internal_errors = 0
+
+    def _server_seconds(self) -> float:
+        """Return the venue's server clock in seconds (the clock of weights and timestamps)."""
+        return self.venue.server_time() / 1000.0
 
     @property
     def port(self) -> int:
@@ -118,18 +153,32 @@ class VenueServer:
         self.httpd.serve_forever()
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        if self._thread is not None:
+        """Stop serving and close the socket (and the state file, committed)."""
+        if self._thread is not None:  # shutdown() waits for a serve loop that must exist
+            self.httpd.shutdown()
             self._thread.join(timeout=5)
+        self.httpd.server_close()
+        self.close_state()
+
+    def close_state(self) -> None:
+        """Commit and close the state file, if any."""
+        if self.state is not None:
+            with self.venue.lock:
+                self.state.commit(self.venue)
+            self.state.close()
+            self.state = None
 
     # ---- request handling --------------------------------------------------------------------
     def handle(self, req: _Handler) -> None:
         """Answer one request (or drop it, if a fault says so)."""
         split = urlsplit(req.path)
-        length = int(req.headers.get("Content-Length") or 0)
-        body = req.rfile.read(length).decode() if length else ""
+        try:
+            length = int(req.headers.get("Content-Length") or 0)
+            body = req.rfile.read(length).decode() if length > 0 else ""
+        except (ValueError, UnicodeDecodeError):
+            req.close_connection = True  # the body cannot be framed: answer and close
+            self._write(req, 400, {"code": -1100, "msg": "Malformed request body."}, {})
+            return
         try:
             status, payload, headers = self._dispatch(req, split.path, split.query, body)
         except _Drop:
@@ -160,24 +209,44 @@ class VenueServer:
             params = Params(dict(parse_qsl(query)) | dict(parse_qsl(body)))
             used = self.weights.charge(req.client_address[0], route.weight_of(params))
             headers["X-MBX-USED-WEIGHT-1M"] = str(used)
-            if route.signed:
-                now = self.venue.server_time()
+            if route.signed:  # the gateway's check, at receipt
                 key = req.headers.get("X-MBX-APIKEY")
-                check_signed(self.credentials, key, query, body, params.raw, now)
+                check_signed(
+                    self.credentials, key, query, body, params.raw, self.venue.server_time()
+                )
             if req.command == "POST" and path in ORDER_PATHS:
                 for meter in self.order_meters:
                     headers[meter.header] = str(meter.charge("account", 1))
-            with self.venue.lock:
-                self.venue.sync()
-                result = route.handler(self.venue, params)
+            if decision.error == "stall":  # held between the gateway and the engine
+                self._sleep(decision.timeout_s)
+            result = self._apply(req.command, path, route, params)
         except ApiError as exc:
             return exc.status, exc.body(), {**headers, **exc.headers}
         self._post_faults(decision)
         return 200, result, headers
 
+    def _apply(self, method: str, path: str, route: Route, params: Params) -> Any:
+        """Run the route under the venue lock; a signed request is checked against its
+        ``recvWindow`` once more at this moment, as Binance's matching engine does (-5028)."""
+        with self.venue.lock:
+            if route.signed:
+                try:
+                    check_timestamp(params.raw, self.venue.server_time())
+                except ApiError as exc:
+                    self.expired_at_apply += 1
+                    if exc.code == -1021 and (method != "GET" and path in ENGINE_PATHS):
+                        raise ApiError(400, -5028, ME_STALE) from exc
+                    raise
+            try:
+                self.venue.sync()
+                return route.handler(self.venue, params)
+            finally:
+                if self.on_applied is not None:  # the state store: durable before the answer
+                    self.on_applied()
+
     def _pre_faults(self, d: Decision) -> None:
         if d.latency_s > 0:
-            time.sleep(d.latency_s)
+            self._sleep(d.latency_s)
         if d.error == "maintenance":
             raise ApiError(503, -1001, "System is under maintenance.")
         if d.error in _PLAIN_5XX:
@@ -186,7 +255,7 @@ class VenueServer:
             msg = "Too many requests." if d.error == "429" else "Way too much request weight used."
             raise ApiError(int(d.error), -1003, msg, {"Retry-After": str(d.retry_after)})
         if d.error == "timeout":
-            time.sleep(d.timeout_s)
+            self._sleep(d.timeout_s)
             raise _Drop
         if d.error == "reject" and d.reject is not None:
             raise ApiError(400, d.reject[0], d.reject[1])
@@ -195,33 +264,50 @@ class VenueServer:
         if d.error == "drop":
             raise _Drop
         if d.error == "late":
-            time.sleep(d.timeout_s)
+            self._sleep(d.timeout_s)
 
     def _admin(self, req: _Handler, path: str, body: str) -> tuple[int, Any, dict[str, str]]:
         if req.client_address[0] not in LOOPBACK:
             return 403, {"code": -2015, "msg": "admin endpoints are loopback only"}, {}
         try:
             data = json.loads(body) if body else {}
+            if not isinstance(data, dict):
+                raise ValueError("the admin body must be a JSON object")
             return 200, self._admin_call(req.command, path, data), {}
-        except (ValueError, XsmomError) as exc:
+        except (ValueError, TypeError, XsmomError) as exc:
             return 400, {"code": -1102, "msg": str(exc)}, {}
 
     def _admin_call(self, method: str, path: str, data: dict[str, Any]) -> Any:
         clock = self.venue.clock
         if path == "/admin/clock":
             if method == "POST":
-                if "set_ms" in data:
-                    clock.set_to(int(data["set_ms"]))
-                clock.advance(int(data.get("advance_ms", 0)))
+                self._step_clock(data)
             return {"now": self.venue.sync(), "speed": clock.speed}
         if path == "/admin/faults":
             if method == "POST":
                 self.faults.replace(parse_plan(data))
-            return {"counts": dict(self.faults.counts), "internal_errors": self.internal_errors}
+            return {
+                "counts": dict(self.faults.counts),
+                "internal_errors": self.internal_errors,
+                "expired_at_apply": self.expired_at_apply,
+            }
         if path == "/admin/state":
             with self.venue.lock:
                 return self.venue.engine.snapshot()
         raise ValueError(f"unknown admin path {path}")
+
+    def _step_clock(self, data: dict[str, Any]) -> None:
+        clock = self.venue.clock
+        set_ms, advance_ms = data.get("set_ms"), int(data.get("advance_ms", 0))
+        if advance_ms < 0 or (set_ms is not None and int(set_ms) < clock.now_ms()):
+            raise ValueError("the replay clock only moves forward")
+        if set_ms is not None:
+            clock.set_to(int(set_ms))
+        clock.advance(advance_ms)
+        with self.venue.lock:
+            self.venue.sync()
+            if self.on_applied is not None:
+                self.on_applied()
 
     def _write(self, req: _Handler, status: int, payload: Any, headers: dict[str, str]) -> None:
         if status >= 500 and isinstance(payload, dict) and payload.get("code") == 0:

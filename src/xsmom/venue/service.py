@@ -13,10 +13,15 @@ import threading
 import time
 from collections.abc import Callable
 
-from xsmom.errors import CorruptStateError
+from xsmom.errors import ConfigError, CorruptStateError
 from xsmom.venue.market import MarketData
-from xsmom.venue.matching import MatchingEngine
+from xsmom.venue.matching import ClientIdRule, MatchingEngine
 from xsmom.venue.types import FeeModel
+
+
+def wall_ms() -> int:
+    """Return the real wall clock in ms since the epoch (the default server clock)."""
+    return time.time_ns() // 1_000_000
 
 
 class ReplayClock:
@@ -25,6 +30,8 @@ class ReplayClock:
     def __init__(
         self, start_ms: int, speed: float = 1.0, wall: Callable[[], float] = time.monotonic
     ) -> None:
+        if not 0.0 <= speed < float("inf"):  # also refuses NaN
+            raise ConfigError(f"venue speed must be a finite number >= 0, not {speed}")
         self.start_ms = int(start_ms)
         self.speed = float(speed)
         self._wall = wall
@@ -62,15 +69,25 @@ class Venue:
         default_leverage: int = 20,
         time_source: str = "wall",
         engine: MatchingEngine | None = None,
+        client_id_rule: ClientIdRule = "open",
+        wall: Callable[[], int] = wall_ms,
     ) -> None:
+        if time_source not in ("wall", "venue"):
+            raise ConfigError(f"time source must be 'wall' or 'venue', not {time_source!r}")
         self.data = data
         self.clock = clock
         self.time_source = time_source
+        self.wall = wall
         if engine is not None and set(engine.markets) != set(data.specs):
             raise CorruptStateError("the saved venue state was written for other symbols")
         self.engine = engine or MatchingEngine(
-            data.specs, fees or FeeModel(), initial_balance, default_leverage
+            data.specs,
+            fees or FeeModel(),
+            initial_balance,
+            default_leverage,
+            client_id_rule=client_id_rule,
         )
+        self.engine.client_id_rule = client_id_rule
         self.lock = threading.RLock()
         now = clock.now_ms()
         self._next_bar = {s: c.closed_count(now, data.bar_ms) for s, c in data.trade.items()}
@@ -86,12 +103,13 @@ class Venue:
     def server_time(self) -> int:
         """Return the time ``/fapi/v1/time`` reports and signatures are checked against.
 
-        ``wall``: the real clock (the default; works at any replay speed). ``venue``: the
-        replay clock, for clients that sync to the venue at speed 1.
+        ``wall``: the real clock (the default; works at any replay speed; tests inject a
+        steppable one as ``wall``). ``venue``: the replay clock, for clients that sync to the
+        venue at speed 1.
         """
         if self.time_source == "venue":
             return self.sync()
-        return int(time.time() * 1000)
+        return int(self.wall())
 
     def sync(self) -> int:
         """Feed the engine everything that happened up to the clock's now; return now."""
@@ -138,5 +156,7 @@ class Venue:
         self.engine.settle_funding(symbol, float(series.rate[k]), mark, ts=ts)
 
     def _refresh_price(self, symbol: str, now: int) -> None:
+        if now < int(self.data.trade[symbol].ts[0]):
+            return  # not listed yet: no price (its first open would leak from the future)
         last, mark, qv = self.data.price_at(symbol, now)
         self.engine.update_price(symbol, last=last, mark=mark, quote_volume=qv, ts=now)

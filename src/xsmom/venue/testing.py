@@ -20,7 +20,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials, sign
 from xsmom.venue.faults import parse_plan
+from xsmom.venue.matching import ClientIdRule
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import Venue
 from xsmom.venue.types import FeeModel
@@ -179,8 +180,22 @@ def start_venue(
     port: int = 0,
     weight_limit: int = 2400,
     order_limit_10s: int = 300,
+    order_limit_1m: int = 1200,
+    client_id_rule: ClientIdRule = "open",
+    state_file: Path | None = None,
+    wall: Callable[[], int] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> RunningVenue:
-    """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread."""
+    """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread.
+
+    ``wall`` (ms) replaces the server clock (``/time``, timestamp checks, weight windows) and
+    ``sleep`` the holds of faulted requests, for tests that step time by hand.
+    """
+    clocks: dict[str, Any] = {}
+    if wall is not None:
+        clocks["wall"] = wall
+    if sleep is not None:
+        clocks["sleep"] = sleep
     server = create_server(
         store,
         credentials=Credentials(api_key, api_secret),
@@ -194,6 +209,10 @@ def start_venue(
         port=port,
         weight_limit=weight_limit,
         order_limit_10s=order_limit_10s,
+        order_limit_1m=order_limit_1m,
+        client_id_rule=client_id_rule,
+        state_file=state_file,
+        **clocks,
     )
     server.start()
     return RunningVenue(server=server, venue=server.venue, api_key=api_key, api_secret=api_secret)

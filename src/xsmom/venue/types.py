@@ -183,6 +183,7 @@ class FeeModel:
     impact_coef: float = 0.1
     max_participation: float = 0.1
     liquidation_fee_bps: float = 100.0
+    unknown_volume_bps: float = 10.0  # impact when no reference volume is known (counted)
 
     def fee(self, notional: float, *, is_maker: bool) -> float:
         """Return the fee of a fill of ``notional`` (quote currency, positive)."""
@@ -191,7 +192,11 @@ class FeeModel:
 
     def taker_price(self, ref_price: float, side: Side, notional: float, ref_qv: float) -> float:
         """Return the fill price of a taker order against ``ref_price`` with slippage."""
-        slip = float(costs.slippage_fraction(self.slippage_bps, self.impact_coef, notional, ref_qv))
+        slip = float(
+            costs.slippage_fraction(
+                self.slippage_bps, self.impact_coef, notional, ref_qv, self.unknown_volume_bps
+            )
+        )
         return float(costs.fill_price(ref_price, 1.0 if side == "buy" else -1.0, slip))
 
     def passive_cap(self, bar_volume: float) -> float:

@@ -9,6 +9,7 @@ import numpy as np
 from xsmom.config import Config, config_from_dict
 from xsmom.data import MarketPanel
 from xsmom.strategy import Targets
+from xsmom.strategy.exits import events_from_dense
 
 HOUR = 3_600_000
 
@@ -51,16 +52,18 @@ def make_panel(
     )
 
 
-def make_targets(panel: MarketPanel, weights: Any, exit_price: Any = None) -> Targets:
+def make_targets(
+    panel: MarketPanel, weights: Any, exit_price: Any = None, exit_reason: Any = None
+) -> Targets:
     w = col(weights)
     ex = col(exit_price) if exit_price is not None else np.full_like(w, np.nan)
+    why = col(exit_reason).astype(np.int8) if exit_reason is not None else None
     n, m = w.shape
     return Targets(
         symbols=panel.symbols,
         timestamps=panel.timestamps,
         weights=w,
-        exit_price=ex,
-        exit_reason=np.zeros((n, m), np.int8),
+        exit_events=events_from_dense(ex, why),
         stop_price=np.full_like(w, np.nan),
         regime=np.zeros(n, np.int8),
         eligible=np.ones((n, m), bool),

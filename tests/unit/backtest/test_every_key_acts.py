@@ -7,6 +7,7 @@ mappings) and checks that the two together cover every simulated key.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from xsmom.backtest import run_backtest
 from xsmom.config import config_from_dict
 from xsmom.config.optimize import searchable_keys, simulated_keys
 from xsmom.data import MarketPanel
+from xsmom.strategy import compute_targets
 
 AUTO = {
     "strategy": {
@@ -59,9 +61,13 @@ def _nested(key: str, value: Any, base: dict[str, Any]) -> dict[str, Any]:
     return d
 
 
+# keys that act only on data they are about: tested on a panel made for them
+OWN_PANEL = ("costs.unknown_volume_bps",)
+
+
 def test_every_simulated_key_has_a_case_here_or_in_the_optimizer_test() -> None:
     not_searchable = set(simulated_keys()) - set(searchable_keys())
-    assert sorted(not_searchable) == sorted([*CASES, *ELSEWHERE])
+    assert sorted(not_searchable) == sorted([*CASES, *ELSEWHERE, *OWN_PANEL])
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +89,20 @@ def test_key_changes_the_backtest(key: str, panel: MarketPanel, meta_model: Path
         atol=0,
     )
     assert not (same_w and same_eq), f"{key}={value!r} changed nothing"
+
+
+def test_unknown_volume_bps_changes_the_backtest_when_a_volume_is_unknown(
+    panel: MarketPanel,
+) -> None:
+    # no volume before the window for a symbol the window's first bar trades
+    start = 2000
+    targets = compute_targets(panel, config_from_dict({}).strategy)
+    j = int(np.flatnonzero(targets.weights[start - 1])[0])
+    vol = panel.volume.copy()
+    vol[:start, j] = np.nan
+    holed = dataclasses.replace(panel, volume=vol)
+    base = run_backtest(holed, config_from_dict({}), targets=targets, start=start)
+    assert base.metrics["unknown_volume_fills"] == 1
+    cfg = config_from_dict({"costs": {"unknown_volume_bps": 500.0}})
+    changed = run_backtest(holed, cfg, targets=targets, start=start)
+    assert base.equity[-1] != changed.equity[-1]

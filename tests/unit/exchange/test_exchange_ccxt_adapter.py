@@ -423,3 +423,116 @@ def test_out_of_attempts_with_nothing_found_raises_the_last_error() -> None:
     with pytest.raises(xe.RequestTimeoutError):
         ex.place_order(LIMIT)
     assert client.calls.count("create_order") == 2
+
+
+class SteppedClock:
+    """Local clock in ms that only the adapter's sleeps move."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += round(seconds * 1000)
+
+
+def test_lookup_after_unknown_outcome_waits_until_the_send_can_no_longer_apply() -> None:
+    client, clock = StandIn(), SteppedClock()
+    cfg = CcxtConfig(
+        retry=RetryPolicy(max_attempts=3, base_delay=0.01, jitter=0.0),
+        max_clock_drift_ms=None,
+        rate_per_s=1e6,
+        burst=1e6,
+        recv_window_ms=2_000,
+        clock_margin_ms=300,
+    )
+    ex = CcxtExchange(cfg, client=client, sleep=clock.sleep, clock=clock)
+    ex.markets()
+    sent: list[dict[str, Any]] = []
+    looked_at: list[int] = []
+    real_create, real_fetch = client.create_order, client.fetch_order
+
+    def slow_create(*a: Any, **k: Any) -> dict[str, Any]:
+        sent.append(dict(a[5]))
+        clock.now += 150  # the client's timeout
+        if len(sent) == 1:
+            raise ccxt.RequestTimeout("timed out")
+        return real_create(*a, **k)
+
+    def fetch(*a: Any, **k: Any) -> dict[str, Any]:
+        looked_at.append(clock.now)
+        return real_fetch(*a, **k)
+
+    client.create_order = slow_create  # type: ignore[method-assign]
+    client.fetch_order = fetch  # type: ignore[method-assign]
+    report = ex.place_order(LIMIT)
+    assert report.client_id == "cid-1" and len(sent) == 2
+    # the timestamp and recvWindow are pinned, so the adapter knows the send's deadline
+    stamp = sent[0]["timestamp"]
+    assert sent[0]["recvWindow"] == 2_000 and stamp == 1_700_000_000_000
+    # no lookup before stamp + recvWindow + margin; one right after (plain, then trigger)
+    assert looked_at and min(looked_at) == stamp + 2_000 + 300
+    assert sent[1]["timestamp"] >= stamp + 2_300
+
+
+def test_without_a_pinned_stamp_the_deadline_counts_from_the_failure() -> None:
+    client, clock = StandIn(), SteppedClock()
+    cfg = CcxtConfig(
+        exchange_id="bybit",
+        retry=RetryPolicy(max_attempts=2, base_delay=0.0, jitter=0.0),
+        max_clock_drift_ms=None,
+        rate_per_s=1e6,
+        burst=1e6,
+        recv_window_ms=5_000,
+        clock_margin_ms=1_000,
+    )
+    ex = CcxtExchange(cfg, client=client, sleep=clock.sleep, clock=clock)
+    ex.markets()
+    failed_at: list[int] = []
+    looked_at: list[int] = []
+    real_fetch = client.fetch_order
+
+    def lost(*a: Any, **k: Any) -> dict[str, Any]:
+        assert "timestamp" not in a[5]  # only Binance's signer takes it
+        clock.now += 10_000
+        failed_at.append(clock.now)
+        raise ccxt.RequestTimeout("timed out")
+
+    def fetch(*a: Any, **k: Any) -> dict[str, Any]:
+        looked_at.append(clock.now)
+        return real_fetch(*a, **k)
+
+    client.create_order = lost  # type: ignore[method-assign]
+    client.fetch_order = fetch  # type: ignore[method-assign]
+    with pytest.raises(xe.RequestTimeoutError):
+        ex.place_order(LIMIT)
+    assert min(looked_at) >= failed_at[0] + 6_000
+
+
+def test_bad_recv_window_is_a_config_error() -> None:
+    with pytest.raises(xe.ConfigError, match="recv_window_ms"):
+        CcxtConfig(recv_window_ms=70_000)
+    with pytest.raises(xe.ConfigError, match="clock_margin_ms"):
+        CcxtConfig(clock_margin_ms=-1)
+
+
+def test_an_order_refused_as_stale_by_the_matching_engine_is_resent_without_lookup() -> None:
+    ex, client, slept, _ = make()
+    real = client.create_order
+    calls = {"n": 0}
+
+    def stale_once(*a: Any, **k: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:  # Binance: not applied, its timestamp had expired on arrival
+            raise ccxt.BadRequest(
+                'binanceusdm {"code":-5028,"msg":"Timestamp for this request is outside of '
+                'the ME recvWindow."}'
+            )
+        return real(*a, **k)
+
+    client.create_order = stale_once  # type: ignore[method-assign]
+    report = ex.place_order(LIMIT)
+    assert report.client_id == "cid-1" and calls["n"] == 2 and len(client.orders) == 1
+    assert "fetch_order" not in client.calls and len(slept) == 1  # one backoff, no 6 s wait

@@ -51,7 +51,7 @@ def code_of(excinfo: pytest.ExceptionInfo[BaseException]) -> int | None:
 def test_market_buy_fills_at_once_with_backtest_slippage_and_taker_fee():
     eng = engine()
     order = eng.submit(symbol=BTC, side="buy", type="market", qty=1.0, ts=10)
-    slip = costs.slippage_fraction(2.0, 0.1, 100.0, 1_000_000.0)
+    slip = costs.slippage_fraction(2.0, 0.1, 100.0, 1_000_000.0, 10.0)
     price = costs.fill_price(100.0, 1.0, slip)
     assert price == pytest.approx(100.021)
     assert order.status is OrderStatus.FILLED
@@ -129,12 +129,13 @@ def test_stop_market_triggers_at_stop_or_worse():
     )
     assert eng.on_bar(BTC, bar(100, 101, 96, 97), ts=3) == []
     (f1,) = eng.on_bar(BTC, bar(97, 98, 94, 95), ts=4)
-    slip = costs.slippage_fraction(2.0, 0.1, 95.0, 1000.0 * 95.0)
+    # impact on the last closed bar before the fill (the backtest's reference)
+    slip = costs.slippage_fraction(2.0, 0.1, 95.0, 1000.0 * 97.0, 10.0)
     assert f1.price == pytest.approx(costs.fill_price(95.0, -1.0, slip))
     assert eng.order(order_id=s1.order_id).status is OrderStatus.FILLED
     s2 = eng.submit(symbol=BTC, side="sell", type="stop_market", qty=1.0, stop_price=90.0, ts=5)
     (f2,) = eng.on_bar(BTC, bar(85, 86, 80, 82), ts=6)  # gapped through: fills at the open
-    slip2 = costs.slippage_fraction(2.0, 0.1, 85.0, 1000.0 * 90.0)
+    slip2 = costs.slippage_fraction(2.0, 0.1, 85.0, 1000.0 * 95.0, 10.0)
     assert f2.price == pytest.approx(costs.fill_price(85.0, -1.0, slip2))
     assert f2.price < 90.0
     assert eng.order(order_id=s2.order_id).status is OrderStatus.FILLED

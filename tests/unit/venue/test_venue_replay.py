@@ -130,3 +130,29 @@ def test_price_tick_comes_from_the_data():
     assert price_decimals(np.array([108877.3, 108821.8, 109000.0])) == 1
     assert price_decimals(np.array([0.5123, 0.51])) == 4
     assert price_decimals(np.array([100.0, 101.0])) == 0
+
+
+def test_a_symbol_listed_later_has_no_price_before_its_first_bar(store):
+    late = bars([50.0, 51.0, 52.0, 53.0, 54.0, 55.0])
+    late["timestamp"] += 6 * H  # listed at T0 + 6h
+    late["open"] = [40.0, 51.0, 52.0, 53.0, 54.0, 55.0]  # its first open: the future
+    late.loc[0, "low"] = 39.0
+    store.write(Kind.OHLCV, "ETH/USDT:USDT", late, "1h")
+    venue = Venue(MarketData(store), ReplayClock(T0 + 2 * H, speed=0.0))
+    assert venue.engine.last_price("ETH/USDT:USDT") is None  # not 40.0
+    assert venue.engine.last_price(SYM) == 101.0
+    order = venue.engine.submit(
+        symbol="ETH/USDT:USDT", side="buy", type="market", qty=0.1, ts=venue.now()
+    )
+    assert order.status is OrderStatus.NEW  # rests until a price exists
+    venue.clock.advance(4 * H)  # T0 + 6h: the first bar opens
+    venue.sync()
+    assert venue.engine.last_price("ETH/USDT:USDT") == 40.0
+    venue.clock.advance(H)  # its first bar closes: the resting market order fills at its open
+    venue.sync()
+    filled = venue.engine.order(order_id=order.order_id)
+    # at its open plus slippage: no closed bar precedes the symbol's first one, so no
+    # reference volume is known: 2 bps + the configured unknown_volume_bps (10), counted
+    assert filled.status is OrderStatus.FILLED
+    assert filled.avg_price == pytest.approx(40.0 * (1 + 2e-4 + 10e-4))
+    assert venue.engine.unknown_volume_fills == 1

@@ -1,0 +1,62 @@
+"""The ccxt client an adapter drives: its settings (`CcxtConfig`) and its construction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ccxt
+
+from xsmom.errors import ConfigError
+from xsmom.exchange.keys import ApiCredentials
+from xsmom.exchange.retry import RetryPolicy
+
+
+@dataclass(frozen=True, kw_only=True)
+class CcxtConfig:
+    """How to build and drive the ccxt client."""
+
+    exchange_id: str = "binanceusdm"
+    settle: str = "USDT"
+    timeout_ms: int = 10_000
+    rate_per_s: float = 10.0
+    burst: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    max_clock_drift_ms: int | None = 1_000
+    clock_samples: int = 5
+    clock_max_rtt_ms: int = 1_000
+    ccxt_rate_limit: bool = True
+    conditional_params: Mapping[str, Any] | None = field(default_factory=lambda: {"trigger": True})
+    options: Mapping[str, Any] = field(default_factory=dict)
+    recv_window_ms: int = 5_000
+    clock_margin_ms: int = 1_000
+
+    def __post_init__(self) -> None:
+        if not 0 < self.recv_window_ms <= 60_000:
+            raise ConfigError("recv_window_ms must lie in (0, 60000] (Binance's bound)")
+        if self.clock_margin_ms < 0:
+            raise ConfigError("clock_margin_ms must be >= 0")
+
+
+def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -> Any:
+    """Return a ccxt client for ``config`` (keys only in the client, never logged)."""
+    if config.exchange_id not in ccxt.exchanges:
+        raise ConfigError(
+            f"ccxt has no exchange {config.exchange_id!r} (ids are lower case: binanceusdm, "
+            "bybit, okx, ...)"
+        )
+    cls = getattr(ccxt, config.exchange_id)
+    opts: dict[str, Any] = {
+        "defaultType": "swap",
+        "warnOnFetchOpenOrdersWithoutSymbol": False,
+        **config.options,
+    }
+    params: dict[str, Any] = {
+        "enableRateLimit": config.ccxt_rate_limit,
+        "timeout": config.timeout_ms,
+        "options": opts,
+    }
+    if credentials is not None:
+        params.update(credentials.ccxt_config())
+    return cls(params)
