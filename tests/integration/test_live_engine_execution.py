@@ -59,7 +59,7 @@ def test_faults_on_order_endpoints_one_order_per_intent(tmp_path: Path) -> None:
         "endpoints": {
             "POST /fapi/v1/order": {
                 "error_rate": 0.35,
-                "errors": ["503", "timeout", "late", "drop"],
+                "errors": ["503", "timeout", "late", "drop", "stall"],
                 "timeout_s": 0.5,
             },
             "DELETE /fapi/v1/order": {

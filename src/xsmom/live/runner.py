@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,8 @@ def paper_config(cfg: Config) -> PaperConfig:
         slippage_bps=costs.slippage_bps,
         impact_coef=costs.impact_coef,
     )
+    if costs.unknown_volume_bps is not None:
+        fees = replace(fees, unknown_volume_bps=costs.unknown_volume_bps)
     return PaperConfig(
         initial_balance=cfg.live.engine.paper_balance, fees=fees, timeframe=cfg.data.timeframe
     )
