@@ -206,6 +206,11 @@ def main() -> None:  # a linear script
         own.append(dt - timer.s)
         if i % max(args.bars // 20, 1) == 0:
             mem.append((i, round(rss_mb(), 1)))
+            print(
+                f"bar {i}: own {statistics.median(own) * 1000:.0f} ms median so far, "
+                f"RSS {mem[-1][1]} MB",
+                flush=True,
+            )
     mem.append((args.bars, round(rss_mb(), 1)))
     res = {
         "symbols": len(syms),

@@ -24,16 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from xsmom.config import Config, config_from_dict, version_id
+from xsmom.config import Config, version_id
 from xsmom.data.panel import MarketPanel
-from xsmom.errors import CorruptStateError, DataError, ReconcileError, RetryableError
+from xsmom.errors import DataError, ReconcileError, RetryableError
 from xsmom.exchange.breaker import BreakerEvent, CircuitBreaker
 from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
 from xsmom.exchange.reports import PositionReport
-from xsmom.ledger import Ledger, LedgerReads, LedgerTx
+from xsmom.ledger import Ledger, LedgerTx
+from xsmom.live.active import BAR_HOOKS, BarContext, BarHook, active_config, register_bar_hook
 from xsmom.live.cycle import (
-    META_ACTIVE,
     META_EXEC,
     META_LAST_BAR,
     META_RECONCILE,
@@ -70,44 +70,16 @@ from xsmom.notify import EngineStarted, EngineStopped, ReconciliationRefused, Re
 from xsmom.strategy import compute_targets
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BarContext:
-    """What a bar hook sees after the engine processed a bar."""
-
-    bar_ts: int
-    now_ms: int
-    config: Config
-    version: str
-    panel: MarketPanel
-    weights: Mapping[str, float]
-    ledger: Ledger
-
-
-BarHook = Callable[[BarContext], None]
-BAR_HOOKS: list[BarHook] = []
-
-
-def register_bar_hook(hook: BarHook) -> None:
-    """Run ``hook`` after every bar any engine of this process processes (rollout paper runs)."""
-    BAR_HOOKS.append(hook)
-
-
-def active_config(ledger: LedgerReads, fallback: Config) -> tuple[Config, str]:
-    """Return the config that trades now and its version id.
-
-    A version the rollout made active (ledger metadata ``active_config_version``, recorded in
-    ``config_versions``) wins; otherwise ``fallback`` (the config file, reloaded on SIGHUP).
-    """
-    vid = ledger.get_meta(META_ACTIVE)
-    if not vid:
-        return fallback, version_id(fallback)
-    view = ledger.config_version(str(vid))  # ConfigError when the ledger never recorded it
-    cfg = config_from_dict(dict(view.config))
-    if version_id(cfg) != vid:
-        raise CorruptStateError(f"active config version {vid} does not match its stored config")
-    return cfg, str(vid)
+__all__ = [
+    "BarContext",
+    "BarHook",
+    "Engine",
+    "EngineParts",
+    "active_config",
+    "flush_due",
+    "reconcile_due",
+    "register_bar_hook",
+]
 
 
 def reconcile_due(bars_since: int, every: int) -> bool:
