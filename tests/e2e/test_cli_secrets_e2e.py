@@ -233,6 +233,22 @@ def _notify(s: Session) -> None:
         assert len(hook.state.accepted) == 1
 
 
+def _live(s: Session) -> None:
+    cfg = s.tmp / "live.yaml"
+    cfg.write_text(
+        "data:\n  symbols: [BTC/USDT:USDT]\n"
+        "live:\n  execution:\n    quote_source: last\n  engine:\n    warmup_bars: 50\n"
+    )
+    home = str(s.tmp / "bot")
+    url = s.venue.url
+    s.run("live", "--config", str(cfg), "--home", home, "--venue", url, "--max-bars", "1")
+    s.run("status", "--home", home, "--json")
+    s.run("health", "--home", home, ok=(0, 1))
+    s.run("stop", "--home", home)
+    s.run("resume", "--home", home)
+    s.run("notify", "outbox", "--home", home)
+
+
 # command path -> the step that runs it (a step may run several commands)
 RECIPES: dict[str, Callable[[Session], None]] = {
     "backtest": _research,
@@ -256,6 +272,12 @@ RECIPES: dict[str, Callable[[Session], None]] = {
     "meta report": _meta,
     "meta compare": _meta,
     "notify test": _notify,
+    "live": _live,
+    "status": _live,
+    "health": _live,
+    "stop": _live,
+    "resume": _live,
+    "notify outbox": _live,
 }
 
 
