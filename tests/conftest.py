@@ -91,11 +91,18 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print one line when PostgreSQL tests were skipped, saying how to run them."""
-    skipped = [r for r in terminalreporter.stats.get("skipped", []) if PG_HOWTO in str(r.longrepr)]
+    """Print one line per kind of skipped test (PostgreSQL, browser), saying how to run them."""
+    skips = terminalreporter.stats.get("skipped", [])
+    skipped = [r for r in skips if PG_HOWTO in str(r.longrepr)]
     if skipped:
         terminalreporter.write_line(
             f"postgres tests skipped ({len(skipped)}): no server; {PG_HOWTO}", yellow=True
+        )
+    browser = [r for r in skips if "ci/browser.sh" in str(r.longrepr)]
+    if browser:
+        terminalreporter.write_line(
+            f"browser tests skipped ({len(browser)}): no Chromium; run bash .ci/browser.sh",
+            yellow=True,
         )
 
 
@@ -121,9 +128,9 @@ def pg_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Return a model folder trained with the default config on the sample's first 2000 bars.
+    """Return a model folder trained with the default config on the sample's first 3000 bars.
 
-    It gates entries decided from bar 2000 of the sample on.
+    It gates entries decided from bar 3000 of the sample on (weekly rebalancing: ~30 entries).
     """
     from xsmom.config import Config
     from xsmom.meta.labels import default_spec
@@ -132,4 +139,4 @@ def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFacto
 
     cfg = Config()
     out = tmp_path_factory.mktemp("meta_model")
-    return train_single(sample_panel.slice(0, 2000), cfg, default_spec(cfg), TrainOptions(), out)
+    return train_single(sample_panel.slice(0, 3000), cfg, default_spec(cfg), TrainOptions(), out)

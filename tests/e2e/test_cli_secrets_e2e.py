@@ -249,6 +249,18 @@ def _live(s: Session) -> None:
     s.run("notify", "outbox", "--home", home)
 
 
+def _report(s: Session) -> None:
+    from xsmom.ledger import default_url, open_ledger
+
+    home = s.tmp / "report-home"
+    home.mkdir()
+    with open_ledger(default_url(home)) as led, led.transaction() as tx:
+        for h in (1, 2):  # 2026-01-01 01:00 and 02:00 UTC
+            ts = 1_767_225_600_000 + h * 3_600_000
+            tx.record_equity(ts=ts, equity=1000.0 + h, wallet=1000.0, unrealized=float(h))
+    s.run("report", "daily", "--home", str(home), "--date", "2026-01-01")
+
+
 # command path -> the step that runs it (a step may run several commands)
 RECIPES: dict[str, Callable[[Session], None]] = {
     "backtest": _research,
@@ -278,6 +290,7 @@ RECIPES: dict[str, Callable[[Session], None]] = {
     "stop": _live,
     "resume": _live,
     "notify outbox": _live,
+    "report daily": _report,
 }
 
 

@@ -16,10 +16,13 @@ from xsmom.data.bundled import sample_store
 REPO = Path(__file__).resolve().parents[2]
 HOUR = 3_600_000
 E0 = 10_000.0
-# tight stops so that stops, trailing stops and catastrophic stops fire
+# tight stops on hourly ATRs, daily rebalancing and re-entry after the cooldown, so that
+# stops, trailing stops and catastrophic stops fire (not the defaults: see docs/defaults.md)
 CONFIG = """
 strategy:
-  exits: {atr_stop: 1.0, trail_atr: 1.5, catastrophic_stop: 0.03, max_bars_held: 12}
+  portfolio: {rebalance_every: 24}
+  exits: {atr_period: 24, atr_stop: 1.0, trail_atr: 1.5, catastrophic_stop: 0.03,
+          max_bars_held: 12, reenter: after_cooldown}
 """
 
 

@@ -24,13 +24,13 @@ def test_live_cycle_targets_equal_the_backtest_gated_weights(
 ) -> None:
     cfg = config_from_dict({"strategy": {"meta": {"model": str(meta_model)}}})
     store = sample_store()
-    full = sample_panel.slice(0, 3200)
+    full = sample_panel.slice(0, 3800)
     bt = run_backtest(full, cfg)
     plain = compute_targets(full, Config().strategy).weights
     # three days around the first bar where the gate changed the book (the model gates
-    # entries from bar 2000 of the sample on)
+    # entries from bar 3000 of the sample on)
     first = int(np.flatnonzero(np.any(bt.weights != plain, axis=1))[0])
-    assert first >= 2000
+    assert first >= 3000
     lo, hi = first - 30, first + 42
     differs = 0
     for t in range(lo, hi):

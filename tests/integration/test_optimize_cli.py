@@ -12,6 +12,7 @@ import optuna
 import pytest
 from click.testing import CliRunner
 
+from report_browser import assert_report_renders
 from xsmom.cli.main import cli
 from xsmom.config import config_from_dict, load_config, save_config, version_id
 from xsmom.config.history import ConfigHistory
@@ -90,8 +91,14 @@ def test_optimize_writes_outputs_records_history_and_resumes(tmp_path: Path) -> 
     assert doc["candidate"]["version"] == version_id(best)
 
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") >= 4
-    assert not re.search(r"(src|href)=\"https?://", html), "the report must open offline"
+    assert html.count('class="plotly-graph-div"') >= 3
+    assert html.index("Gate: ACCEPTED") < html.index("Overfitting statistics")
+    assert "Parameters chosen per fold" in html and "Deflated Sharpe" in html
+    page = re.sub(r"<script type='text/javascript'>.*?</script>", "", html, count=1, flags=re.S)
+    assert not re.search(r"(src|href)=\"https?://", page), "the report must open offline"
+    assert_report_renders(out / "report.html", min_charts=3)
+    assert (out / "config.yaml").read_text().startswith(f"# version {version_id(load_config(cfg))}")
+    assert doc["store"] == "sample"
 
     # the same command with more trials resumes the same study
     invoke("optimize", *common, "--trials", "9")
@@ -154,10 +161,14 @@ def test_a_rejected_candidate_is_not_written_as_best_config(tmp_path: Path) -> N
     cfg = small_config(tmp_path / "cfg.yaml", **REJECT_ALL)
     args = ["--config", str(cfg), "--store", "sample", "--out", str(out), "--trials", "3"]
     res = CliRunner().invoke(cli, ["optimize", *args, "--no-history", "--no-progress"])
+    assert res.exit_code != 0 and "already holds files (best_config.yaml)" in str(res.exception)
+    res = CliRunner().invoke(cli, ["optimize", *args, "--no-history", "--no-progress", "--force"])
     assert res.exit_code == 3, res.output
     assert "REJECTED: sharpe_gain" in res.output
     assert "candidate_config.yaml is not a best config (exit status 3)" in res.output
     assert not (out / "best_config.yaml").exists(), "no best_config.yaml, not even a stale one"
+    page = (out / "report.html").read_text()
+    assert "Gate: REJECTED (sharpe_gain" in page and "candidate_config.yaml" in page
     doc = json.loads((out / "study.json").read_text())
     assert doc["gate"]["accepted"] is False
     assert doc["candidate"]["file"] == "candidate_config.yaml"

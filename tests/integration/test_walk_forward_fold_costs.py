@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from xsmom.backtest import run_backtest
-from xsmom.config import Config
+from xsmom.config import config_from_dict
 from xsmom.data import MarketPanel, ParquetStore, load_panel
 from xsmom.optimize.evaluate import Evaluator
 from xsmom.optimize.plan import plan_from_config
@@ -37,7 +37,8 @@ def panel(shared_store: Path) -> MarketPanel:
 def test_fold_starts_pay_ordinary_entry_costs_and_track_the_continuous_run(
     panel: MarketPanel,
 ) -> None:
-    base = Config()
+    # the default book holds SOL over its last funding event (a real gap at the data's end)
+    base = config_from_dict({"backtest": {"allow_funding_gaps": True}})
     plan = plan_from_config(base, panel)
     ev = Evaluator(panel, base, plan)
     folds = plan.scored
@@ -52,7 +53,9 @@ def test_fold_starts_pay_ordinary_entry_costs_and_track_the_continuous_run(
         lo = fold.test.start - span_start
         first = oos.bars[0]
         traded = first[4]  # kernel.B_TRADED
-        assert traded > 0.5 * oos.initial_equity  # the book is built on the first bar
+        # the book is built on the first bar (names stopped out since the last weekly
+        # rebalance stay flat until the next one)
+        assert traded >= 0.25 * oos.initial_equity
         cost_rate = (first[1] + first[2]) / traded  # (fees + slippage) / notional
         # taker 5 bps + fixed 2 bps + impact on the bar before the window (< 1 bp here);
         # before the fix every first fill paid the whole impact_coef: ~1,007 bps

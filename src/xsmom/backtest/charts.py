@@ -1,4 +1,5 @@
-"""Charts as inline, self-contained images (matplotlib, Agg backend, base64 PNG)."""
+"""Charts as inline, self-contained images (matplotlib, Agg backend, base64 PNG); used by the
+meta-model report. The backtest and optimizer reports use the interactive xsmom.reports.charts."""
 
 from __future__ import annotations
 

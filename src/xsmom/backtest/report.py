@@ -1,11 +1,16 @@
-"""Write a backtest's outputs: metrics.json, equity.csv, weights.parquet, trades.parquet,
-funding.parquet, attribution.csv, report.html (self-contained, opens offline)."""
+"""Write a backtest's data outputs: metrics.json, equity.csv, weights.parquet, trades.parquet,
+funding.parquet, attribution.csv.
+
+The HTML report is drawn by :mod:`xsmom.reports.backtest_page` from the same result; the CLI
+writes both, and a copy of the resolved config, into one folder.
+"""
 
 from __future__ import annotations
 
-import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,16 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from xsmom.backtest import kernel as k
-from xsmom.backtest.charts import area_chart, bar_chart, line_chart
 from xsmom.backtest.engine import BacktestResult
-from xsmom.backtest.metrics import METRIC_KEYS
 from xsmom.data.atomic import atomic_write, atomic_write_text
 
 _PCT = {"total_return", "cagr", "max_drawdown", "hit_rate"}
-_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;
-text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}
-img{max-width:100%}h2{margin-top:1.6em}.meta{color:#666;font-size:90%}"""
 
 
 def format_metric(key: str, value: float) -> str:
@@ -41,55 +40,24 @@ def attribution_table(result: BacktestResult) -> pd.DataFrame:
     return df
 
 
-def _table(df: pd.DataFrame) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in [df.index.name or "", *df.columns])
-    rows = []
-    for idx, row in df.iterrows():
-        cells = "".join(f"<td>{v:,.2f}</td>" for v in row.to_numpy(dtype=float))
-        rows.append(f"<tr><td>{html.escape(str(idx))}</td>{cells}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
-
-
-def render_html(result: BacktestResult, title: str, meta: dict[str, str]) -> str:
-    """Return the HTML report: metrics, equity, drawdown, exposure and attribution charts."""
-    ts = result.timestamps
-    eq = result.equity
-    peak = np.maximum.accumulate(np.concatenate(([result.initial_equity], eq)))[1:]
-    dd = -(1.0 - eq / peak)
-    attr = result.attribution.sort_values("total")
-    metric_rows = "".join(
-        f"<tr><td>{k}</td><td>{format_metric(k, result.metrics[k])}</td></tr>" for k in METRIC_KEYS
-    )
-    meta_html = "<br>".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in meta.items())
-    comp = attr[["price", "fees", "slippage", "funding"]].sum()
-    comp_vals = np.array([comp["price"], -comp["fees"], -comp["slippage"], -comp["funding"]])
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-        f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
-        f"<p class='meta'>{meta_html}</p><h2>Metrics</h2>",
-        f"<table><tr><th>metric</th><th>value</th></tr>{metric_rows}</table>",
-        "<h2>Equity</h2>",
-        line_chart(ts, {"equity": eq}, "Equity (quote currency)"),
-        "<h2>Drawdown</h2>",
-        area_chart(ts, dd, "Drawdown"),
-        "<h2>Exposure</h2>",
-        area_chart(
-            ts, result.gross_exposure, "Gross exposure (sum |notional| / equity)", "tab:blue"
-        ),
-        "<h2>Attribution</h2>",
-        bar_chart(["price", "fees", "slippage", "funding"], comp_vals, "PnL by component"),
-        bar_chart(list(attr.index), attr["total"].to_numpy(float), "Net PnL by symbol"),
-        _table(attribution_table(result)),
-        "</body></html>",
-    ]
-    return "\n".join(parts)
-
-
 def weights_frame(result: BacktestResult) -> pd.DataFrame:
     """Return the target weights, one column per symbol, indexed by bar timestamp."""
     df = pd.DataFrame(result.weights, columns=list(result.symbols))
     df.insert(0, "timestamp", result.timestamps)
     return df
+
+
+def equity_frame(result: BacktestResult) -> pd.DataFrame:
+    """Return equity per bar: ``time`` (ISO 8601 UTC), ``timestamp`` (ms, as in the Parquet
+    files) and ``equity``."""
+    t = pd.to_datetime(result.timestamps, unit="ms", utc=True)
+    return pd.DataFrame(
+        {
+            "time": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": result.timestamps,
+            "equity": result.equity,
+        }
+    )
 
 
 def trades_frame(result: BacktestResult) -> pd.DataFrame:
@@ -136,14 +104,14 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
-def write_outputs(result: BacktestResult, out: Path, title: str, meta: dict[str, str]) -> None:
-    """Write every output file of a backtest into ``out``, each atomically."""
+def write_outputs(result: BacktestResult, out: Path, run: Mapping[str, Any]) -> None:
+    """Write the data outputs into ``out``, each atomically; ``metrics.json`` holds the
+    metrics and, under ``run``, what was run (period, store, symbols, config version)."""
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "metrics.json", json.dumps(result.metrics, indent=2, sort_keys=True))
-    eq = pd.DataFrame({"timestamp": result.timestamps, "equity": result.equity})
-    atomic_write_text(out / "equity.csv", eq.to_csv(index=False))
+    doc: dict[str, Any] = {**result.metrics, "run": dict(run)}
+    atomic_write_text(out / "metrics.json", json.dumps(doc, indent=2, sort_keys=True))
+    atomic_write_text(out / "equity.csv", equity_frame(result).to_csv(index=False))
     _write_parquet(weights_frame(result), out / "weights.parquet")
     _write_parquet(trades_frame(result), out / "trades.parquet")
     _write_parquet(funding_frame(result), out / "funding.parquet")
     atomic_write_text(out / "attribution.csv", attribution_table(result).to_csv())
-    atomic_write_text(out / "report.html", render_html(result, title, meta))

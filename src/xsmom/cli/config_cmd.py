@@ -17,7 +17,13 @@ def config() -> None:
 @config.command()
 @click.argument("file", type=click.Path(path_type=Path))
 def validate(file: Path) -> None:
-    """Check FILE against the schema; print its version id."""
+    """Check FILE against the schema; print its version id.
+
+    \b
+    Examples:
+      xsmom config validate my.yaml
+      xsmom config validate runs/opt/best_config.yaml
+    """
     cfg = load_config(file)
     click.echo(f"ok: {file} (version {version_id(cfg)[:12]})")
     verdict = rejected_verdict(file)
@@ -43,7 +49,13 @@ def rejected_verdict(file: Path) -> str:
 @config.command()
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 def show(file: Path | None) -> None:
-    """Print FILE resolved with every default (the built-in defaults without FILE)."""
+    """Print FILE resolved with every default (the built-in defaults without FILE).
+
+    \b
+    Examples:
+      xsmom config show > my.yaml            # every key, defaults included
+      xsmom config show runs/opt/best_config.yaml
+    """
     cfg = load_config(file)
     click.echo(f"# version {version_id(cfg)}")
     click.echo(dump_yaml(cfg), nl=False)
@@ -64,7 +76,13 @@ _HISTORY_OPTION = click.option(
 @config.command()
 @_HISTORY_OPTION
 def history(history_dir: Path) -> None:
-    """List stored config versions: id, parent, status, time and key metrics."""
+    """List stored config versions: id, parent, status, time and key metrics.
+
+    \b
+    Examples:
+      xsmom config history
+      xsmom config history --history xsmom-state/history
+    """
     from xsmom.config.history import ConfigHistory
 
     records = ConfigHistory(history_dir).records()
@@ -87,7 +105,13 @@ def history(history_dir: Path) -> None:
 @click.argument("b")
 @_HISTORY_OPTION
 def diff(a: str, b: str, history_dir: Path) -> None:
-    """Show the keys that differ between A and B (version id prefixes or config files)."""
+    """Show the keys that differ between A and B (version id prefixes or config files).
+
+    \b
+    Examples:
+      xsmom config diff 3f2a9c1b 8d0e4f77
+      xsmom config diff my.yaml runs/opt/best_config.yaml
+    """
     from xsmom.config.history import ConfigHistory, diff_configs
 
     hist = ConfigHistory(history_dir)

@@ -46,7 +46,13 @@ def cycle(
     api_base: str | None,
     progress: bool,
 ) -> None:
-    """Run one optimization cycle; rerunning the same inputs repeats nothing."""
+    """Run one optimization cycle; rerunning the same inputs repeats nothing.
+
+    \b
+    Examples:
+      xsmom cycle --store store --state xsmom-state
+      xsmom cycle --config my.yaml --store store --exchange binanceusdm --progress
+    """
     cfg = load_config(config_file)
     inp = CycleInputs(
         config=cfg,

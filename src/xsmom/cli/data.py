@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import pandas as pd
 
+from xsmom.cli.options import progress_option
 from xsmom.data.bundled import SAMPLE_NAME, resolve_store
 from xsmom.data.store import ParquetStore
 from xsmom.data.symbols import from_venue_id, is_unified
@@ -76,6 +77,11 @@ def import_cmd(
 
     Every file is read and validated before anything is written: one bad file aborts the
     import and leaves the store as it was. Importing the same files again adds 0 rows.
+
+    \b
+    Examples:
+      xsmom data import ../shared/data --store store
+      xsmom data import ~/freqtrade/user_data/data/binance --store store --dry-run
     """
     from xsmom.data.importers import format_result, import_data
 
@@ -94,14 +100,17 @@ def import_cmd(
 )
 @click.option("--symbols", help="Comma-separated symbols; default: the symbols already stored.")
 @click.option("--timeframe", default="1h", show_default=True, help="Candle timeframe.")
-@click.option("--since", help="Start date (UTC) for series not stored yet; default 365 days ago.")
+@click.option(
+    "--since",
+    help="Start for series not stored yet, UTC, YYYY-MM-DD[THH:MM]; default 365 days ago.",
+)
 @click.option(
     "--kinds",
     default="ohlcv,mark,funding",
     show_default=True,
     help="What to download: trade candles, mark-price candles, funding events.",
 )
-@click.option("--no-progress", is_flag=True, help="Hide the progress bars.")
+@progress_option()
 @click.option(
     "--api-base",
     help="Send every API request to this scheme://host[:port] instead (a proxy, a mirror, a fake).",
@@ -113,10 +122,16 @@ def download_cmd(
     timeframe: str,
     since: str | None,
     kinds: str,
-    no_progress: bool,
+    progress: bool,
     api_base: str | None,
 ) -> None:
-    """Download candles, mark candles and funding over ccxt, from the last stored bar on."""
+    """Download candles, mark candles and funding over ccxt, from the last stored bar on.
+
+    \b
+    Examples:
+      xsmom data download --store store --symbols BTC/USDT:USDT,ETH/USDT:USDT
+      xsmom data download --store store --since 2025-01-01 --no-progress
+    """
     from xsmom.data.download import Downloader, make_exchange
     from xsmom.data.inventory import fmt_ms
 
@@ -126,7 +141,7 @@ def download_cmd(
     if not names:
         raise ConfigError("no symbols: give --symbols (the store holds none to update)")
     exchange = make_exchange(exchange_id, api_base=api_base)
-    downloader = Downloader(exchange, store, progress=not no_progress)
+    downloader = Downloader(exchange, store, progress=progress)
     results = downloader.run(names, timeframe, wanted_kinds, since_ms)
 
     for r in results:
@@ -139,7 +154,13 @@ def download_cmd(
 @data.command("list")
 @click.option("--store", "store_spec", required=True, help=STORE_HELP)
 def list_cmd(store_spec: str) -> None:
-    """List every stored series: rows, first and last bar, gaps, spikes."""
+    """List every stored series: rows, first and last bar, gaps, spikes.
+
+    \b
+    Examples:
+      xsmom data list --store store
+      xsmom data list --store sample
+    """
     from xsmom.data.inventory import fmt_ms, inspect
 
     store = resolve_store(store_spec)
@@ -169,6 +190,10 @@ def validate_cmd(store_spec: str) -> None:
     Fails (exit status 2) if a file is invalid or a symbol's candles lack funding data
     (no funding file, or funding times missing against the symbol's own interval). Mark
     candles missing at funding times and funding interval changes are reported as warnings.
+
+    \b
+    Example:
+      xsmom data validate --store store
     """
     from xsmom.data.inventory import coverage_report, inspect
 

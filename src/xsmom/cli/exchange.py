@@ -83,7 +83,13 @@ def check(
     symbol: str,
     max_drift_ms: int,
 ) -> None:
-    """Load markets, measure the clock offset, read a ticker and (with keys) the account."""
+    """Load markets, measure the clock offset, read a ticker and (with keys) the account.
+
+    \b
+    Examples:
+      xsmom exchange check --exchange binanceusdm
+      xsmom exchange check --venue-url http://127.0.0.1:8765 --keys-file keys.json
+    """
     creds = load_credentials(exchange_id, path=keys_file)
     # a check answers quickly: three attempts, not the trading default of five
     retry = RetryPolicy(max_attempts=3)
@@ -125,7 +131,12 @@ def check(
 @exchange.command("paper-status")
 @click.argument("state", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 def paper_status(state: Path) -> None:
-    """Show the balance, positions and open orders of a paper-account STATE file."""
+    """Show the balance, positions and open orders of a paper-account STATE file.
+
+    \b
+    Example:
+      xsmom exchange paper-status xsmom-home/paper.json
+    """
     from xsmom.venue import MatchingEngine
 
     try:

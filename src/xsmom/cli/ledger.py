@@ -46,6 +46,11 @@ def export(home: Path, db: str | None, out: Path, force: bool) -> None:
     and config_versions.json into --out.
 
     CSV timestamps are ISO 8601 UTC; targets.parquet keeps int64 ms bar open times.
+
+    \b
+    Examples:
+      xsmom ledger export --home xsmom-home --out exports/2026-01-02
+      xsmom ledger export --db postgresql://bot@db/xsmom --out exports/x --force
     """
     from xsmom.ledger import open_home_ledger
     from xsmom.ledger.export import check_out, export_ledger
@@ -60,7 +65,13 @@ def export(home: Path, db: str | None, out: Path, force: bool) -> None:
 @ledger.command()
 @_home_options
 def info(home: Path, db: str | None) -> None:
-    """Show the database, its schema revision and the rows of each table."""
+    """Show the database, its schema revision and the rows of each table.
+
+    \b
+    Examples:
+      xsmom ledger info --home xsmom-home
+      xsmom ledger info --db postgresql://bot@db.local/xsmom
+    """
     from xsmom.ledger import head_revision, open_home_ledger
 
     with open_home_ledger(home, db, must_exist=True) as led:
@@ -81,7 +92,12 @@ def info(home: Path, db: str | None) -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Backup file.")
 @click.option("--force", is_flag=True, help="Replace an existing backup file.")
 def backup(home: Path, out: Path, force: bool) -> None:
-    """Copy the SQLite ledger consistently while the engine runs (SQLite online backup)."""
+    """Copy the SQLite ledger consistently while the engine runs (SQLite online backup).
+
+    \b
+    Example:
+      xsmom ledger backup --home xsmom-home --out backups/ledger-2026-01-02.sqlite
+    """
     src = home / "ledger.sqlite"
     if not src.is_file():
         raise ConfigError(f"no ledger at {src}: check --home")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
 
 from xsmom import __version__, redaction
+from xsmom.cli.verbosity import add_verbose_option, remember
 from xsmom.errors import XsmomError
 
 # name -> "module:attribute"; imported only when the command runs or help lists it.
@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "resume": "xsmom.cli.ops:resume",
     "status": "xsmom.cli.ops:status",
     "stop": "xsmom.cli.ops:stop",
+    "report": "xsmom.cli.report:report",
     "venue": "xsmom.cli.venue:venue",
 }
 
@@ -44,7 +45,7 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
-        return command
+        return add_verbose_option(command)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,25 +75,11 @@ def cli(verbose: int) -> None:
     Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
     Trading:   xsmom live --config my.yaml --home bot [--paper] [--venue URL]
                xsmom status --home bot [--json] | health | stop [--flatten] | resume
+    Reports:   xsmom report daily --home xsmom-home --date 2026-01-02
 
     Every command takes -h for its options.
     """
-    setup_logging(verbose)
-
-
-def setup_logging(verbose: int) -> None:
-    """Log to stderr at the level ``verbose`` asks for, with every secret masked.
-
-    -vv turns on debug for xsmom only: third-party loggers (ccxt echoes request headers at
-    debug, urllib3 every URL) stay at INFO unless -vvv asks for them.
-    """
-    root_level = logging.WARNING if verbose == 0 else logging.INFO
-    if verbose >= 3:
-        root_level = logging.DEBUG
-    logging.basicConfig(level=root_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("xsmom").setLevel(logging.DEBUG if verbose >= 2 else logging.NOTSET)
-    logging.captureWarnings(True)  # warnings go through the redacting handlers too
-    redaction.install()
+    remember(click.get_current_context(), verbose)
 
 
 def main() -> None:

@@ -34,8 +34,8 @@ def _spec(base: LabelSpec, pt: float | None, stop: float | None, horizon: int | 
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config.")
 @click.option("--store", required=True, help="Data store folder, or 'sample'.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Models folder.")
-@click.option("--start", help="First bar of the training data (UTC date).")
-@click.option("--end", help="End of the training data (UTC date, exclusive).")
+@click.option("--start", help="First bar of the training data, UTC, YYYY-MM-DD[THH:MM].")
+@click.option("--end", help="End of the training data (exclusive), UTC, YYYY-MM-DD[THH:MM].")
 @click.option("--walk-forward", is_flag=True, help="One model per optimize.folds fold.")
 @click.option(
     "--model",
@@ -77,6 +77,11 @@ def train(
 
     A single model gates closes after its training data; --walk-forward trains one per
     fold of optimize.folds, each gating its own test window.
+
+    \b
+    Examples:
+      xsmom meta train --store sample --out models
+      xsmom meta train --config my.yaml --store store --start 2025-06-01 --walk-forward --out models
     """
     cfg = load_config(config_path)
     spec = _spec(default_spec(cfg), profit_take, stop, horizon)
@@ -106,7 +111,12 @@ def train(
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--out", type=click.Path(path_type=Path), help="HTML file (default: in MODEL_DIR).")
 def report(model_dir: Path, out: Path | None) -> None:
-    """Write an HTML report of a model folder (precision, recall, lift, calibration)."""
+    """Write an HTML report of a model folder (precision, recall, lift, calibration).
+
+    \b
+    Example:
+      xsmom meta report models/meta-3f2a9c1b --out meta.html
+    """
     target = out or model_dir / "report.html"
     write_report(model_dir, target)
     click.echo(f"wrote {target}")
@@ -116,12 +126,19 @@ def report(model_dir: Path, out: Path | None) -> None:
 @click.argument("model_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--config", "config_path", type=click.Path(path_type=Path), help="YAML config.")
 @click.option("--store", required=True, help="Data store folder, or 'sample'.")
-@click.option("--start", help="First bar loaded (UTC date), as given to meta train.")
-@click.option("--end", help="End of the data (UTC date, exclusive), as given to meta train.")
+@click.option("--start", help="First bar loaded, UTC, YYYY-MM-DD[THH:MM], as given to meta train.")
+@click.option(
+    "--end", help="End of the data (exclusive), UTC, YYYY-MM-DD[THH:MM], as given to meta train."
+)
 def compare(
     model_dir: Path, config_path: Path | None, store: str, start: str | None, end: str | None
 ) -> None:
-    """Backtest each walk-forward test window with and without the filter (out of sample)."""
+    """Backtest each walk-forward test window with and without the filter (out of sample).
+
+    \b
+    Example:
+      xsmom meta compare models/meta-3f2a9c1b --config my.yaml --store sample
+    """
     from xsmom.cli.options import format_ms
     from xsmom.meta.compare import KEYS
     from xsmom.meta.compare import compare as run_compare

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from xsmom.config import load_config
+from xsmom.cli.options import DATE_HELP, check_out_dir, parse_date_ms, progress_option
+from xsmom.config import Config, config_from_dict, load_config
 from xsmom.config.history import DEFAULT_HISTORY
 from xsmom.optimize.api import run_optimize
 
@@ -25,6 +26,13 @@ EXIT_REJECTED = 3
 @click.option("--store", required=True, help="Data store folder, or 'sample' for the bundled one.")
 @click.option(
     "--trials", type=click.IntRange(min=1), help="Trials in the study (default: optimize.trials)."
+)
+@click.option(
+    "--start", help=f"First bar used, {DATE_HELP} (sets optimize.folds.start; default: config)."
+)
+@click.option(
+    "--end",
+    help=f"End of the data used (exclusive), {DATE_HELP} (sets optimize.folds.end).",
 )
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option(
@@ -49,9 +57,8 @@ EXIT_REJECTED = 3
     help="Config history folder for the candidate.",
 )
 @click.option("--no-history", is_flag=True, help="Do not record the candidate in the history.")
-@click.option(
-    "--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr."
-)
+@progress_option()
+@click.option("--force", is_flag=True, help="Write into an --out folder that holds other files.")
 @click.option(
     "--allow-funding-gaps",
     is_flag=True,
@@ -62,6 +69,8 @@ def optimize(
     config_file: Path | None,
     store: str,
     trials: int | None,
+    start: str | None,
+    end: str | None,
     out: Path,
     storage: str | None,
     study: str | None,
@@ -69,6 +78,7 @@ def optimize(
     history: Path,
     no_history: bool,
     progress: bool,
+    force: bool,
     allow_funding_gaps: bool,
 ) -> None:
     """Search the config's optimize.space on walk-forward folds; write the candidate config,
@@ -77,11 +87,22 @@ def optimize(
     \b
     Accepted by the gate: OUT/best_config.yaml, exit status 0.
     Rejected: OUT/candidate_config.yaml (header says REJECTED and why), exit status 3.
-    Errors exit with status 2."""
+    Errors exit with status 2. OUT also gets config.yaml, the resolved base config.
+
+    \b
+    Examples:
+      xsmom optimize --store sample --trials 100 --out runs/opt
+      xsmom optimize --config my.yaml --store store --trials 400 --workers 2 --out runs/opt2
+      xsmom optimize --config my.yaml --store store --storage postgresql://u@db/optuna \\
+        --study xs-1 --out runs/opt-pg
+    """
     cfg = load_config(config_file)
     if allow_funding_gaps:
         bt = cfg.backtest.model_copy(update={"allow_funding_gaps": True})
         cfg = cfg.model_copy(update={"backtest": bt})
+    cfg = _with_period(cfg, start, end)
+    # a folder holding a study resumes it; anything else is not overwritten silently
+    check_out_dir(out, force=force, keep=("study.db", "study.json"))
     run = run_optimize(
         cfg,
         store=store,
@@ -114,3 +135,15 @@ def optimize(
             err=True,
         )
         sys.exit(EXIT_REJECTED)
+
+
+def _with_period(cfg: Config, start: str | None, end: str | None) -> Config:
+    """Return ``cfg`` with ``optimize.folds.start/end`` set from --start/--end (validated)."""
+    if start is None and end is None:
+        return cfg
+    parse_date_ms(start, "--start")
+    parse_date_ms(end, "--end")
+    raw = cfg.model_dump(mode="json")
+    folds = raw["optimize"]["folds"]
+    folds.update({k: v for k, v in (("start", start), ("end", end)) if v is not None})
+    return config_from_dict(raw, "--start/--end")

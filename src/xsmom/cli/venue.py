@@ -55,7 +55,7 @@ def venue() -> None:
 @click.option(
     "--start",
     default=None,
-    help="Replay start (date/time UTC); default 30 days before the data ends.",
+    help="Replay start, UTC, YYYY-MM-DD[THH:MM]; default 30 days before the data ends.",
 )
 @click.option("--timeframe", default="1h", show_default=True, help="Bar size the engine replays.")
 @click.option(
@@ -113,7 +113,13 @@ def serve(
     time_source: str,
     client_id_rule: str,
 ) -> None:
-    """Serve the venue until interrupted (Ctrl-C)."""
+    """Serve the venue until interrupted (Ctrl-C).
+
+    \b
+    Examples:
+      xsmom venue serve --store sample --port 8765 --api-key demo --api-secret demo-secret
+      xsmom venue serve --store store --start 2026-01-01 --speed 60
+    """
     key = api_key or os.environ.get(KEY_ENV)
     secret = api_secret or os.environ.get(SECRET_ENV)
     if not key or not secret:

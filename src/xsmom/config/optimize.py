@@ -180,7 +180,11 @@ class PenaltyConfig(_Section):
     """Weights of the penalized objective: sharpe - turnover*w_t - max_drawdown*w_d."""
 
     turnover: float = Field(
-        0.0, ge=0, le=1000, description="Penalty per unit of annualized turnover."
+        0.002,
+        ge=0,
+        le=1000,
+        description="Penalty per unit of annualized turnover (0.002: 100x a year costs 0.2 "
+        "Sharpe on top of the simulated costs).",
     )
     drawdown: float = Field(
         1.0, ge=0, le=1000, description="Penalty per unit of max drawdown (0.2 = 20%)."
@@ -227,15 +231,22 @@ class GateConfig(_Section):
 
 
 def _default_space() -> dict[str, ParamSpec]:
+    # around the defaults (hourly bars): signal, selection and the turnover keys (rebalance
+    # period, band, stops); see docs/defaults.md
     return {
         "strategy.signal.lookbacks": ParamSpec(
             type="categorical",
-            choices=((6, 12, 24, 48), (12, 24, 48, 96), (24, 48, 96, 168), (48, 96, 168, 336)),
+            choices=((72, 168, 336), (168, 336), (168, 336, 504, 672), (336, 504, 672)),
         ),
-        "strategy.signal.vol_lookback": ParamSpec(type="int", low=48, high=336, step=24),
+        "strategy.signal.vol_lookback": ParamSpec(type="int", low=168, high=1344, step=168),
         "strategy.selection.k": ParamSpec(type="int", low=2, high=5),
         "strategy.selection.exit_band": ParamSpec(type="int", low=0, high=3),
-        "strategy.exits.trail_atr": ParamSpec(type="float", low=2.0, high=8.0, step=0.5),
+        "strategy.selection.weight_band": ParamSpec(type="float", low=0.0, high=0.5, step=0.05),
+        "strategy.portfolio.rebalance_every": ParamSpec(
+            type="categorical", choices=(24, 72, 168, 336)
+        ),
+        "strategy.exits.atr_stop": ParamSpec(type="float", low=0.0, high=24.0, step=3.0),
+        "strategy.exits.trail_atr": ParamSpec(type="float", low=0.0, high=24.0, step=3.0),
     }
 
 
@@ -243,7 +254,10 @@ class OptimizeConfig(_Section):
     """Walk-forward optimization: what is searched, how it is scored and when it is accepted."""
 
     objectives: tuple[Objective, ...] = Field(
-        ("sharpe",), min_length=1, description="One objective (TPE) or several (NSGA-II)."
+        ("penalized",),
+        min_length=1,
+        description="One objective (TPE) or several (NSGA-II); penalized = Sharpe minus "
+        "turnover and drawdown penalties.",
     )
     sampler: Literal["auto", "tpe", "nsga2", "random"] = Field(
         "auto", description="auto: TPE for one objective, NSGA-II for several."

@@ -49,7 +49,7 @@ class UniverseConfig(Section):
     )
     min_price: float = Field(0.0, ge=0, le=1e9, description="Minimum last close price.")
     min_history: int = Field(
-        200, ge=1, le=MAX_BARS, description="Minimum bars of history before a symbol is eligible."
+        720, ge=1, le=MAX_BARS, description="Minimum bars of history before a symbol is eligible."
     )
     allow: tuple[str, ...] = Field((), description="If non-empty, only these symbols may trade.")
     deny: tuple[str, ...] = Field((), description="These symbols never trade.")
@@ -59,13 +59,15 @@ class SignalConfig(Section):
     """Momentum scores and their cross-sectional standardization (xsmom.strategy.signals)."""
 
     lookbacks: tuple[Bars, ...] = Field(
-        (12, 24, 48, 96), min_length=1, description="Return lookbacks in bars."
+        (168, 336, 504, 672),
+        min_length=1,
+        description="Return lookbacks in bars (default: 1 to 4 weeks of hourly bars).",
     )
     lookback_weights: tuple[Weight, ...] = Field(
         (), description="Weight of each lookback; empty means equal weights."
     )
     vol_lookback: int = Field(
-        168, ge=2, le=MAX_BARS, description="Bars of hourly returns for volatility."
+        720, ge=2, le=MAX_BARS, description="Bars of bar returns for volatility."
     )
     zscore_clip: float = Field(
         3.0, gt=0, le=100, description="Clip cross-sectional z-scores to +/- this."
@@ -138,10 +140,15 @@ class SelectionConfig(Section):
         description="Hysteresis: a held name stays until its rank passes K + band.",
     )
     weight_band: float = Field(
-        0.02,
+        0.25,
         ge=0,
         le=10,
-        description="No-trade band: keep the old weight if the change is smaller.",
+        description="No-trade band: keep the old weight if the change is smaller (see band_mode).",
+    )
+    band_mode: Literal["relative", "absolute"] = Field(
+        "relative",
+        description="relative: the band is a fraction of the size of the new target "
+        "weight; absolute: in weight units.",
     )
 
 
@@ -158,7 +165,7 @@ class PortfolioConfig(Section):
         "weights = 0).",
     )
     rebalance_every: int = Field(
-        24,
+        168,
         ge=1,
         le=MAX_BARS,
         description="Recompute targets only at closes on a multiple of this many bars (UTC clock).",
@@ -168,12 +175,14 @@ class PortfolioConfig(Section):
 class ExitConfig(Section):
     """Stops and exits on closed bars (xsmom.strategy.exits); 0 disables a rule."""
 
-    atr_period: int = Field(24, ge=1, le=MAX_BARS, description="Bars of the average true range.")
+    atr_period: int = Field(
+        168, ge=1, le=MAX_BARS, description="Bars of the average true range (of bar ranges)."
+    )
     atr_stop: float = Field(
-        3.0, ge=0, le=100, description="Initial stop at entry -/+ this many ATRs."
+        12.0, ge=0, le=100, description="Initial stop at entry -/+ this many ATRs."
     )
     trail_atr: float = Field(
-        4.0,
+        15.0,
         ge=0,
         le=100,
         description="Chandelier trailing stop: extreme since entry -/+ this many ATRs.",
@@ -185,8 +194,16 @@ class ExitConfig(Section):
         0.2, ge=0, lt=1, description="Hard stop at this fraction from entry."
     )
     max_bars_held: int = Field(0, ge=0, le=MAX_BARS, description="Time exit after this many bars.")
+    reenter: Literal["next_rebalance", "after_cooldown"] = Field(
+        "next_rebalance",
+        description="After a stop or time exit: no new position in the symbol before the next "
+        "rebalance close, or for cooldown_bars closes.",
+    )
     cooldown_bars: int = Field(
-        12, ge=0, le=MAX_BARS, description="Bars without re-entry after a stop."
+        12,
+        ge=0,
+        le=MAX_BARS,
+        description="Bars without re-entry after a stop (used when reenter is after_cooldown).",
     )
 
 

@@ -299,7 +299,8 @@ class OptimizerFinished(Message):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReportCreated(Message):
-    """The report of one UTC day; ``chart`` is an optional PNG equity chart."""
+    """The report of one UTC day; ``chart`` is an optional PNG equity chart, ``lines`` the
+    per-symbol attribution shown as the embed's description."""
 
     kind: ClassVar[str] = "daily_report"
     date: str
@@ -312,6 +313,7 @@ class DailyReportCreated(Message):
     funding: float = 0.0
     turnover: float = 0.0
     chart: Attachment | None = None
+    lines: tuple[str, ...] = ()  # attribution, one line per symbol (largest first)
 
     @property
     def dedup_key(self) -> str:

@@ -186,7 +186,7 @@ def _daily(x: m.DailyReportCreated) -> Rendered:
     r = _base(
         x,
         f"Daily report {x.date}",
-        "",
+        "\n".join(x.lines),
         [
             Field("PnL", f"{_num(x.pnl)} USDT"),
             Field("return", _pct(x.return_pct)),
@@ -194,7 +194,7 @@ def _daily(x: m.DailyReportCreated) -> Rendered:
             Field("Sharpe to date", _num(x.sharpe_to_date)),
             Field("drawdown", _pct(-abs(x.drawdown_pct))),
             Field("fees", f"{_num(x.fees)} USDT"),
-            Field("funding", f"{_num(x.funding)} USDT"),
+            Field("funding received", f"{_num(x.funding)} USDT"),
             Field("turnover", f"{_num(x.turnover)} x equity"),
         ],
     )
@@ -206,6 +206,7 @@ def _daily(x: m.DailyReportCreated) -> Rendered:
         dedup_key=r.dedup_key,
         ts_event=r.ts_event,
         title=r.title,
+        description=r.description,
         fields=r.fields,
         attachments=(x.chart,),
         image=x.chart.filename,

@@ -73,6 +73,7 @@ def run_optimize(
     an = analyze(st, ev)
     meta = {
         "study": name,
+        "store": store,
         "storage": redact_url(url),
         "workers": [
             {

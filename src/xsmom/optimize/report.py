@@ -13,14 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib.axes import Axes
+import pandas as pd
+import plotly.graph_objects as go
 
-from xsmom.backtest.charts import bar_chart, figure_png, line_chart, to_datetime
 from xsmom.config import dump_yaml, version_id
 from xsmom.data.atomic import atomic_write_text
 from xsmom.optimize.analysis import Analysis, FoldResult, fold_dates
 from xsmom.optimize.evaluate import Evaluator
 from xsmom.optimize.plan import iso
+from xsmom.reports import charts
+from xsmom.reports.html import Page, pairs_table, table_html
 
 METRICS_SHOWN = ("sharpe", "sortino", "calmar", "total_return", "max_drawdown", "turnover")
 
@@ -94,68 +96,57 @@ def study_json(an: Analysis, ev: Evaluator, meta: dict[str, Any]) -> dict[str, A
     return dict(_clean(doc))
 
 
-def _history_chart(an: Analysis) -> str:
-    def draw(ax: Axes) -> None:
-        done = [h for h in an.history if h["final"] is not None]
-        x = np.array([h["number"] for h in done])
-        y = np.array([h["final"] for h in done], dtype=float)
-        ax.scatter(x, y, s=8, alpha=0.6, label="final-window training score")
-        if y.size:
-            ax.plot(x, np.maximum.accumulate(y), color="tab:red", label="best so far")
-        bad = [h["number"] for h in an.history if h["state"] == "FAIL"]
-        if bad:
-            ax.scatter(
-                bad,
-                [np.nanmin(y) if y.size else 0.0] * len(bad),
-                marker="x",
-                color="k",
-                label="failed",
+def _history_figure(an: Analysis) -> go.Figure:
+    done = [h for h in an.history if h["final"] is not None]
+    x = [h["number"] for h in done]
+    y = np.array([h["final"] for h in done], dtype=float)
+    fig = charts.line_figure({}, "Optimization history", "final-window training score")
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name="trial", marker={"size": 5}))
+    if y.size:
+        best = np.maximum.accumulate(y)
+        fig.add_trace(go.Scatter(x=x, y=best, mode="lines", name="best so far"))
+    bad = [h["number"] for h in an.history if h["state"] == "FAIL"]
+    if bad:
+        low = float(np.nanmin(y)) if y.size else 0.0
+        fig.add_trace(
+            go.Scatter(
+                x=bad,
+                y=[low] * len(bad),
+                mode="markers",
+                name="failed",
+                marker={"symbol": "x", "color": "black"},
             )
-        ax.set_xlabel("trial")
-        ax.set_title("Optimization history")
-        ax.legend(loc="best", fontsize=8)
-
-    return figure_png(draw)
+        )
+    fig.update_layout(xaxis_title="trial", hovermode="closest")
+    return fig
 
 
-def _folds_chart(ev: Evaluator) -> str:
-    ts = to_datetime(ev.panel.timestamps)
+def _folds_figure(ev: Evaluator) -> go.Figure:
+    ts = pd.to_datetime(ev.panel.timestamps, unit="ms", utc=True)
+    fig = charts.line_figure({}, "Walk-forward folds: training, purge + embargo, test", "")
+    seen: set[str] = set()
 
-    def draw(ax: Axes) -> None:
-        for row, fold in enumerate(ev.plan.folds):
-            tr = fold.train
-            ax.barh(
-                row, ts[tr.stop - 1] - ts[tr.start], left=ts[tr.start], color="tab:blue", height=0.5
+    def seg(name: str, a: int, b: int, label: str, color: str) -> None:
+        fig.add_trace(
+            go.Scatter(
+                x=[ts[a], ts[b]],
+                y=[name, name],
+                mode="lines",
+                name=label,
+                line={"width": 14, "color": color},
+                showlegend=label not in seen,
             )
-            if fold.test is not None:
-                te = fold.test
-                ax.barh(
-                    row,
-                    ts[te.start] - ts[tr.stop - 1],
-                    left=ts[tr.stop - 1],
-                    color="0.8",
-                    height=0.5,
-                )
-                ax.barh(
-                    row,
-                    ts[te.stop - 1] - ts[te.start],
-                    left=ts[te.start],
-                    color="tab:orange",
-                    height=0.5,
-                )
-        ax.set_yticks(range(len(ev.plan.folds)), [f.name for f in ev.plan.folds])
-        ax.invert_yaxis()
-        ax.set_title("Walk-forward folds: training (blue), purge+embargo (grey), test (orange)")
+        )
+        seen.add(label)
 
-    return figure_png(draw, height=max(2.0, 0.45 * len(ev.plan.folds) + 1.0))
-
-
-def _table(rows: list[list[Any]], head: list[str]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return f"<table><tr>{th}</tr>{body}</table>"
+    for fold in ev.plan.folds:
+        seg(fold.name, fold.train.start, fold.train.stop - 1, "training", "#1f77b4")
+        if fold.test is not None:
+            seg(fold.name, fold.train.stop - 1, fold.test.start, "purge + embargo", "#bbbbbb")
+            seg(fold.name, fold.test.start, fold.test.stop - 1, "test", "#ff7f0e")
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(height=max(220, 40 * len(ev.plan.folds) + 140), hovermode="closest")
+    return fig
 
 
 def _fmt(v: Any) -> str:
@@ -164,79 +155,134 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _fold_rows(ev: Evaluator, an: Analysis) -> list[list[Any]]:
+def _fold_rows(ev: Evaluator, an: Analysis) -> pd.DataFrame:
     rows = []
     for fr in [*an.folds, an.final]:
         d = fold_dates(ev, fr.fold)
         test = f"{d['test']['start']} .. {d['test']['end']}" if "test" in d else "-"
-        rows.append(
-            [
-                fr.fold.name,
-                f"{d['train']['start']} .. {d['train']['end']}",
-                test,
-                fr.trial,
-                fr.train.get("sharpe", float("nan")),
-                fr.oos.get("sharpe", float("nan")),
-                fr.current_oos.get("sharpe", float("nan")),
-            ]
+        row: dict[str, Any] = {
+            "fold": fr.fold.name,
+            "train (UTC)": f"{d['train']['start']} .. {d['train']['end']}",
+            "test (UTC)": test,
+            "trial": fr.trial,
+            "train Sharpe": fr.train.get("sharpe", float("nan")),
+            "OOS Sharpe": fr.oos.get("sharpe", float("nan")),
+            "current config OOS Sharpe": fr.current_oos.get("sharpe", float("nan")),
+        }
+        row.update({k: _fmt(v) for k, v in fr.params.items()})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("fold")
+
+
+def explained_rows(an: Analysis, ev: Evaluator) -> list[tuple[str, str]]:
+    """Return the overfitting statistics, each with the one line that says what it means."""
+    lo, hi = an.sharpe_ci
+    conf = ev.opt.stats.confidence
+    return [
+        (
+            f"OOS Sharpe (walk-forward) = {_fmt(an.oos_sharpe)}",
+            "Sharpe of the test windows stitched together, each traded with the parameters "
+            "chosen on its own training window: what re-optimizing like this would have earned.",
+        ),
+        (
+            f"OOS Sharpe of the current config = {_fmt(an.current_oos_sharpe)}",
+            "The same test windows traded with the config you start from: the bar to beat.",
+        ),
+        (
+            f"{conf:.0%} bootstrap interval = {_fmt(lo)} .. {_fmt(hi)}",
+            "Where the OOS Sharpe lands when its returns are resampled in blocks; an interval "
+            "that holds 0 means the edge may be luck.",
+        ),
+        (
+            f"Deflated Sharpe = {_fmt(an.deflated_sharpe)}",
+            "Probability that the chosen Sharpe is above zero after allowing for how many "
+            "trials were tried (above 0.95 is convincing).",
+        ),
+        (
+            f"PBO = {_fmt(an.pbo)}",
+            "Probability of backtest overfitting: share of train/test splits of the trials where "
+            "the in-sample best is below the median out of sample (lower is better; above 0.5 "
+            "is a bad sign).",
+        ),
+    ]
+
+
+def _verdict(an: Analysis, doc: dict[str, Any]) -> str:
+    name = html.escape(str(doc["candidate"].get("file", candidate_name(an))))
+    if an.gate.accepted:
+        return f"<p class='verdict ok'>Gate: ACCEPTED. The candidate is {name}.</p>"
+    why = "; ".join(html.escape(r) for r in an.gate.reasons())
+    return f"<p class='verdict bad'>Gate: REJECTED ({why}). The candidate is {name}.</p>"
+
+
+def _details(page: Page, an: Analysis, ev: Evaluator) -> None:
+    page.heading("Parameters chosen per fold")
+    page.raw(table_html(_fold_rows(ev, an), scroll=True))
+    page.figure(_folds_figure(ev))
+    page.heading("Optimization history")
+    page.figure(_history_figure(an))
+    page.heading("Parameter importances")
+    if an.importances:
+        imp = an.importances
+        page.figure(
+            charts.bar_figure(
+                list(imp),
+                np.array(list(imp.values())),
+                "Parameter importances (PED-ANOVA)",
+                "importance",
+            )
         )
-    return rows
+    else:
+        page.note("Not available (too few completed trials).")
+    page.heading("Failed trials")
+    fails = pd.DataFrame([{"trial": f["number"], "reason": f["reason"]} for f in an.failures[:50]])
+    page.raw(table_html(fails, index=False) if an.failures else "<p>none</p>")
 
 
 def render_html(an: Analysis, ev: Evaluator, doc: dict[str, Any]) -> str:
-    """Return the self-contained HTML report (charts inlined as PNG)."""
-    imp = an.importances
-    imp_chart = (
-        bar_chart(list(imp), np.array(list(imp.values())), "Parameter importances (PED-ANOVA)")
-        if imp
-        else "<p>not available (too few completed trials)</p>"
-    )
-    eq = (
-        line_chart(
-            an.oos_timestamps,
-            {"walk-forward (chosen per fold)": an.oos_equity, "current config": an.current_equity},
-            "Out-of-sample equity (growth of 1)",
-        )
-        if an.oos_timestamps.size
-        else ""
-    )
-    stats_rows: list[list[Any]] = [
-        ["OOS Sharpe (walk-forward)", an.oos_sharpe],
-        ["OOS Sharpe (current config)", an.current_oos_sharpe],
+    """Return the self-contained HTML report (interactive charts, plotly.js inlined)."""
+    meta = {
+        "study": str(doc.get("study", "")),
+        "data": f"{doc['data']['first']} .. {doc['data']['end']}, "
+        f"{len(doc['data']['symbols'])} symbols, {doc['data']['timeframe']}",
+        "trials": f"{an.n_trials} ({an.n_failed} failed)",
+        "candidate": f"{doc['candidate']['version'][:12]} "
+        f"(parent {doc['candidate']['parent'][:12]})",
+    }
+    page = Page(f"xsmom optimize: {doc.get('study', '')}", meta)
+    page.raw(_verdict(an, doc))
+    checks = pd.DataFrame(
         [
-            f"OOS Sharpe {ev.opt.stats.confidence:.0%} bootstrap interval",
-            f"{_fmt(an.sharpe_ci[0])} .. {_fmt(an.sharpe_ci[1])}",
-        ],
-        ["Deflated Sharpe (final choice)", an.deflated_sharpe],
-        ["PBO (CSCV)", an.pbo],
-        ["Trials (failed)", f"{an.n_trials} ({an.n_failed})"],
-        ["Gate", "accepted" if an.gate.accepted else "rejected: " + "; ".join(an.gate.reasons())],
-    ]
-    fold_head = [
-        "fold",
-        "train",
-        "test",
-        "trial",
-        "train Sharpe",
-        "OOS Sharpe",
-        "current OOS Sharpe",
-    ]
-    params = _table([[k, _fmt(v)] for k, v in an.final.params.items()], ["key", "value"])
-    fails = _table([[f["number"], f["reason"]] for f in an.failures[:50]], ["trial", "reason"])
-    title = html.escape(f"xsmom optimize: {doc.get('study', '')}")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:1000px;margin:auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px}}
-img{{max-width:100%}}</style></head><body>
-<h1>{title}</h1>
-<h2>Summary</h2>{_table(stats_rows, ["statistic", "value"])}
-<h2>Chosen parameters (final window)</h2>{params}
-<h2>Out-of-sample equity</h2>{eq}
-<h2>Folds</h2>{_folds_chart(ev)}{_table(_fold_rows(ev, an), fold_head)}
-<h2>Optimization history</h2>{_history_chart(an)}
-<h2>Parameter importances</h2>{imp_chart}
-<h2>Failed trials</h2>{fails if an.failures else "<p>none</p>"}
-</body></html>"""
+            {
+                "check": c.name,
+                "value": _fmt(c.value),
+                "threshold": _fmt(c.threshold),
+                "passed": "yes" if c.passed else "NO",
+            }
+            for c in an.gate.checks
+        ]
+    )
+    if not checks.empty:
+        page.raw(table_html(checks, index=False))
+    page.heading("Overfitting statistics")
+    page.raw(pairs_table(explained_rows(an, ev), ("statistic", "what it means"), text=True))
+    page.heading("Out-of-sample equity against the current config")
+    if an.oos_timestamps.size:
+        idx = pd.to_datetime(an.oos_timestamps, unit="ms", utc=True)
+        page.figure(
+            charts.line_figure(
+                {
+                    "walk-forward (chosen per fold)": pd.Series(an.oos_equity, index=idx),
+                    "current config": pd.Series(an.current_equity, index=idx),
+                },
+                "Out-of-sample equity (growth of 1)",
+                "growth of 1",
+            )
+        )
+    else:
+        page.note("No test window: the plan has only the final training window.")
+    _details(page, an, ev)
+    return page.render()
 
 
 ACCEPTED_NAME = "best_config.yaml"
@@ -268,7 +314,8 @@ def rejected_header(an: Analysis, doc: dict[str, Any]) -> str:
 
 
 def write_outputs(an: Analysis, ev: Evaluator, out: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write the candidate config, study.json and report.html into ``out``; return study.json.
+    """Write the candidate config, study.json, report.html and config.yaml (the base config)
+    into ``out``; return study.json.
 
     The candidate goes to best_config.yaml if the gate accepted it, else to
     candidate_config.yaml with a REJECTED header; the other name is removed, so a folder
@@ -282,6 +329,8 @@ def write_outputs(an: Analysis, ev: Evaluator, out: Path, meta: dict[str, Any]) 
     stale = out / (REJECTED_NAME if an.gate.accepted else ACCEPTED_NAME)
     stale.unlink(missing_ok=True)
     doc["candidate"]["file"] = name
+    # the folder describes itself: the resolved base config the search started from
+    atomic_write_text(out / "config.yaml", f"# version {version_id(ev.base)}\n{dump_yaml(ev.base)}")
     atomic_write_text(out / "study.json", json.dumps(doc, indent=2, sort_keys=False))
     atomic_write_text(out / "report.html", render_html(an, ev, doc))
     return doc

@@ -9,7 +9,9 @@ for it), with ``R = atr_stop * ATR[e-1]``:
 * breakeven: once the close is ``breakeven_r * R`` in profit, the stop moves to the entry;
 * catastrophic stop: entry x (1 -/+ ``catastrophic_stop``), always in force;
 * time exit: after ``max_bars_held`` closed bars, the target goes to 0 (exit at the next open);
-* cooldown: after a stop or time exit, no new position for ``cooldown_bars`` closes.
+* re-entry: after a stop or time exit, ``reenter: next_rebalance`` (default) takes no new
+  position in that symbol before the next rebalance close (the first rebalance close at or
+  after the exit's bar); ``reenter: after_cooldown`` waits ``cooldown_bars`` closes instead.
 
 Conservative intrabar rule: a bar whose range reaches the stop fills at the stop, or at the
 open if the bar opened beyond it (a gap). Stops set at the close of bar t act from bar t+1.
@@ -119,6 +121,18 @@ def _effective(
     return stop, kind
 
 
+@njit(cache=True, inline="always")
+def _blocked_until(
+    t: int, cur: int, rows: npt.NDArray[np.int64], n: int, cooldown: int, until_rebalance: bool
+) -> int:  # pragma: no cover
+    # first bar whose target may open a position again after an exit inside bar t
+    if not until_rebalance:
+        return t + cooldown
+    if cur >= 0 and rows[cur] == t:
+        return t  # the rebalance at this close comes after the exit: a fresh decision
+    return int(rows[cur + 1]) if cur + 1 < rows.shape[0] else n
+
+
 @njit(cache=True)
 def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in one loop for speed
     w_rows: F64,
@@ -133,12 +147,14 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     stop_out: F64,
 ) -> F64:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
-    max_bars_held, cooldown_bars). The targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero
-    before the first row), held between rows. Write the weights and the stop levels into
+    max_bars_held, cooldown_bars, reenter: 1 next rebalance / 0 after the cooldown). The
+    targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero before the first row), held
+    between rows; ``rows`` are the rebalance closes. Write the weights and the stop levels into
     ``w`` and ``stop_out`` (allocated by the caller with numpy, stops NaN) and return the exit
     events (columns ``EV_*``)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
     max_bars, cooldown = int(params[4]), int(params[5])
+    until_rebalance = params[6] > 0.0
     n, m = open_.shape
     cur = -1  # the row of w_rows in force
     side = np.zeros(m, dtype=np.int64)
@@ -189,7 +205,7 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                     ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = px, k
                     k_ev += 1
                     side[j] = 0
-                    cool_until[j] = t + cooldown
+                    cool_until[j] = _blocked_until(t, cur, rows, n, cooldown, until_rebalance)
                 else:
                     held[j] += 1
                     if s > 0:
@@ -214,7 +230,7 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                         ev[k_ev, EV_BAR], ev[k_ev, EV_SYM] = t, j
                         ev[k_ev, EV_PRICE], ev[k_ev, EV_REASON] = np.nan, TIME_EXIT
                         k_ev += 1
-                        cool_until[j] = t + cooldown
+                        cool_until[j] = _blocked_until(t, cur, rows, n, cooldown, until_rebalance)
             if t < cool_until[j]:
                 w_out[j] = 0.0
             target = 1 if w_out[j] > 0.0 else (-1 if w_out[j] < 0.0 else 0)
@@ -229,7 +245,8 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
 def apply_exits(
     w_in: F64, open_: F64, high: F64, low: F64, close: F64, atr: F64, cfg: ExitConfig
 ) -> ExitResult:
-    """Apply the configured exit rules to target weights (see the module docstring)."""
+    """Apply the configured exit rules to target weights (see the module docstring); every
+    bar counts as a rebalance close, so ``reenter: next_rebalance`` waits for no bar here."""
     rows = np.arange(w_in.shape[0], dtype=np.int64)
     return apply_exits_rows(w_in, rows, open_, high, low, close, atr, cfg)
 
@@ -253,6 +270,7 @@ def apply_exits_rows(
             cfg.catastrophic_stop,
             float(cfg.max_bars_held),
             float(cfg.cooldown_bars),
+            1.0 if cfg.reenter == "next_rebalance" else 0.0,
         ]
     )
     shape = open_.shape  # outputs allocated by numpy (huge pages; see xsmom.strategy.rolling)

@@ -261,7 +261,7 @@ def compute_targets(
         pf.max_weight,
         pf.market_neutral,
     )
-    w_r = apply_weight_band(w_r, sel.weight_band)
+    w_r = apply_weight_band(w_r, sel.weight_band, sel.band_mode == "relative")
     if gated and inputs.full is not None:
         logp, vol, score, mask = inputs.full
         signal_all = np.full(score.shape, np.nan)

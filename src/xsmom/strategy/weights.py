@@ -135,8 +135,9 @@ def size_weights(
 
 
 @njit(cache=True)
-def apply_weight_band(w: F64, band: float) -> F64:  # pragma: no cover - numba
-    """Keep the previous weight where the new one is on the same side and within ``band``."""
+def apply_weight_band(w: F64, band: float, relative: bool = False) -> F64:  # pragma: no cover
+    """Keep the previous weight where the new one is on the same side and the change is
+    smaller than ``band`` (``relative``: smaller than ``band`` times the new weight's size)."""
     n, m = w.shape
     out = w.copy()
     if band <= 0.0:
@@ -145,7 +146,8 @@ def apply_weight_band(w: F64, band: float) -> F64:  # pragma: no cover - numba
         for j in range(m):
             prev = out[t - 1, j]
             new = w[t, j]
-            if prev != 0.0 and new * prev > 0.0 and abs(new - prev) < band:
+            width = band * abs(new) if relative else band
+            if prev != 0.0 and new * prev > 0.0 and abs(new - prev) < width:
                 out[t, j] = prev
     return out
 

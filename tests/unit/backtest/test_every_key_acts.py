@@ -40,7 +40,7 @@ CASES: dict[str, tuple[dict[str, Any], Any]] = {
     "strategy.universe.deny": ({}, ["BTC/USDT:USDT"]),
     "strategy.regime.trend_symbols": (AUTO, ["XRP/USDT:USDT"]),
     "backtest.lot_sizes": ({}, {"BTC/USDT:USDT": 0.1, "ETH/USDT:USDT": 1.0}),
-    # a threshold of 1 refuses every entry the model gates (from bar 2000 of the sample)
+    # a threshold of 1 refuses every entry the model gates (from bar 3000 of the sample)
     "strategy.meta.model": ({"strategy": {"meta": {"threshold": 1.0}}}, META_MODEL),
 }
 

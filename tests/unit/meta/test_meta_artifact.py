@@ -27,7 +27,7 @@ def test_folder_holds_manifest_and_verified_pickle(meta_model: Path) -> None:
     m = read_manifest(meta_model)
     assert meta_model.name.startswith("meta-")
     assert m["mode"] == "single"
-    assert m["strategy"]["signal"]["lookbacks"] == [12, 24, 48, 96]
+    assert m["strategy"]["signal"]["lookbacks"] == [168, 336, 504, 672]
     assert "meta" not in m["strategy"]
     assert len(m["config_version"]) == 64
     (member,) = m["members"]
@@ -44,7 +44,7 @@ def test_loaded_model_reproduces_the_saved_predictions(
     meta_model: Path, sample_panel: MarketPanel
 ) -> None:
     cfg = Config()
-    ds = build_dataset(sample_panel.slice(0, 2000), cfg, default_spec(cfg))
+    ds = build_dataset(sample_panel.slice(0, 3000), cfg, default_spec(cfg))
     (member,) = load_model_set(meta_model, cfg.strategy).members
     p = member.fitted.predict(ds.x)
     assert p.shape == (ds.size,)
@@ -94,7 +94,7 @@ def test_training_repeats_exactly_into_the_same_version(
     from xsmom.meta.train import train_single
 
     cfg = Config()
-    panel = sample_panel.slice(0, 1500)
+    panel = sample_panel.slice(0, 3000)  # weekly rebalancing: ~30 entries
     a = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3), tmp_path)
     b = train_single(panel, cfg, default_spec(cfg), TrainOptions(cv_folds=3), tmp_path)
     assert a == b

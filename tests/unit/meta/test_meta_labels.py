@@ -196,4 +196,4 @@ def test_default_spec_reuses_the_exit_settings() -> None:
     )
     s = default_spec(cfg)
     assert (s.stop, s.profit_take, s.horizon) == (2.5, 2.5, 10)
-    assert default_spec(config_from_dict({})).horizon == 24
+    assert default_spec(config_from_dict({})).horizon == 168  # weekly rebalancing

@@ -38,7 +38,16 @@ def test_features_at_a_bar_ignore_later_bars(panel: MarketPanel) -> None:
 
 
 def test_features_by_hand(panel: MarketPanel) -> None:
-    cfg = Config()
+    # the hand computation below uses these windows (not the defaults)
+    cfg = config_from_dict(
+        {
+            "strategy": {
+                "signal": {"lookbacks": [12, 24, 48, 96], "vol_lookback": 168},
+                "exits": {"atr_period": 24},
+                "portfolio": {"rebalance_every": 24},
+            }
+        }
+    )
     book = strategy_book(panel, cfg.strategy)
     ev = entry_events(book)
     t, j, s = int(ev.bar[5]), int(ev.col[5]), float(ev.side[5])
@@ -95,7 +104,7 @@ def test_gated_weights_before_a_bar_ignore_later_bars(
     full = compute_targets(sample_panel.slice(0, 4000), cfg.strategy)
     plain = compute_targets(sample_panel.slice(0, 4000), Config().strategy)
     changed = np.flatnonzero(np.any(full.weights != plain.weights, axis=1))
-    assert changed.size and changed.min() >= 2000  # the model gates from bar 2000 only
+    assert changed.size and changed.min() >= 3000  # the model gates from bar 3000 only
     for cut in (2100, 3001, 3600):
         part = compute_targets(sample_panel.slice(0, cut), cfg.strategy)
         np.testing.assert_array_equal(part.weights, full.weights[:cut])

