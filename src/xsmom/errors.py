@@ -15,7 +15,8 @@
     │   ├── ConfigError
     │   ├── DataError             corrupt or invalid market data
     │   ├── CorruptStateError
-    │   └── ClockDriftError       local clock too far from the venue's
+    │   ├── ClockDriftError       local clock too far from the venue's
+    │   └── ReconcileError        the ledger and the exchange differ beyond repair
     ├── RejectedError             the venue refused this request; do not repeat it as is
     │   ├── OrderRejectedError
     │   ├── InsufficientFundsError
@@ -86,6 +87,10 @@ class CorruptStateError(FatalError):
 
 class ClockDriftError(FatalError):
     """The local clock is too far from the venue's: fix the host clock before trading."""
+
+
+class ReconcileError(FatalError):
+    """The ledger and the exchange differ in a way fills do not explain: trading refused."""
 
 
 class RejectedError(XsmomError):

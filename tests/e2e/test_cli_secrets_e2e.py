@@ -252,6 +252,22 @@ def _rollout(s: Session) -> None:
     s.run("rollout", "history", *opts)
 
 
+def _live(s: Session) -> None:
+    cfg = s.tmp / "live.yaml"
+    cfg.write_text(
+        "data:\n  symbols: [BTC/USDT:USDT]\n"
+        "live:\n  execution:\n    quote_source: last\n  engine:\n    warmup_bars: 50\n"
+    )
+    home = str(s.tmp / "bot")
+    url = s.venue.url
+    s.run("live", "--config", str(cfg), "--home", home, "--venue", url, "--max-bars", "1")
+    s.run("status", "--home", home, "--json")
+    s.run("health", "--home", home, ok=(0, 1))
+    s.run("stop", "--home", home)
+    s.run("resume", "--home", home)
+    s.run("notify", "outbox", "--home", home)
+
+
 def _report(s: Session) -> None:
     from xsmom.ledger import default_url, open_ledger
 
@@ -292,6 +308,12 @@ RECIPES: dict[str, Callable[[Session], None]] = {
     "rollout promote": _rollout,
     "rollout rollback": _rollout,
     "rollout history": _rollout,
+    "live": _live,
+    "status": _live,
+    "health": _live,
+    "stop": _live,
+    "resume": _live,
+    "notify outbox": _live,
     "report daily": _report,
 }
 

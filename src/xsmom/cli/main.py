@@ -18,10 +18,15 @@ COMMANDS: dict[str, str] = {
     "cycle": "xsmom.cli.cycle:cycle",
     "data": "xsmom.cli.data:data",
     "exchange": "xsmom.cli.exchange:exchange",
+    "health": "xsmom.cli.ops:health",
+    "live": "xsmom.cli.live:live",
     "notify": "xsmom.cli.notify:notify",
     "ledger": "xsmom.cli.ledger:ledger",
     "meta": "xsmom.cli.meta:meta",
     "optimize": "xsmom.cli.optimize:optimize",
+    "resume": "xsmom.cli.ops:resume",
+    "status": "xsmom.cli.ops:status",
+    "stop": "xsmom.cli.ops:stop",
     "report": "xsmom.cli.report:report",
     "rollout": "xsmom.cli.rollout:rollout",
     "venue": "xsmom.cli.venue:venue",
@@ -70,6 +75,8 @@ def cli(verbose: int) -> None:
     Notify:    xsmom notify test --config my.yaml
     Ledger:    xsmom ledger export --home xsmom-home --out DIR | info | backup
     Rollout:   xsmom rollout submit FILE | status | promote V | rollback [V] | history
+    Trading:   xsmom live --config my.yaml --home bot [--paper] [--venue URL]
+               xsmom status --home bot [--json] | health | stop [--flatten] | resume
     Reports:   xsmom report daily --home xsmom-home --date 2026-01-02
 
     Every command takes -h for its options.

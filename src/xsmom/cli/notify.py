@@ -50,3 +50,33 @@ def test_cmd(config_path: Path | None) -> None:
             channel.close()
     if failed:
         raise NetworkError(f"{failed} of {len(channels)} channel(s) did not take the test message")
+
+
+@notify.command("outbox")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("xsmom-home"),
+    show_default=True,
+    help="Home folder of the bot.",
+)
+@click.option("--db", help="Ledger database URL (default: HOME/ledger.sqlite).")
+def outbox_cmd(home: Path, db: str | None) -> None:
+    """List the alerts not yet delivered (per channel), oldest first, with their last error."""
+    from xsmom.ledger import open_home_ledger
+    from xsmom.live.heartbeat import iso_utc
+    from xsmom.notify import PARKED_MS
+
+    with open_home_ledger(home, db, must_exist=True) as ledger:
+        items = ledger.pending()
+    if not items:
+        click.echo("outbox empty: every alert was delivered")
+        return
+    for it in items:
+        when = "parked" if it.next_attempt_ms >= PARKED_MS else iso_utc(it.next_attempt_ms)
+        err = f"  last error: {it.last_error}" if it.last_error else ""
+        click.echo(
+            f"{iso_utc(it.created_ms)} {it.channel:<8} {it.severity:<8} {it.dedup_key} "
+            f"attempts {it.attempts}, next {when}{err}"
+        )
+    click.echo(f"{len(items)} pending")

@@ -141,8 +141,58 @@ class ExecutionConfig(_Section):
     )
 
 
+class EngineConfig(_Section):
+    """The engine loop (xsmom.live.engine): home, exchange, history, pacing."""
+
+    home: str | None = Field(
+        None, description="The bot's home folder (default ./xsmom-home; --home wins)."
+    )
+    exchange: Literal["binanceusdm", "bybit"] = Field(
+        "binanceusdm", description="ccxt id of the exchange traded (keys from env or a file)."
+    )
+    history_bars: int = Field(
+        0,
+        ge=0,
+        le=1_000_000,
+        description="Bars of the store the strategy reads each cycle (0 = the whole store, "
+        "exactly what xsmom backtest reads; N = a rolling window, bounded cost).",
+    )
+    warmup_bars: int = Field(
+        1500,
+        ge=1,
+        le=1_000_000,
+        description="Bars of history downloaded into an empty store before the first cycle.",
+    )
+    reconcile_every: int = Field(
+        6,
+        ge=1,
+        le=10_000,
+        description="Reconcile the ledger with the exchange every N bars while running.",
+    )
+    poll_s: float = Field(
+        2.0, gt=0, le=3600, description="Seconds between looks at the exchange clock for a new bar."
+    )
+    heartbeat_stale_s: float = Field(
+        900.0,
+        gt=0,
+        le=86_400 * 7,
+        description="xsmom health: the heartbeat is stale when older than this.",
+    )
+    store_flush_bars: int = Field(
+        24,
+        ge=1,
+        le=10_000,
+        description="Write the home store's new bars to disk every N bars and at stop (1 = "
+        "every bar); a crash loses only unwritten bars, downloaded again at start.",
+    )
+    paper_balance: float = Field(
+        10_000.0, gt=0, le=1e12, description="Starting USDT of a --paper account (first run only)."
+    )
+
+
 class LiveConfig(_Section):
     """Live and paper trading (xsmom.live)."""
 
     guards: GuardsConfig = GuardsConfig()
     execution: ExecutionConfig = ExecutionConfig()
+    engine: EngineConfig = EngineConfig()

@@ -11,6 +11,7 @@ from live_helpers import BTC, DAY, HOUR, NOON, T0, inputs, market
 from xsmom.config import Config, config_from_dict
 from xsmom.config.keys import leaf_keys
 from xsmom.config.live import LiveConfig
+from xsmom.data import Kind
 from xsmom.errors import ConfigError, DataError
 from xsmom.exchange.breaker import BreakerState
 from xsmom.exchange.reports import OrderReport, OrderSide, OrderStatus, OrderType, Ticker
@@ -24,7 +25,9 @@ from xsmom.live import (
     SymbolInput,
     plan_symbol,
 )
+from xsmom.live.engine import flush_due, reconcile_due
 from xsmom.live.guards import GateInputs
+from xsmom.live.runner import loop_pause
 
 BAR = T0 + 10 * HOUR
 NOW = BAR + HOUR
@@ -132,7 +135,66 @@ def e_quote(cfg: LiveConfig) -> Any:
         return type(exc).__name__
 
 
+def _cfg(live: LiveConfig) -> Config:
+    return Config(live=live)
+
+
+def e_home(c: LiveConfig) -> str:
+    from xsmom.cli.live import resolve_home
+
+    return str(resolve_home(None, _cfg(c)).path)
+
+
+def e_exchange(c: LiveConfig) -> str:
+    from pathlib import Path
+
+    from xsmom.live.runner import LiveOptions, _client
+
+    client, _, _ = _client(_cfg(c), LiveOptions(home=Path("."), paper=True))
+    return str(client.id)
+
+
+def e_history(c: LiveConfig) -> int:
+    from xsmom.data.bundled import sample_store
+    from xsmom.live.feed import BarFeed, CachedStore
+
+    store = CachedStore(sample_store().root)
+    feed = BarFeed(store, None, [BTC], "1h", warmup_bars=10, history_bars=c.engine.history_bars)
+    last = store.last_timestamp(Kind.OHLCV, BTC, "1h")
+    assert last is not None
+    return feed.panel(last).n_bars
+
+
+def e_warmup(c: LiveConfig) -> int:
+    from xsmom.live.feed import BarFeed, CachedStore
+
+    feed = BarFeed(CachedStore("unused"), None, [BTC], "1h", warmup_bars=c.engine.warmup_bars)
+    return feed.since(NOW)
+
+
+def e_stale(c: LiveConfig) -> str | None:
+    from xsmom.cli.ops import health_problem
+
+    doc = {"heartbeat_age_s": 1000.0, "reconcile": None, "state": "ACTIVE", "reason": ""}
+    return health_problem(doc, c.engine.heartbeat_stale_s)
+
+
+def e_paper(c: LiveConfig) -> float:
+    from xsmom.live.runner import paper_config
+
+    return paper_config(_cfg(c)).initial_balance
+
+
 SCENARIOS: dict[str, tuple[Any, Callable[[LiveConfig], Any]]] = {
+    "live.engine.home": ("bots/one", e_home),
+    "live.engine.exchange": ("bybit", e_exchange),
+    "live.engine.history_bars": (500, e_history),
+    "live.engine.warmup_bars": (200, e_warmup),
+    "live.engine.reconcile_every": (2, lambda c: reconcile_due(3, c.engine.reconcile_every)),
+    "live.engine.poll_s": (0.5, lambda c: loop_pause(c.engine.poll_s, {})),
+    "live.engine.heartbeat_stale_s": (1200.0, e_stale),
+    "live.engine.store_flush_bars": (4, lambda c: flush_due(12, c.engine.store_flush_bars)),
+    "live.engine.paper_balance": (500.0, e_paper),
     "live.guards.daily_loss_limit": (0.03, g_daily),
     "live.guards.max_drawdown": (0.15, g_dd),
     "live.guards.drawdown_window_days": (0, g_window),
