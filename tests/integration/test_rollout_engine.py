@@ -22,15 +22,21 @@ def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_engine_runs_the_hook_and_trades_the_promoted_version_next_bar(tmp_path: Path) -> None:
-    # the shadow reads HOME/store: the engine writes its new bars there every bar
-    a, _ = config(fast_config(live__engine__store_flush_bars=1))
-    b, _ = config(fast_config(live__engine__store_flush_bars=1, strategy__selection__k=2))
+    a, _ = config(fast_config())
+    b, _ = config(fast_config(strategy__selection__k=2))
     with venue() as rv:
         eng, ledger = make_engine(rv, tmp_path, a)
         eng.start()
         va = ensure_active(ledger, a, now_ms=eng.parts.clock())
         vb = submit(ledger, b, source="test", now_ms=eng.parts.clock()).version
-        hook = RolloutHook(Home(tmp_path).path, ledger, eng.parts.exchange, eng.parts.clock)
+        # the engine's own store (new bars in memory until flushed), its exchange for market data
+        hook = RolloutHook(
+            Home(tmp_path).path,
+            ledger,
+            eng.parts.exchange,
+            eng.parts.clock,
+            store=eng.feed.store,
+        )
         eng.hooks.append(hook)
         hook.pipeline.promote(vb, eng.parts.clock())  # candidate -> paper
         for _ in range(6):
