@@ -74,6 +74,12 @@ def live(
     Reconciles the ledger with the exchange before any order (exit 2 when they cannot be
     reconciled). SIGTERM/SIGINT finish the current step and exit; SIGHUP reloads --config at
     the next bar. See docs/operations.md.
+
+    \b
+    Examples:
+      xsmom live --config my.yaml --home bot --paper                  # paper trading
+      xsmom live --config my.yaml --home bot --venue http://127.0.0.1:8765
+      xsmom live --config my.yaml --home bot --db postgresql://bot@db/xsmom
     """
     from xsmom.live.runner import LiveOptions, build_engine, run_loop
     from xsmom.live.signals import StopFlags

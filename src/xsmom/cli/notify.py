@@ -62,7 +62,12 @@ def test_cmd(config_path: Path | None) -> None:
 )
 @click.option("--db", help="Ledger database URL (default: HOME/ledger.sqlite).")
 def outbox_cmd(home: Path, db: str | None) -> None:
-    """List the alerts not yet delivered (per channel), oldest first, with their last error."""
+    """List the alerts not yet delivered (per channel), oldest first, with their last error.
+
+    \b
+    Example:
+      xsmom notify outbox --home bot
+    """
     from xsmom.ledger import open_home_ledger
     from xsmom.live.heartbeat import iso_utc
     from xsmom.notify import PARKED_MS

@@ -115,7 +115,13 @@ def _print_status(doc: dict[str, Any]) -> None:
 @click.option("--db", help="Ledger database URL (default: HOME/ledger.sqlite).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document (stable keys).")
 def status(home: Path | None, db: str | None, as_json: bool) -> None:
-    """Show trading state and why, positions, orders, guards, last bar, heartbeat age."""
+    """Show trading state and why, positions, orders, guards, last bar, heartbeat age.
+
+    \b
+    Examples:
+      xsmom status --home bot
+      xsmom status --home bot --json | jq .state
+    """
     bot = _home(home)
     with open_home_ledger(bot.path, db, must_exist=True) as ledger:
         doc = status_doc(bot, ledger, wall_ms())
@@ -158,7 +164,13 @@ def health(
     max_age: float | None,
     notify_: bool,
 ) -> None:
-    """Exit 0 when healthy; else exit 1 with the reason on one line (for systemd, cron)."""
+    """Exit 0 when healthy; else exit 1 with the reason on one line (for systemd, cron).
+
+    \b
+    Examples:
+      xsmom health --home bot || echo unhealthy
+      xsmom health --home bot --notify      # also alert on a stale heartbeat
+    """
     from xsmom.config import load_config
 
     cfg = load_config(config_path)
@@ -192,7 +204,13 @@ def _notify_stale(home: Home, ledger: Ledger, cfg: Any, limit: float) -> None:
 @click.option("--home", type=click.Path(path_type=Path, file_okay=False), help=HOME_HELP)
 @click.option("--flatten", is_flag=True, help="Close every position (else: pause, keep them).")
 def stop(home: Path | None, flatten: bool) -> None:
-    """Write the emergency stop file: the engine halts (or flattens) at its next look."""
+    """Write the emergency stop file: the engine halts (or flattens) at its next look.
+
+    \b
+    Examples:
+      xsmom stop --home bot                 # pause: no new orders
+      xsmom stop --home bot --flatten       # close every position
+    """
     bot = _home(home)
     bot.write_stop(StopMode.FLATTEN if flatten else StopMode.PAUSE)
     click.echo(f"STOP ({'flatten' if flatten else 'pause'}) written to {bot.stop_path}")
@@ -201,7 +219,12 @@ def stop(home: Path | None, flatten: bool) -> None:
 @click.command()
 @click.option("--home", type=click.Path(path_type=Path, file_okay=False), help=HOME_HELP)
 def resume(home: Path | None) -> None:
-    """Remove the emergency stop file: trading resumes at the next bar (if no guard objects)."""
+    """Remove the emergency stop file: trading resumes at the next bar (if no guard objects).
+
+    \b
+    Example:
+      xsmom resume --home bot
+    """
     bot = _home(home)
     if bot.clear_stop():
         click.echo(f"removed {bot.stop_path}")

@@ -80,7 +80,12 @@ def rollout() -> None:
 @click.argument("config_file", type=click.Path(path_type=Path, dir_okay=False))
 @_options
 def submit(config_file: Path, home: Path, db: str | None, store: str | None) -> None:
-    """Add CONFIG_FILE as a candidate (a version already in the rollout is not added twice)."""
+    """Add CONFIG_FILE as a candidate (a version already in the rollout is not added twice).
+
+    \b
+    Example:
+      xsmom rollout submit runs/opt/best_config.yaml --home bot
+    """
     from xsmom.config import load_config
     from xsmom.ledger import open_home_ledger
     from xsmom.rollout import submit as do_submit
@@ -104,7 +109,13 @@ def submit(config_file: Path, home: Path, db: str | None, store: str | None) -> 
 @_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(home: Path, db: str | None, store: str | None, as_json: bool) -> None:
-    """Show every version's stage, since when, and the evaluator's figures."""
+    """Show every version's stage, since when, and the evaluator's figures.
+
+    \b
+    Examples:
+      xsmom rollout status --home bot
+      xsmom rollout status --home bot --json
+    """
     from xsmom.rollout import active_version
 
     with _pipeline(home, db, store, alerts=False) as pl:
@@ -153,7 +164,12 @@ def _entry(pl: Any, row: Any, now: int, settings: Any) -> dict[str, Any]:
 @click.argument("version")
 @_options
 def promote(version: str, home: Path, db: str | None, store: str | None) -> None:
-    """Promote VERSION (a version-id prefix) by one stage; to full it becomes active."""
+    """Promote VERSION (a version-id prefix) by one stage; to full it becomes active.
+
+    \b
+    Example:
+      xsmom rollout promote be73960c88a2 --home bot
+    """
     from xsmom.rollout import resolve
 
     with _pipeline(home, db, store, alerts=True) as pl:
@@ -167,7 +183,13 @@ def promote(version: str, home: Path, db: str | None, store: str | None) -> None
 @click.argument("version", required=False)
 @_options
 def rollback(version: str | None, home: Path, db: str | None, store: str | None) -> None:
-    """Roll back VERSION; the active version returns to the version it replaced."""
+    """Roll back VERSION; the active version returns to the version it replaced.
+
+    \b
+    Examples:
+      xsmom rollout rollback --home bot              # the version being rolled out
+      xsmom rollout rollback be73960c88a2 --home bot
+    """
     from xsmom.rollout import resolve
 
     with _pipeline(home, db, store, alerts=True) as pl:
@@ -181,7 +203,12 @@ def rollback(version: str | None, home: Path, db: str | None, store: str | None)
 @_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def history(home: Path, db: str | None, store: str | None, as_json: bool) -> None:
-    """List every stage change with its reason."""
+    """List every stage change with its reason.
+
+    \b
+    Example:
+      xsmom rollout history --home bot
+    """
     from xsmom.ledger import open_home_ledger
 
     with open_home_ledger(home, db, must_exist=True) as led:
