@@ -203,3 +203,39 @@ def test_the_daily_alert_reaches_a_discord_like_server(paper: PaperRun, tmp_path
     assert fields["PnL"] == f"{r.pnl:,.2f} USDT"
     assert fields["fees"] == f"{r.fees:,.2f} USDT"
     assert report.sent >= 1 and report.parked == 0
+
+
+def test_the_engine_hook_publishes_each_ended_day_once(paper: PaperRun, tmp_path: Path) -> None:
+    # kept last in this module: it adds daily alerts to the shared paper ledger
+    from xsmom.cli.live_daily import daily_report_hook
+    from xsmom.config import Config
+    from xsmom.live.active import BarContext
+
+    hook = daily_report_hook([ConsoleChannel(echo=lambda _line: None)], tmp_path)
+
+    def bar(now_ms: int) -> None:
+        hook(
+            BarContext(
+                bar_ts=now_ms - 3_600_000, now_ms=now_ms, config=Config(), version="v",
+                panel=None, weights={}, ledger=paper.ledger,  # type: ignore[arg-type]
+            )
+        )  # fmt: skip
+
+    def dates() -> list[str]:
+        items = [i for i in paper.ledger.outbox_items() if i.kind == "daily_report"]
+        return sorted({str(i.payload["date"]) for i in items})
+
+    before = dates()
+    bar(START + 3_600_000)  # the bot's first bar: no day has ended yet
+    bar(START + 5 * 3_600_000)  # same day
+    assert dates() == before and not list(tmp_path.glob("daily-*.html"))
+    bar(START + DAY_MS + 3_600_000)  # first bar of 09-02: 09-01 ended
+    assert (tmp_path / "daily-2025-09-01.html").is_file()
+    bar(START + 3 * DAY_MS + 3_600_000)  # a restart or gap over two midnights: both days, once
+    assert {f.name for f in tmp_path.glob("daily-*.html")} == {
+        "daily-2025-09-01.html", "daily-2025-09-02.html", "daily-2025-09-03.html",
+    }  # fmt: skip
+    n = len(paper.ledger.outbox_items())
+    bar(START + 3 * DAY_MS + 7_200_000)  # same day again: nothing new
+    assert len(paper.ledger.outbox_items()) == n
+    assert {"2025-09-01", "2025-09-02", "2025-09-03"} <= set(dates())

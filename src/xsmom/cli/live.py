@@ -98,6 +98,9 @@ def live(
 
     reload = (lambda: load_config(config_path)) if config_path is not None else None
     engine = build_engine(cfg, opts, bot, ledger, alerts=Alerts(channels), reload=reload)
+    from xsmom.cli.live_daily import daily_report_hook
+
+    engine.hooks.append(daily_report_hook(channels, bot.path / "reports"))
     flags = StopFlags()
     flags.install()
     worker.start()
