@@ -10,6 +10,7 @@ arrived: ``expired``). Everything else is passed through unchanged.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -19,6 +20,8 @@ from xsmom.exchange.precision import prepare_order
 from xsmom.exchange.reports import OrderReport, OrderRequest
 from xsmom.ledger import Ledger
 from xsmom.live.orders import IdScheme
+
+log = logging.getLogger(__name__)
 
 
 class LedgerFirst:
@@ -41,7 +44,23 @@ class LedgerFirst:
         return cast(Exchange, self)
 
     def place_order(self, request: OrderRequest) -> OrderReport:
-        """Record the intent (committed), then send; record a refusal."""
+        """Record the intent (committed), then send; record a refusal.
+
+        An intent the ledger already holds was sent before, perhaps by a process that died
+        before it learnt the outcome: the venue is asked for the id first, and an order it
+        has is returned instead of being sent again (Binance accepts a used id once the
+        first order is no longer open, so a second send would trade twice).
+        """
+        if self.ledger.order(request.client_id) is not None:
+            found = self.inner.order_by_client_id(request.symbol, request.client_id)
+            if found is not None:
+                log.warning(
+                    "%s: %s was sent before (the venue has it: %s); not sending again",
+                    request.symbol,
+                    request.client_id,
+                    found.status.value,
+                )
+                return found
         self._record(request)
         try:
             return self.inner.place_order(request)
