@@ -23,6 +23,7 @@ import ccxt
 
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import (
+    DataError,
     FatalError,
     InvalidOrderError,
     NetworkError,
@@ -231,17 +232,39 @@ class CcxtExchange:
 
     # ---- market data -------------------------------------------------------------------------
     def ticker(self, symbol: str) -> Ticker:
-        """Return the ticker of ``symbol``."""
+        """Return the ticker of ``symbol`` with the touch (see `tickers`)."""
         self.market(symbol)
         raw = self._call("fetch_ticker", lambda: self.client.fetch_ticker(symbol))
-        return cp.parse_ticker(raw, symbol, wall_ms())
+        return self._touch({symbol: cp.parse_ticker(raw, symbol, wall_ms())})[symbol]
 
     def tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]:
-        """Return the tickers of ``symbols``."""
+        """Return the tickers of ``symbols``, bid and ask filled from the book when needed.
+
+        A venue whose tickers carry no bid/ask (binanceusdm's 24hr ticker) is asked once more,
+        for all of them at once, through ccxt's ``fetchBidsAsks`` (Binance: bookTicker). A
+        symbol the answer lacks keeps no bid/ask (logged), so a caller that needs the book
+        fails on it instead of trading on the last price. DataError if a ticker is missing.
+        """
         for s in symbols:
             self.market(s)
         raw = self._call("fetch_tickers", lambda: self.client.fetch_tickers(list(symbols)))
-        return {s: cp.parse_ticker(raw[s], s, wall_ms()) for s in symbols if s in raw}
+        missing = [s for s in symbols if s not in raw]
+        if missing:
+            raise DataError(f"{self.name}: fetch_tickers answered without {missing}")
+        return self._touch({s: cp.parse_ticker(raw[s], s, wall_ms()) for s in symbols})
+
+    def _touch(self, tickers: dict[str, Ticker]) -> dict[str, Ticker]:
+        """Return ``tickers`` with bid/ask from one bids/asks request where they lack them."""
+        bare = [s for s, t in tickers.items() if t.bid is None or t.ask is None]
+        has = getattr(self.client, "has", None) or {}
+        if not bare or has.get("fetchBidsAsks") is not True:  # "emulated" = fetch_tickers again
+            return tickers
+        book = self._call("fetch_bids_asks", lambda: self.client.fetch_bids_asks(bare))
+        out = {s: cp.with_touch(t, book.get(s)) if s in bare else t for s, t in tickers.items()}
+        lacking = [s for s in bare if out[s].bid is None or out[s].ask is None]
+        if lacking:
+            log.warning("%s: the book ticker has no bid/ask for %s", self.name, lacking)
+        return out
 
     def ohlcv(
         self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None

@@ -7,6 +7,7 @@ venue.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -209,6 +210,16 @@ def parse_ticker(t: Raw, symbol: str, ts: int) -> Ticker:
         mark=fnum(t.get("markPrice")),
         ts=int(t.get("timestamp") or ts),
     )
+
+
+def with_touch(t: Ticker, book: Raw | None) -> Ticker:
+    """Return ``t`` with bid, ask and their time from a ccxt bids/asks entry that has both."""
+    if book is None:
+        return t
+    bid, ask = fnum(book.get("bid")), fnum(book.get("ask"))
+    if bid is None or ask is None:
+        return t
+    return dataclasses.replace(t, bid=bid, ask=ask, ts=int(book.get("timestamp") or t.ts))
 
 
 def parse_funding_rate(r: Raw, symbol: str, ts: int) -> MarkPrice:

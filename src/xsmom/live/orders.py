@@ -35,10 +35,16 @@ class Book:
             return cls(
                 symbol=ticker.symbol, bid=ticker.last, ask=ticker.last, ts=ticker.ts, from_last=True
             )
-        if ticker.bid is None or ticker.ask is None or not 0 < ticker.bid <= ticker.ask:
+        if ticker.bid is None or ticker.ask is None:
             raise DataError(
-                f"{ticker.symbol}: the venue gives no usable bid/ask (bid={ticker.bid}, "
-                f"ask={ticker.ask}); set live.execution.quote_source: last to use the last price"
+                f"{ticker.symbol}: the venue gives no bid/ask (bid={ticker.bid}, "
+                f"ask={ticker.ask}); on a venue without a book (paper on a store) set "
+                "live.execution.quote_source: last to use the last price"
+            )
+        if not 0 < ticker.bid <= ticker.ask:
+            raise DataError(
+                f"{ticker.symbol}: the venue's book is crossed or not positive (bid="
+                f"{ticker.bid:g}, ask={ticker.ask:g}); not trading on it"
             )
         return cls(symbol=ticker.symbol, bid=ticker.bid, ask=ticker.ask, ts=ticker.ts)
 
