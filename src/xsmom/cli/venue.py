@@ -98,6 +98,13 @@ def venue() -> None:
     show_default=True,
     help="Client order ids unique among open orders (Binance) or ever (strict).",
 )
+@click.option(
+    "--half-spread-ticks",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="Best bid and ask of the synthetic book: this many ticks from the last price.",
+)
 def serve(
     store: str,
     port: int,
@@ -112,6 +119,7 @@ def serve(
     api_secret: str | None,
     time_source: str,
     client_id_rule: str,
+    half_spread_ticks: int,
 ) -> None:
     """Serve the venue until interrupted (Ctrl-C).
 
@@ -137,6 +145,7 @@ def serve(
         time_source=time_source,
         state_file=state_file,
         client_id_rule="open" if client_id_rule == "open" else "ever",
+        half_spread_ticks=half_spread_ticks,
     )
     saver = StateSaver(server.venue, server.state).start() if server.state else None
     data = server.venue.data

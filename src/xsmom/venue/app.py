@@ -60,6 +60,7 @@ def create_server(
     order_limit_1m: int = 1200,
     wall: Callable[[], int] = wall_ms,
     sleep: Callable[[float], None] = time.sleep,
+    half_spread_ticks: int = 1,
 ) -> VenueServer:
     """Build (not start) a venue server over ``store`` (a folder, or ``sample``).
 
@@ -68,6 +69,7 @@ def create_server(
     ``open`` (Binance: a client order id is unique among open orders) or ``ever``. ``wall``
     (ms) is the server clock behind ``/time``, signatures and weights; ``sleep`` holds faulted
     requests: both are injectable so fault tests can run on a stepped clock.
+    ``half_spread_ticks``: the synthetic book's bid and ask sit this many ticks from the last.
     """
     if not 0.0 <= initial_balance < float("inf"):
         raise ConfigError(f"venue balance must be a finite number >= 0, not {initial_balance}")
@@ -87,6 +89,7 @@ def create_server(
         engine=engine,
         client_id_rule=client_id_rule,
         wall=wall,
+        half_spread_ticks=half_spread_ticks,
     )
     server = VenueServer(
         venue,

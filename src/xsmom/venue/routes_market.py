@@ -186,15 +186,23 @@ def _ticker_24hr(venue: Venue, params: Params) -> Any:
     return rows[0] if params.get("symbol") else rows
 
 
-def _book_one(venue: Venue, sym: str, now: int) -> dict[str, Any]:
+def _book_one(venue: Venue, sym: str, now: int) -> dict[str, Any] | None:
+    """Return the synthetic touch: bid and ask ``half_spread_ticks`` from the last price.
+
+    None before the symbol has a price (not listed yet at the replay time): Binance's
+    bookTicker has no row for a symbol that does not trade.
+    """
     spec = venue.data.specs[sym]
-    last = venue.engine.last_price(sym) or 0.0
+    last = venue.engine.last_price(sym)
+    if last is None or last <= 0:
+        return None
+    half = venue.half_spread_ticks * spec.price_tick
     pdp = spec.price_decimals()
     return {
         "symbol": spec.venue_id,
-        "bidPrice": num(last - spec.price_tick, pdp),
+        "bidPrice": num(last - half, pdp),
         "bidQty": "1000",
-        "askPrice": num(last + spec.price_tick, pdp),
+        "askPrice": num(last + half, pdp),
         "askQty": "1000",
         "time": now,
     }
@@ -203,7 +211,11 @@ def _book_one(venue: Venue, sym: str, now: int) -> dict[str, Any]:
 def _book_ticker(venue: Venue, params: Params) -> Any:
     now = venue.now()
     rows = [_book_one(venue, s, now) for s in symbols_of(venue, params)]
-    return rows[0] if params.get("symbol") else rows
+    if params.get("symbol"):
+        if rows[0] is None:
+            raise ApiError(400, -1121, "Invalid symbol.")
+        return rows[0]
+    return [r for r in rows if r is not None]
 
 
 def _ticker_price(venue: Venue, params: Params) -> Any:
@@ -220,7 +232,7 @@ def _ticker_price(venue: Venue, params: Params) -> Any:
 
 
 def _depth(venue: Venue, params: Params) -> Any:
-    """Return a synthetic book: levels one tick apart around the last price (no real depth)."""
+    """Return a synthetic book: levels one tick apart from the touch out (no real depth)."""
     sym = symbol_of(venue, params)
     spec = venue.data.specs[sym]
     now = venue.now()
@@ -231,9 +243,10 @@ def _depth(venue: Venue, params: Params) -> Any:
     pdp, qdp = spec.price_decimals(), spec.qty_decimals()
 
     def side(sign: int) -> list[list[str]]:
+        first = venue.half_spread_ticks  # the best level is the bookTicker's touch
         return [
             [num(last + sign * k * spec.price_tick, pdp), num(qty, qdp)]
-            for k in range(1, levels + 1)
+            for k in range(first, first + levels)
         ]
 
     return {"lastUpdateId": now, "E": now, "T": now, "bids": side(-1), "asks": side(1)}

@@ -71,9 +71,14 @@ class Venue:
         engine: MatchingEngine | None = None,
         client_id_rule: ClientIdRule = "open",
         wall: Callable[[], int] = wall_ms,
+        half_spread_ticks: int = 1,
     ) -> None:
         if time_source not in ("wall", "venue"):
             raise ConfigError(f"time source must be 'wall' or 'venue', not {time_source!r}")
+        if not 1 <= half_spread_ticks <= 1000:
+            raise ConfigError(f"venue half spread must be 1..1000 ticks, not {half_spread_ticks}")
+        # the synthetic book: best bid and ask this many ticks from the last price
+        self.half_spread_ticks = half_spread_ticks
         self.data = data
         self.clock = clock
         self.time_source = time_source

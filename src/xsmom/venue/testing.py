@@ -185,6 +185,7 @@ def start_venue(
     state_file: Path | None = None,
     wall: Callable[[], int] | None = None,
     sleep: Callable[[float], None] | None = None,
+    half_spread_ticks: int = 1,
 ) -> RunningVenue:
     """Start a venue over ``store`` on 127.0.0.1 (a free port by default) in a thread.
 
@@ -212,6 +213,7 @@ def start_venue(
         order_limit_1m=order_limit_1m,
         client_id_rule=client_id_rule,
         state_file=state_file,
+        half_spread_ticks=half_spread_ticks,
         **clocks,
     )
     server.start()
