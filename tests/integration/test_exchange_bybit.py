@@ -75,6 +75,10 @@ class BybitStandIn:
             return 200, {**self.instruments, "result": result}
         if path == "/v5/market/time":
             return 200, {"retCode": 0, "retMsg": "OK", "result": {}, "time": 1_700_000_000_000}
+        if path == "/v5/market/tickers":  # the recorded ticker: REST and WS share its fields
+            recorded = json.loads((DATA / "ws_ticker_linear.json").read_text())
+            result = {"category": "linear", "list": [recorded["data"]]}
+            return 200, {"retCode": 0, "retMsg": "OK", "result": result, "time": recorded["ts"]}
         if path == "/v5/asset/coin/query-info":
             return 200, {"retCode": 0, "retMsg": "OK", "result": {"rows": []}, "time": 0}
         status, code, msg = self.error
@@ -155,3 +159,13 @@ def test_bybit_set_margin_mode_and_leverage_errors_are_mapped(stand_in: BybitSta
         ex.set_leverage("BTC/USDT:USDT", 5)
     with pytest.raises(xe.AuthenticationError):
         ex.set_margin_mode("BTC/USDT:USDT", MarginMode.ISOLATED)
+
+
+def test_bybit_tickers_carry_the_touch_without_a_book_request(stand_in: BybitStandIn) -> None:
+    ex = bybit(stand_in)
+    ex.markets()
+    before = len(stand_in.paths)
+    t = ex.tickers(["BTC/USDT:USDT"])["BTC/USDT:USDT"]
+    # bid1Price / ask1Price / lastPrice / markPrice of the recorded payload
+    assert (t.bid, t.ask, t.last, t.mark) == (17215.5, 17216.0, 17216.0, 17217.33)
+    assert stand_in.paths[before:] == ["/v5/market/tickers"]  # no second (book) request
