@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import ccxt
@@ -19,10 +20,16 @@ import pytest
 
 from xsmom import errors as xe
 from xsmom.config.live import ExecutionConfig, GuardsConfig
+from xsmom.data.bundled import resolve_store
+from xsmom.exchange.breaker import CircuitBreaker
 from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange
+from xsmom.exchange.guarded import GuardedExchange
+from xsmom.exchange.interface import Exchange
 from xsmom.exchange.keys import ApiCredentials
+from xsmom.exchange.paper import PaperConfig, PaperExchange
 from xsmom.exchange.reports import OrderRequest, OrderSide, OrderType
 from xsmom.exchange.retry import RetryPolicy
+from xsmom.exchange.store_source import ManualClock, StoreMarketData
 from xsmom.live import CycleReport, Executor, Gate, GateInputs, IdScheme, margin_ratio
 from xsmom.venue import FeeModel
 from xsmom.venue.testing import RunningVenue, ccxt_config, start_venue
@@ -63,7 +70,7 @@ def adapter(rv: RunningVenue, url: str | None = None) -> CcxtExchange:
 class Bot:
     """One executor over the adapter, with the gate fed as the engine feeds it."""
 
-    def __init__(self, ex: CcxtExchange, cfg: ExecutionConfig, bar_ms: int = HOUR) -> None:
+    def __init__(self, ex: Exchange, cfg: ExecutionConfig, bar_ms: int = HOUR) -> None:
         self.ex, self.gate, self.bar_ms = ex, Gate(GuardsConfig()), bar_ms
         self.executor = Executor(ex, self.gate, cfg, ids=IDS, bar_ms=bar_ms)
 
@@ -270,3 +277,44 @@ def test_an_empty_or_partial_book_answer_is_an_error_not_the_last_price(
     tick = venue.venue.data.specs[ETH].price_tick
     assert order.price == pytest.approx(tickers[ETH].last + tick)  # join one tick off the last
     ex.close()
+
+
+# ---- paper accounts: the touch of their market data ------------------------------------------
+def test_paper_on_the_venues_data_joins_the_same_touch(venue: RunningVenue, tmp_path: Path) -> None:
+    source = adapter(venue)
+    paper = PaperExchange(source, tmp_path / "paper.json", venue.now, config=PaperConfig())
+    guarded = GuardedExchange(paper, CircuitBreaker(clock=venue.now), clock=venue.now)
+    bot = Bot(guarded, ExecutionConfig())  # default config: quote_source book
+    bid, _, _ = touch(venue, BTC)
+    report = bot.cycle(venue, START_MS - HOUR, {BTC: 0.05})
+    (order,) = report.placed
+    assert order.post_only and order.price == pytest.approx(bid)
+    (resting,) = paper.engine.open_orders(BTC)
+    assert resting.time_in_force == "GTX" and resting.price == pytest.approx(bid)
+    assert venue.venue.engine.orders() == []  # paper: nothing reached the venue's account
+    source.close()
+
+
+def test_paper_on_a_store_has_no_book_and_says_so(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    source = StoreMarketData(resolve_store("sample"), clock, symbols=[BTC])
+    paper = PaperExchange(source, tmp_path / "paper.json", clock, config=PaperConfig())
+    gate = Gate(GuardsConfig())
+    executor = Executor(paper, gate, ExecutionConfig(), ids=IDS, bar_ms=HOUR)
+    with pytest.raises(xe.DataError, match=r"no bid/ask .*paper on a store.*quote_source: last"):
+        executor.cycle(bar_ts=START_MS - HOUR, now_ms=START_MS, targets={BTC: 0.05})
+    assert paper.engine.orders() == []
+    last = Executor(paper, gate, ExecutionConfig(quote_source="last"), ids=IDS, bar_ms=HOUR)
+    gate.update(
+        GateInputs(
+            now_ms=START_MS,
+            equity=10_000.0,
+            margin_ratio=0.0,
+            positions={},
+            last_bar_ts=START_MS - HOUR,
+            bar_ms=HOUR,
+        )
+    )
+    (order,) = last.cycle(bar_ts=START_MS - HOUR, now_ms=START_MS, targets={BTC: 0.05}).placed
+    tick = source.markets()[BTC].price_tick
+    assert order.post_only and order.price == pytest.approx(source.ticker(BTC).last - tick)

@@ -218,7 +218,8 @@ class PaperExchange:
         return self.source.ticker(symbol)
 
     def tickers(self, symbols: Sequence[str]) -> dict[str, Ticker]:
-        """Return the source's tickers."""
+        """Return the source's tickers: the ccxt adapter's carry the venue's touch; a store's
+        have no bid/ask (trade them with ``quote_source: last``)."""
         return self.source.tickers(symbols)
 
     def ohlcv(
