@@ -96,3 +96,10 @@ def test_a_bad_choice_is_clicks_one_line_usage_error(
 ) -> None:
     code, err = run(["--store", "sample", "--client-id-rule", "never"], monkeypatch, capsys)
     assert code == 2 and "Traceback" not in err and "'never' is not one of" in err
+
+
+def test_a_half_spread_below_one_tick_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run(["--store", "sample", "--half-spread-ticks", "0"], monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err and "--half-spread-ticks" in err
