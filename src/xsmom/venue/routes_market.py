@@ -261,6 +261,10 @@ def _many(params: Params) -> int:
     return 1 if params.get("symbol") else 40
 
 
+def _book_weight(params: Params) -> int:
+    return 2 if params.get("symbol") else 5  # Binance's bookTicker weights
+
+
 MARKET_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/ping"): Route(_ping),
     ("GET", "/fapi/v1/time"): Route(_time),
@@ -273,7 +277,7 @@ MARKET_ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/fapi/v1/premiumIndex"): Route(_premium_index, _many),
     ("GET", "/fapi/v1/depth"): Route(_depth, _depth_weight),
     ("GET", "/fapi/v1/ticker/24hr"): Route(_ticker_24hr, _many),
-    ("GET", "/fapi/v1/ticker/bookTicker"): Route(_book_ticker, _many),
+    ("GET", "/fapi/v1/ticker/bookTicker"): Route(_book_ticker, _book_weight),
     ("GET", "/fapi/v1/ticker/price"): Route(_ticker_price, _many),
     ("GET", "/fapi/v2/ticker/price"): Route(_ticker_price, _many),
 }

@@ -85,3 +85,9 @@ def test_a_symbol_without_a_price_has_no_book_row(store) -> None:
 def test_half_spread_must_be_a_positive_number_of_ticks(store) -> None:
     with pytest.raises(ConfigError, match="half spread"):
         Venue(MarketData(store), ReplayClock(T0, speed=0.0), half_spread_ticks=0)
+
+
+def test_book_ticker_weighs_as_on_binance() -> None:
+    route = MARKET_ROUTES[("GET", "/fapi/v1/ticker/bookTicker")]
+    assert route.weight_of(Params({"symbol": "BTCUSDT"})) == 2
+    assert route.weight_of(Params({})) == 5
