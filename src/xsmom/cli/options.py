@@ -44,6 +44,8 @@ def check_out_dir(out: Path, *, force: bool, keep: tuple[str, ...] = ()) -> None
     probe = out
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():  # a file on the way: mkdir fails even for root
+        raise ConfigError(f"--out {out}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"--out {out}: {probe} is not writable")
     if not out.is_dir() or force:

@@ -40,7 +40,9 @@ def check_out_file(out: Path, force: bool) -> None:
     probe = parent
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
+    if not probe.is_dir():  # a file on the way: no folder can be made under it
+        raise ConfigError(f"--out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
         raise ConfigError(f"--out {out}: cannot write into {probe}")
 
 
