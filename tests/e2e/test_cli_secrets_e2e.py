@@ -18,10 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import pytest
+from cli_walk import leaf_paths
 
-from xsmom.cli.main import cli
 from xsmom.data.bundled import sample_store
 from xsmom.exchange import ManualClock, OrderRequest, OrderSide, PaperExchange, StoreMarketData
 from xsmom.notify.fake_discord import FakeDiscord, FakeDiscordState
@@ -37,24 +36,6 @@ HOOK_TOKEN = "xsHookTokenProbe4f2a9c7e1d3b"
 PROBES = (KEY, SECRET, FILE_KEY, FILE_SECRET, HOOK_TOKEN)
 START = "2025-06-01"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def leaf_commands() -> set[str]:
-    """Return every runnable command path of the CLI (``data import``, ``backtest``, ...)."""
-    ctx = click.Context(cli)
-    found: set[str] = set()
-
-    def walk(cmd: click.Command, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, [*path, name])
-        else:
-            found.add(" ".join(path))
-
-    walk(cli, [])
-    return found
 
 
 @dataclass
@@ -344,7 +325,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 
 def test_every_command_has_a_recipe() -> None:
-    missing = leaf_commands() - set(RECIPES)
+    missing = {" ".join(p) for p in leaf_paths()} - set(RECIPES)
     assert not missing, f"add a -vv secrets recipe for: {sorted(missing)}"
 
 
