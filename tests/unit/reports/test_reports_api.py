@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import xsmom.reports as reports
+from cli_run import run_xsmom
 from xsmom.cli.options import check_out_dir
 from xsmom.cli.report import check_out_file
 from xsmom.errors import ConfigError
@@ -89,13 +88,7 @@ def test_cli_out_under_a_file_is_one_line_exit_2(tmp_path: Path, args: list[str]
     f = tmp_path / "notes.txt"
     f.write_text("x")
     argv = [a.format(f=f, t=tmp_path) for a in args]
-    proc = subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", *argv],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    proc = run_xsmom(*argv, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == f"error: --out {argv[-1]}: {f} is a file, not a folder\n"
     assert f.read_text() == "x" and not (tmp_path / "home").exists()  # refused before any work
