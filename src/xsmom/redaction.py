@@ -7,7 +7,8 @@ the values of secret-looking environment variables (``*_API_KEY``, ``*_SECRET``,
 parts (`xsmom.notify.secrets`). `redact` masks those values in one pass (the longest
 first, so a secret inside another is removed whole) and known
 key patterns (API-key and signature headers and query parameters, ``"secret": ...`` in
-dict reprs, Discord webhook tokens). `RedactingFilter` applies it to a record's message,
+dict reprs, Discord webhook tokens, the password of a ``scheme://user:password@host`` URL).
+`RedactingFilter` applies it to a record's message,
 arguments, traceback and stack text; `install` puts it on the root handlers and in the
 record factory, so loggers with handlers of their own (``propagate=False``) are covered too;
 `guard_loggers` puts it on named library loggers for processes that never call `install`.
@@ -41,6 +42,8 @@ _KEY_NAMES = (
     r"|ACCESS-KEY|ACCESS-SIGN|ACCESS-PASSPHRASE|X-API-KEY|Authorization"
     r"|signature|apiKey|api_key|api_secret|api_password|secret|password|passphrase"
 )
+# the password of a URL such as postgresql://bot:PASSWORD@db/xsmom
+_URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]+:)(?P<sep>)(?P<value>[^@\s]*)(?=@)")
 _PATTERNS = (
     # header or field name, a quote, ':' or '=', then the value up to a delimiter
     re.compile(
@@ -48,6 +51,7 @@ _PATTERNS = (
         re.IGNORECASE,
     ),
     re.compile(r"(?P<name>discord(?:app)?\.com/api/webhooks/\d+/)(?P<sep>)(?P<value>[\w-]+)"),
+    _URL_PASSWORD,
 )
 
 
@@ -103,6 +107,11 @@ def redact(text: str, extra: Iterable[str] = ()) -> str:
     for key_pattern in _PATTERNS:
         text = key_pattern.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
     return text
+
+
+def redact_url(url: str) -> str:
+    """Return a database URL without its password (safe for logs, errors and provenance)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['name']}{MASK}", url)
 
 
 def _message(record: logging.LogRecord) -> str:

@@ -125,3 +125,23 @@ def test_guard_loggers_puts_one_filter_on_a_library_logger() -> None:
         lib.name, logging.INFO, __file__, 1, "k=%s", ("guardedLibSecret77",), None
     )
     assert guards[0].filter(record) and record.getMessage() == "k=***"
+
+
+def test_database_url_passwords_are_masked_in_any_text() -> None:
+    url = "postgresql+psycopg://bot:pw-Xy9%40z@db.internal:5432/xsmom"
+    assert redaction.redact_url(url) == "postgresql+psycopg://bot:***@db.internal:5432/xsmom"
+    line = f"cannot connect to {url}: timeout; retry"
+    assert redaction.redact(line) == (
+        "cannot connect to postgresql+psycopg://bot:***@db.internal:5432/xsmom: timeout; retry"
+    )
+    for plain in ("sqlite:////srv/bot/ledger.sqlite", "https://127.0.0.1:8080/fapi/v1/time"):
+        assert redaction.redact(plain) == redaction.redact_url(plain) == plain
+    assert redaction.redact_url("postgresql://bot:@db/x") == "postgresql://bot:***@db/x"
+
+
+def test_credentials_redact_through_the_one_mechanism() -> None:
+    creds = ApiCredentials("credsOnlyKey0042", "credsOnlySecret0042")
+    other = "registeredElsewhere77"
+    redaction.register(other)
+    text = f"key={creds.api_key} s {creds.secret} and {other} and secret: plain1234"
+    assert creds.redact(text) == redaction.redact(text) == "key=*** s *** and *** and secret: ***"
