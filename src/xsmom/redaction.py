@@ -3,15 +3,22 @@
 A process-wide registry holds every secret value the process knows: API credentials
 register themselves when built (`xsmom.exchange.keys.ApiCredentials`), and `install` adds
 the values of secret-looking environment variables (``*_API_KEY``, ``*_SECRET``,
-``*_PASSWORD``, ``*_TOKEN``, ``*WEBHOOK*`` ...). `redact` masks those values and known
+``*_PASSWORD``, ``*_TOKEN``, ``*WEBHOOK*`` ...), webhook channels register their URL's
+parts (`xsmom.notify.secrets`). `redact` masks those values in one pass (the longest
+first, so a secret inside another is removed whole) and known
 key patterns (API-key and signature headers and query parameters, ``"secret": ...`` in
-dict reprs, Discord webhook tokens). `RedactingFilter` applies it to a record's message,
+dict reprs, Discord webhook tokens, the password of a ``scheme://user:password@host`` URL).
+`RedactingFilter` applies it to a record's message,
 arguments, traceback and stack text; `install` puts it on the root handlers and in the
-record factory, so loggers with handlers of their own (``propagate=False``) are covered too.
+record factory, so loggers with handlers of their own (``propagate=False``) are covered too;
+`guard_loggers` puts it on named library loggers for processes that never call `install`.
+This is the only redaction mechanism: objects that hold secrets (``ApiCredentials``,
+``WebhookUrl``) register them here and mask their own texts with `redact`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -25,6 +32,7 @@ ENV_MIN_LEN = 6  # environment values: a guess by name, so be stricter
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _installed = {"factory": False}
+_frozen = {"values": frozenset[str]()}  # _secrets as of the last register (hash cached)
 
 _SECRET_ENV = re.compile(
     r"(API_?KEY|SECRET|PASSWORD|PASSPHRASE|TOKEN|WEBHOOK|PRIVATE_KEY)", re.IGNORECASE
@@ -34,6 +42,8 @@ _KEY_NAMES = (
     r"|ACCESS-KEY|ACCESS-SIGN|ACCESS-PASSPHRASE|X-API-KEY|Authorization"
     r"|signature|apiKey|api_key|api_secret|api_password|secret|password|passphrase"
 )
+# the password of a URL such as postgresql://bot:PASSWORD@db/xsmom
+_URL_PASSWORD = re.compile(r"(?P<name>://[^:/@\s]+:)(?P<sep>)(?P<value>[^@\s]*)(?=@)")
 _PATTERNS = (
     # header or field name, a quote, ':' or '=', then the value up to a delimiter
     re.compile(
@@ -41,6 +51,7 @@ _PATTERNS = (
         re.IGNORECASE,
     ),
     re.compile(r"(?P<name>discord(?:app)?\.com/api/webhooks/\d+/)(?P<sep>)(?P<value>[\w-]+)"),
+    _URL_PASSWORD,
 )
 
 
@@ -50,6 +61,7 @@ def register(*values: str | None) -> None:
         for v in values:
             if v and len(v) >= MIN_SECRET_LEN:
                 _secrets.add(v)
+        _frozen["values"] = frozenset(_secrets)
 
 
 def register_env(env: Mapping[str, str] | None = None) -> int:
@@ -76,14 +88,30 @@ def secrets() -> tuple[str, ...]:
         return tuple(sorted(_secrets, key=len, reverse=True))
 
 
+@functools.lru_cache(maxsize=32)
+def _alternation(values: frozenset[str]) -> re.Pattern[str] | None:
+    # one pass, longest alternative first: a whole URL goes before any of its parts, and one
+    # secret's mask never breaks another's match (sequential replaces could leave a tail)
+    if not values:
+        return None
+    return re.compile("|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)))
+
+
 def redact(text: str, extra: Iterable[str] = ()) -> str:
     """Return ``text`` with every registered secret, ``extra`` and known key pattern masked."""
-    for s in (*secrets(), *extra):
-        if s and len(s) >= MIN_SECRET_LEN:
-            text = text.replace(s, MASK)
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
+    values = _frozen["values"]
+    more = frozenset(s for s in extra if s and len(s) >= MIN_SECRET_LEN)
+    pattern = _alternation(values | more if more else values)
+    if pattern is not None:
+        text = pattern.sub(MASK, text)
+    for key_pattern in _PATTERNS:
+        text = key_pattern.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", text)
     return text
+
+
+def redact_url(url: str) -> str:
+    """Return a database URL without its password (safe for logs, errors and provenance)."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['name']}{MASK}", url)
 
 
 def _message(record: logging.LogRecord) -> str:
@@ -131,6 +159,14 @@ def _install_factory() -> None:
         return redact_record(previous(*args, **kwargs))
 
     logging.setLogRecordFactory(factory)
+
+
+def guard_loggers(*names: str) -> None:
+    """Put one redacting filter on each named logger (a library's, such as ``httpx``)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
 
 
 def install(env: Mapping[str, str] | None = None) -> None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
+from cli_walk import leaf_paths
 from click.testing import CliRunner
 
 from xsmom.cli.main import COMMANDS, cli
@@ -17,27 +17,6 @@ from xsmom.cli.verbosity import configure_logging
 
 REPO = Path(__file__).resolve().parents[2]
 DATE_OPTIONS = {"--start", "--end", "--date", "--since", "--until"}
-
-
-def leaf_paths() -> list[list[str]]:
-    """Return every runnable command as its words after ``xsmom``."""
-    ctx = click.Context(cli)
-    out: list[list[str]] = []
-
-    def walk(cmd: click.Command, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, [*path, name])
-        else:
-            out.append(path)
-
-    for name in COMMANDS:
-        cmd = cli.get_command(ctx, name)
-        assert cmd is not None
-        walk(cmd, [name])
-    return out
 
 
 def test_every_command_answers_h_with_an_example_and_date_formats() -> None:

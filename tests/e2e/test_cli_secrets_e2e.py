@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 import pytest
+from cli_walk import leaf_paths
 
-from xsmom.cli.main import cli
 from xsmom.data.bundled import sample_store
 from xsmom.exchange import ManualClock, OrderRequest, OrderSide, PaperExchange, StoreMarketData
+from xsmom.notify.fake_discord import FakeDiscord, FakeDiscordState
 from xsmom.venue.testing import RunningVenue, start_venue
 
 pytestmark = pytest.mark.slow
@@ -36,24 +36,6 @@ HOOK_TOKEN = "xsHookTokenProbe4f2a9c7e1d3b"
 PROBES = (KEY, SECRET, FILE_KEY, FILE_SECRET, HOOK_TOKEN)
 START = "2025-06-01"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def leaf_commands() -> set[str]:
-    """Return every runnable command path of the CLI (``data import``, ``backtest``, ...)."""
-    ctx = click.Context(cli)
-    found: set[str] = set()
-
-    def walk(cmd: click.Command, path: list[str]) -> None:
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(ctx):
-                sub = cmd.get_command(ctx, name)
-                assert sub is not None
-                walk(sub, [*path, name])
-        else:
-            found.add(" ".join(path))
-
-    walk(cli, [])
-    return found
 
 
 @dataclass
@@ -217,20 +199,29 @@ def _meta(s: Session) -> None:
     )  # fmt: skip  (2: a model with no walk-forward folds may be refused in one line)
 
 
-def _notify(s: Session) -> None:
-    from xsmom.notify.fake_discord import FakeDiscord, FakeDiscordState
+def _posted(s: Session, name: str, hook: FakeDiscord) -> None:
+    # what reached the channel is output too: every embed, field and attached file
+    with hook.state.lock:
+        for p in hook.state.accepted:
+            files = b"".join(p.files.values()).decode("utf-8", "replace")
+            s.outputs.append((name, json.dumps(p.payload) + p.query + files))
 
+
+def _notify(s: Session) -> None:
     cfg = s.tmp / "notify.yaml"
     cfg.write_text("notify:\n  discord:\n    enabled: true\n")
     with FakeDiscord(FakeDiscordState(token=HOOK_TOKEN)) as hook:
-        s.run(
-            "notify",
-            "test",
-            "--config",
-            str(cfg),
-            extra_env={"XSMOM_DISCORD_WEBHOOK_URL": hook.url},
-        )
-        assert len(hook.state.accepted) == 1
+        for verbosity in ("-vv", "-vvv"):  # -vvv: httpx and httpcore at debug, URL in hand
+            s.run(
+                "notify",
+                "test",
+                "--config",
+                str(cfg),
+                verbosity=verbosity,
+                extra_env={"XSMOM_DISCORD_WEBHOOK_URL": hook.url},
+            )
+        assert len(hook.state.accepted) == 2
+        _posted(s, "-vv notify test (posted)", hook)
 
 
 def _rollout(s: Session) -> None:
@@ -257,10 +248,16 @@ def _live(s: Session) -> None:
     cfg.write_text(
         "data:\n  symbols: [BTC/USDT:USDT]\n"
         "live:\n  execution:\n    quote_source: last\n  engine:\n    warmup_bars: 50\n"
+        "notify:\n  discord:\n    enabled: true\n"
     )
     home = str(s.tmp / "bot")
     url = s.venue.url
-    s.run("live", "--config", str(cfg), "--home", home, "--venue", url, "--max-bars", "1")
+    with FakeDiscord(FakeDiscordState(token=HOOK_TOKEN)) as hook:
+        hook_env = {"XSMOM_DISCORD_WEBHOOK_URL": hook.url}
+        live = ["live", "--config", str(cfg), "--home", home, "--venue", url, "--max-bars", "1"]
+        s.run(*live, extra_env=hook_env)
+        assert hook.state.accepted, "the live run notified nothing: the check saw no message"
+        _posted(s, "-vv live (posted)", hook)
     s.run("status", "--home", home, "--json")
     s.run("health", "--home", home, ok=(0, 1))
     s.run("stop", "--home", home)
@@ -328,7 +325,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 
 def test_every_command_has_a_recipe() -> None:
-    missing = leaf_commands() - set(RECIPES)
+    missing = {" ".join(p) for p in leaf_paths()} - set(RECIPES)
     assert not missing, f"add a -vv secrets recipe for: {sorted(missing)}"
 
 

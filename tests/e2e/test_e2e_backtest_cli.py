@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
+from cli_run import run_xsmom as xsmom
 from xsmom.backtest import METRIC_KEYS
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def xsmom(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
-    )
 
 
 def test_backtest_on_sample_writes_every_output(tmp_path: Path) -> None:

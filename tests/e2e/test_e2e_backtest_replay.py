@@ -3,17 +3,15 @@ trades.parquet, funding.parquet and the store's prices matches equity.csv (issue
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import run_xsmom
 from xsmom.data.bundled import sample_store
 
-REPO = Path(__file__).resolve().parents[2]
 HOUR = 3_600_000
 E0 = 10_000.0
 # tight stops on hourly ATRs, daily rebalancing and re-entry after the cooldown, so that
@@ -42,16 +40,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("replay")
     (tmp / "stops.yaml").write_text(CONFIG)
     out = tmp / "run"
-    r = subprocess.run(
-        [
-            *(sys.executable, "-m", "xsmom.cli.main", "backtest", "--store", "sample"),
-            *("--config", str(tmp / "stops.yaml"), "--start", "2025-06-01", "--out", str(out)),
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
+    r = run_xsmom(
+        *("backtest", "--store", "sample", "--config", tmp / "stops.yaml"),
+        *("--start", "2025-06-01", "--out", out, "--quiet"),
     )
     assert r.returncode == 0, r.stderr
     return out

@@ -8,17 +8,15 @@ import html
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import run_xsmom
 from xsmom.data.bundled import sample_store
 
-REPO = Path(__file__).resolve().parents[2]
 E0 = 10_000.0
 BARS_PER_YEAR = 24 * 365
 
@@ -26,15 +24,9 @@ BARS_PER_YEAR = 24 * 365
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("stats") / "run"
-    r = subprocess.run(
-        [
-            *(sys.executable, "-m", "xsmom.cli.main", "backtest", "--store", "sample"),
-            *("--start", "2025-09-01", "--end", "2026-01-01", "--out", str(out), "--no-progress"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=600,
+    r = run_xsmom(
+        *("backtest", "--store", "sample", "--start", "2025-09-01", "--end", "2026-01-01"),
+        *("--out", out, "--no-progress"),
     )
     assert r.returncode == 0, r.stderr
     return out

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ import pytest
 from click.testing import CliRunner, Result
 from ledger_backends import ledger_url, pg_module_db, pg_server  # noqa: F401  (fixtures)
 
+from cli_run import run_xsmom
 from xsmom.cli.main import cli
 from xsmom.errors import ConfigError
 from xsmom.ledger import Ledger, open_ledger
@@ -170,13 +169,7 @@ def invoke(*args: str) -> Result:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", "ledger", *args],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=120,
-    )
+    return run_xsmom("ledger", *args, timeout=120)
 
 
 @pytest.fixture(scope="module")

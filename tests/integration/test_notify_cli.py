@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cli_run import run_xsmom
 from xsmom.notify.fake_discord import FakeDiscord
 
 
@@ -24,14 +24,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("XSMOM_")}
     pre = ["-vv"] if verbose else []
-    return subprocess.run(
-        [sys.executable, "-m", "xsmom.cli.main", *pre, "notify", "test", *args],
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_xsmom(*pre, "notify", "test", *args, env={**clean, **(env or {})}, timeout=120)
 
 
 def _config(tmp_path: Path, notify: str) -> Path:

@@ -93,3 +93,55 @@ def test_a_broken_format_string_still_logs_masked() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%s %s", ("brokenFmtSecret1",), None)
     redaction.redact_record(record)
     assert "brokenFmtSecret1" not in str(record.msg) and record.args is None
+
+
+def test_a_secret_inside_another_is_masked_whole_in_one_pass() -> None:
+    url = "https://hooks.example.invalid/svc/onePassOuter0001/onePassInner0002"
+    redaction.register("onePassInner0002", url)
+    assert redaction.redact(f"POST {url}?wait=true; onePassInner0002") == (
+        "POST ***?wait=true; ***"
+    )
+    # a value given only to one call (a filter's own secrets) joins the same pass
+    assert redaction.redact("x onlyHereXyz99 y", ["onlyHereXyz99", "ab"]) == "x *** y"
+
+
+def test_a_filter_masks_its_own_secrets_without_the_registry(
+    stream: tuple[logging.Logger, io.StringIO],
+) -> None:
+    log, buf = stream
+    log.handlers[0].addFilter(redaction.RedactingFilter(["filterOwnSecret321"]))
+    log.info("sent %s", "filterOwnSecret321")
+    assert "filterOwnSecret321" not in buf.getvalue() and "sent ***" in buf.getvalue()
+    assert "filterOwnSecret321" not in redaction.secrets()  # not registered process-wide
+
+
+def test_guard_loggers_puts_one_filter_on_a_library_logger() -> None:
+    redaction.register("guardedLibSecret77")
+    lib = logging.getLogger("thirdparty.guarded")
+    redaction.guard_loggers("thirdparty.guarded", "thirdparty.guarded")
+    guards = [f for f in lib.filters if isinstance(f, redaction.RedactingFilter)]
+    assert len(guards) == 1
+    record = lib.makeRecord(
+        lib.name, logging.INFO, __file__, 1, "k=%s", ("guardedLibSecret77",), None
+    )
+    assert guards[0].filter(record) and record.getMessage() == "k=***"
+
+
+def test_database_url_passwords_are_masked_in_any_text() -> None:
+    url = "postgresql+psycopg://bot:pw-Xy9%40z@db.internal:5432/xsmom"
+    assert redaction.redact_url(url) == "postgresql+psycopg://bot:***@db.internal:5432/xsmom"
+    line = f"cannot connect to {url}: timeout; retry"
+    assert redaction.redact(line) == (
+        "cannot connect to postgresql+psycopg://bot:***@db.internal:5432/xsmom: timeout; retry"
+    )
+    for plain in ("sqlite:////srv/bot/ledger.sqlite", "https://127.0.0.1:8080/fapi/v1/time"):
+        assert redaction.redact(plain) == redaction.redact_url(plain) == plain
+    assert redaction.redact_url("postgresql://bot:@db/x") == "postgresql://bot:***@db/x"
+
+
+def test_credentials_redact_through_the_one_mechanism() -> None:
+    creds = ApiCredentials("credsOnlyKey0042", "credsOnlySecret0042")
+    other = "registeredElsewhere77"
+    redaction.register(other)
+    text = f"key={creds.api_key} s {creds.secret} and {other} and secret: plain1234"
+    assert creds.redact(text) == redaction.redact(text) == "key=*** s *** and *** and secret: ***"

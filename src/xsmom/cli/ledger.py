@@ -7,22 +7,9 @@ from pathlib import Path
 
 import click
 
+from xsmom.cli.options import home_option, ledger_options
 from xsmom.data.atomic import atomic_write
 from xsmom.errors import ConfigError
-
-HOME_HELP = "Bot home folder (its ledger is HOME/ledger.sqlite)."
-DB_HELP = "Ledger database URL instead of the home's file (sqlite:///FILE, postgresql://...)."
-
-
-def _home_options(f: click.decorators.FC) -> click.decorators.FC:
-    f = click.option("--db", help=DB_HELP)(f)
-    return click.option(
-        "--home",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("xsmom-home"),
-        show_default=True,
-        help=HOME_HELP,
-    )(f)
 
 
 @click.group()
@@ -38,7 +25,7 @@ def ledger() -> None:
 
 
 @ledger.command(short_help="Export the ledger to Parquet/CSV files for analysis.")
-@_home_options
+@ledger_options
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output folder.")
 @click.option("--force", is_flag=True, help="Write into an existing non-empty folder.")
 def export(home: Path, db: str | None, out: Path, force: bool) -> None:
@@ -63,7 +50,7 @@ def export(home: Path, db: str | None, out: Path, force: bool) -> None:
 
 
 @ledger.command()
-@_home_options
+@ledger_options
 def info(home: Path, db: str | None) -> None:
     """Show the database, its schema revision and the rows of each table.
 
@@ -82,13 +69,7 @@ def info(home: Path, db: str | None) -> None:
 
 
 @ledger.command(short_help="Copy a SQLite ledger safely while the engine runs.")
-@click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("xsmom-home"),
-    show_default=True,
-    help=HOME_HELP,
-)
+@home_option
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Backup file.")
 @click.option("--force", is_flag=True, help="Replace an existing backup file.")
 def backup(home: Path, out: Path, force: bool) -> None:

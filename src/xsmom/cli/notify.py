@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from xsmom.cli.options import ledger_options
 from xsmom.config import load_config
 from xsmom.errors import ConfigError, NetworkError
 from xsmom.notify import NotificationTested, build_channels, render
@@ -53,14 +54,7 @@ def test_cmd(config_path: Path | None) -> None:
 
 
 @notify.command("outbox")
-@click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("xsmom-home"),
-    show_default=True,
-    help="Home folder of the bot.",
-)
-@click.option("--db", help="Ledger database URL (default: HOME/ledger.sqlite).")
+@ledger_options
 def outbox_cmd(home: Path, db: str | None) -> None:
     """List the alerts not yet delivered (per channel), oldest first, with their last error.
 

@@ -1,4 +1,5 @@
-"""Options shared by command modules: dates, output folders, the progress flag."""
+"""Options shared by command modules: dates, output folders, the bot home and its ledger,
+the progress flag."""
 
 from __future__ import annotations
 
@@ -14,6 +15,24 @@ from xsmom.errors import ConfigError
 
 FC = TypeVar("FC", bound=Callable[..., object])
 DATE_HELP = "UTC, YYYY-MM-DD[THH:MM]"
+HOME_HELP = "Bot home folder (its ledger is HOME/ledger.sqlite)."
+DB_HELP = "Ledger database URL instead of the home's file (sqlite:///FILE, postgresql://...)."
+
+
+def home_option(f: FC) -> FC:
+    """Add ``--home`` (default ./xsmom-home) to a command."""
+    return click.option(
+        "--home",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("xsmom-home"),
+        show_default=True,
+        help=HOME_HELP,
+    )(f)
+
+
+def ledger_options(f: FC) -> FC:
+    """Add ``--home`` and ``--db`` (the ledger of a bot home, or a database URL)."""
+    return home_option(click.option("--db", help=DB_HELP)(f))
 
 
 def parse_date_ms(value: str | None, name: str) -> int | None:
@@ -44,6 +63,8 @@ def check_out_dir(out: Path, *, force: bool, keep: tuple[str, ...] = ()) -> None
     probe = out
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():  # a file on the way: mkdir fails even for root
+        raise ConfigError(f"--out {out}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise ConfigError(f"--out {out}: {probe} is not writable")
     if not out.is_dir() or force:

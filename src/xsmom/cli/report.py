@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from xsmom.cli.ledger import DB_HELP, HOME_HELP
+from xsmom.cli.options import ledger_options
 from xsmom.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ def check_out_file(out: Path, force: bool) -> None:
     probe = parent
     while not probe.exists():
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
+    if not probe.is_dir():  # a file on the way: no folder can be made under it
+        raise ConfigError(f"--out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK):
         raise ConfigError(f"--out {out}: cannot write into {probe}")
 
 
@@ -56,14 +58,7 @@ def _parse_day(value: str | None) -> date:
 
 
 @report.command("daily")
-@click.option(
-    "--home",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("xsmom-home"),
-    show_default=True,
-    help=HOME_HELP,
-)
-@click.option("--db", help=DB_HELP)
+@ledger_options
 @click.option("--date", "day_s", help="UTC day, YYYY-MM-DD (default: yesterday, UTC).")
 @click.option(
     "--out",

@@ -48,11 +48,6 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def redact_url(url: str) -> str:
-    """Return a database URL without its password (safe for logs and provenance)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
-
-
 def git_commit(where: Path | None = None) -> str | None:
     """Return the git commit of the code (``None`` outside a git checkout)."""
     cwd = where or Path(__file__).resolve().parent

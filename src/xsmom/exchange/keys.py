@@ -46,10 +46,8 @@ class ApiCredentials:
         return tuple(s for s in (self.api_key, self.secret, self.password) if s)
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with every secret replaced by ``***``."""
-        for s in self.secrets():
-            text = text.replace(s, REDACTED)
-        return text
+        """Return ``text`` with every secret (and every registered one) replaced by ``***``."""
+        return redaction.redact(text, self.secrets())
 
     def ccxt_config(self) -> dict[str, str]:
         """Return the ccxt constructor options holding the keys."""

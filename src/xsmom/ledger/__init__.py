@@ -18,7 +18,7 @@ PostgreSQL for a server), migrated with Alembic on open.
 
 from typing import TYPE_CHECKING, Any
 
-from xsmom.ledger.db import default_url, head_revision, normalize_url, redact_url
+from xsmom.ledger.db import default_url, head_revision, normalize_url
 from xsmom.ledger.ledger import Ledger, LedgerReads, LedgerTx, open_home_ledger, open_ledger
 from xsmom.ledger.repo_rollout import RolloutFillView
 from xsmom.ledger.views import (
@@ -44,6 +44,7 @@ from xsmom.ledger.views import (
     TargetView,
     TransitionView,
 )
+from xsmom.redaction import redact_url
 
 if TYPE_CHECKING:
     from xsmom.ledger.export import export_ledger

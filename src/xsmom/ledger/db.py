@@ -16,7 +16,6 @@ opening a new ledger together migrate it once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from xsmom.errors import ConfigError, CorruptStateError, LedgerUnavailableError
+from xsmom.redaction import redact_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 LEDGER_FILE = "ledger.sqlite"
@@ -50,11 +50,6 @@ def normalize_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
-
-
-def redact_url(url: str) -> str:
-    """Return a database URL without its password (safe for logs and errors)."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
 def sqlite_path(url: str) -> Path | None:

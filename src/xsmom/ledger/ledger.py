@@ -27,7 +27,6 @@ from xsmom.ledger.db import (
     head_revision,
     make_engines,
     normalize_url,
-    redact_url,
     sqlite_path,
 )
 from xsmom.ledger.db import upgrade as migrate
@@ -38,6 +37,7 @@ from xsmom.ledger.repo_orders import OrderReads, OrderWrites
 from xsmom.ledger.repo_rollout import RolloutReads, RolloutWrites
 from xsmom.ledger.repo_safety import SafetyReads, SafetyWrites
 from xsmom.notify.outbox_types import Outbox
+from xsmom.redaction import redact_url
 
 
 class LedgerReads(OrderReads, AccountReads, SafetyReads, OutboxReads, RolloutReads):

@@ -17,7 +17,7 @@ import httpx
 
 from xsmom.notify.outbox_types import SEVERITIES
 from xsmom.notify.render import Rendered
-from xsmom.notify.secrets import WebhookUrl
+from xsmom.notify.secrets import WebhookUrl, guard_library_logs
 
 Outcome = Literal["ok", "retry", "permanent"]
 MAX_DETAIL = 300
@@ -65,6 +65,37 @@ class Channel(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class HttpChannel:
+    """What every webhook channel shares: a secret URL (masked in every log from now on), a
+    name, a severity threshold and an HTTP client; subclasses add ``send``."""
+
+    def __init__(
+        self,
+        url: WebhookUrl,
+        *,
+        name: str,
+        min_severity: str,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.name = name
+        self.min_severity = min_severity
+        self._url = url
+        guard_library_logs(url)
+        self._client = httpx.Client(timeout=timeout_s, transport=transport)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, url={self._url!r})"
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` without the webhook URL."""
+        return self._url.redact(text)
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
 
 
 def accepts(min_severity: str, severity: str) -> bool:

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from xsmom.notify.channel import SendResult, post
+from xsmom.notify.channel import HttpChannel, SendResult, post
 from xsmom.notify.render import Field, Rendered, iso
-from xsmom.notify.secrets import WebhookUrl, guard_library_logs
+from xsmom.notify.secrets import WebhookUrl
 
 CONTENT = 2000
 EMBEDS = 10
@@ -125,7 +125,7 @@ def discord_payload(message: Rendered, username: str = "xsmom") -> dict[str, Any
     return payload
 
 
-class DiscordChannel:
+class DiscordChannel(HttpChannel):
     """Post rendered messages to a Discord webhook (``?wait=true``: an unsaved post fails)."""
 
     def __init__(
@@ -138,15 +138,10 @@ class DiscordChannel:
         timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.name = name
-        self.min_severity = min_severity
-        self._url = url
-        guard_library_logs(url)
+        super().__init__(
+            url, name=name, min_severity=min_severity, timeout_s=timeout_s, transport=transport
+        )
         self._username = username
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
-
-    def __repr__(self) -> str:
-        return f"DiscordChannel(name={self.name!r}, url={self._url!r})"
 
     def send(self, message: Rendered) -> SendResult:
         """Post ``message`` (multipart when it has attachments); never raise."""
@@ -160,11 +155,3 @@ class DiscordChannel:
         ]
         data = {"payload_json": json.dumps(payload)}
         return post(self._client, self._url, data=data, files=files, params=params)
-
-    def redact(self, text: str) -> str:
-        """Return ``text`` without the webhook URL."""
-        return self._url.redact(text)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()

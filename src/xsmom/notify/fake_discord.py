@@ -5,9 +5,11 @@ checks the body against Discord's documented limits with its own code (not the c
 answers 400 ``Invalid Form Body`` (code 50035) like Discord when one is broken; a wrong token
 is 401, an unknown id 404. Faults for tests: ``down`` (every request answers ``down_status``,
 or is dropped unanswered when that is 0), ``script`` (the next requests answer ``("429",
-retry_after)``, ``("status", 503.0)``, ``("reset", 0)``, or ``("lose_answer", 0)``: stored,
-then the answer is lost) and ``rate_limit_every`` (every n-th request is a 429). ``accepted``
-holds what was posted.
+retry_after)``, ``("status", 503.0)``, ``("reset", 0)``, ``("lose_answer", 0)``: stored,
+then the answer is lost, or ``("hold", seconds)``: stored, ``held`` set, then no answer until
+``release`` is set or the seconds pass, and the answer is lost: a client killed meanwhile dies
+mid-delivery) and ``rate_limit_every`` (every n-th request is a 429). ``accepted`` holds what
+was posted.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class FakeDiscordState:
     rate_limit_every: int = 0
     retry_after: float = 1.5
     delay_s: float = 0.0  # answer this late (to test client timeouts)
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
     accepted: list[Posted] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     requests: int = 0
@@ -185,7 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
             fault = self._fault(state)
         if state.delay_s:
             time.sleep(state.delay_s)
-        if fault is not None and fault[0] != "lose_answer":
+        if fault is not None and fault[0] not in ("lose_answer", "hold"):
             if fault[0] == "reset":
                 self.close_connection = True
             elif fault[0] == "429":
@@ -194,9 +198,17 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._answer(int(fault[1]), {"message": "Service Unavailable", "code": 0})
             return
-        self._accept(state, body, url.query, lose_answer=fault is not None)
+        hold_s = fault[1] if fault is not None and fault[0] == "hold" else None
+        self._accept(state, body, url.query, lose_answer=fault is not None, hold_s=hold_s)
 
-    def _accept(self, state: FakeDiscordState, body: bytes, query: str, lose_answer: bool) -> None:
+    def _accept(
+        self,
+        state: FakeDiscordState,
+        body: bytes,
+        query: str,
+        lose_answer: bool,
+        hold_s: float | None = None,
+    ) -> None:
         ctype = self.headers.get("Content-Type", "")
         try:
             if ctype.startswith("multipart/form-data"):
@@ -215,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
         if found:
             self._answer(400, {"message": "Invalid Form Body", "code": 50035, "errors": found})
         elif lose_answer:
+            if hold_s is not None:
+                state.held.set()
+                state.release.wait(hold_s)
             self.close_connection = True  # stored, but the client never hears it
         else:
             self._answer(200, {"id": str(len(state.accepted)), "content": payload.get("content")})

@@ -85,6 +85,8 @@ class Message:
     """Base of every catalogue message."""
 
     kind: ClassVar[str] = "message"
+    level: ClassVar[str] = "info"  # the severity, where it does not depend on the fields
+    key_fields: ClassVar[tuple[str, ...]] = ("ts_event",)  # what identifies the event
     ts_event: int
     ts_init: int
 
@@ -101,12 +103,13 @@ class Message:
     @property
     def severity(self) -> str:
         """Return info, warning or critical."""
-        return "info"
+        return self.level
 
     @property
     def dedup_key(self) -> str:
-        """Return the key that identifies this event (one alert per key and channel)."""
-        return f"{self.kind}:{self.ts_event}"
+        """Return the key that identifies this event (one alert per key and channel):
+        ``kind:`` and the ``key_fields``' values, never when the message was made."""
+        return ":".join([self.kind, *(str(getattr(self, f)) for f in self.key_fields)])
 
     def to_payload(self) -> dict[str, Any]:
         """Return the JSON-safe dict stored in the outbox (``from_payload`` reverses it)."""
@@ -126,15 +129,12 @@ class EngineStarted(Message):
     """The trading engine started (or restarted) a run."""
 
     kind: ClassVar[str] = "engine_started"
+    key_fields: ClassVar[tuple[str, ...]] = ("run_id",)
     run_id: str
     mode: str
     exchange: str = ""
     config_version: str = ""
     symbols: int = 0
-
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.run_id}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,6 +142,7 @@ class EngineStopped(Message):
     """The trading engine stopped; ``clean`` is False after a crash or a kill switch."""
 
     kind: ClassVar[str] = "engine_stopped"
+    key_fields: ClassVar[tuple[str, ...]] = ("run_id",)
     run_id: str
     reason: str
     clean: bool = True
@@ -150,26 +151,19 @@ class EngineStopped(Message):
     def severity(self) -> str:
         return "info" if self.clean else "critical"
 
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.run_id}"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillsSummarized(Message):
     """The fills of one bar: count, notional, fees; ``lines`` holds one text per fill."""
 
     kind: ClassVar[str] = "fills_summary"
+    key_fields: ClassVar[tuple[str, ...]] = ("bar_ms",)
     bar_ms: int
     fills: int
     notional: float
     fees: float
     equity: float | None = None
     lines: tuple[str, ...] = ()
-
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.bar_ms}"
 
 
 _STATE_SEVERITY = {"active": "info", "reducing": "warning", "halted": "critical"}
@@ -180,6 +174,7 @@ class GuardTransitioned(Message):
     """The trading state moved (active / reducing / halted) because of ``guard``."""
 
     kind: ClassVar[str] = "guard_transition"
+    key_fields: ClassVar[tuple[str, ...]] = ("ts_event", "guard", "to_state")
     from_state: str
     to_state: str
     guard: str
@@ -189,24 +184,17 @@ class GuardTransitioned(Message):
     def severity(self) -> str:
         return _STATE_SEVERITY.get(self.to_state, "warning")
 
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.ts_event}:{self.guard}:{self.to_state}"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CircuitBreakerOpened(Message):
     """The exchange circuit breaker opened: trading is restricted until it closes."""
 
     kind: ClassVar[str] = "breaker_opened"
+    level: ClassVar[str] = "critical"
     calls: int
     failures: int
     failure_rate: float
     reason: str
-
-    @property
-    def severity(self) -> str:
-        return "critical"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,17 +210,11 @@ class NoTradeAlerted(Message):
     """No order went out for longer than expected although targets asked for trades."""
 
     kind: ClassVar[str] = "no_trade"
+    level: ClassVar[str] = "warning"
+    key_fields: ClassVar[tuple[str, ...]] = ("since_ms",)
     since_ms: int
     bars: int
     reason: str
-
-    @property
-    def severity(self) -> str:
-        return "warning"
-
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.since_ms}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,18 +222,12 @@ class StaleHeartbeatDetected(Message):
     """The engine's heartbeat is older than the threshold (``xsmom health --notify``)."""
 
     kind: ClassVar[str] = "heartbeat_stale"
+    level: ClassVar[str] = "critical"
+    # one alert per stale beat, however often the health check runs
+    key_fields: ClassVar[tuple[str, ...]] = ("last_beat_ms",)
     last_beat_ms: int
     threshold_s: float
     home: str = ""
-
-    @property
-    def severity(self) -> str:
-        return "critical"
-
-    @property
-    def dedup_key(self) -> str:
-        # one alert per stale beat, however often the health check runs
-        return f"{self.kind}:{self.last_beat_ms}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,11 +235,8 @@ class ReconciliationRepaired(Message):
     """Reconciliation found differences with the exchange and repaired them."""
 
     kind: ClassVar[str] = "reconciliation_repaired"
+    level: ClassVar[str] = "warning"
     repairs: tuple[str, ...]
-
-    @property
-    def severity(self) -> str:
-        return "warning"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,12 +244,9 @@ class ReconciliationRefused(Message):
     """Reconciliation found differences it must not repair alone; trading is halted."""
 
     kind: ClassVar[str] = "reconciliation_refused"
+    level: ClassVar[str] = "critical"
     reason: str
     differences: tuple[str, ...] = ()
-
-    @property
-    def severity(self) -> str:
-        return "critical"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -284,6 +254,7 @@ class OptimizerFinished(Message):
     """An optimization finished; ``accepted`` is the gate's verdict on the candidate."""
 
     kind: ClassVar[str] = "optimizer_result"
+    key_fields: ClassVar[tuple[str, ...]] = ("candidate_version", "ts_event")
     candidate_version: str
     accepted: bool
     oos_sharpe: float
@@ -292,10 +263,6 @@ class OptimizerFinished(Message):
     pbo: float | None = None
     reasons: tuple[str, ...] = ()
 
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.candidate_version}:{self.ts_event}"
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DailyReportCreated(Message):
@@ -303,6 +270,7 @@ class DailyReportCreated(Message):
     per-symbol attribution shown as the embed's description."""
 
     kind: ClassVar[str] = "daily_report"
+    key_fields: ClassVar[tuple[str, ...]] = ("date",)
     date: str
     pnl: float
     return_pct: float
@@ -314,10 +282,6 @@ class DailyReportCreated(Message):
     turnover: float = 0.0
     chart: Attachment | None = None
     lines: tuple[str, ...] = ()  # attribution, one line per symbol (largest first)
-
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.date}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,6 +297,7 @@ class RolloutTransitioned(Message):
     """A config version moved between rollout stages (promoted, rolled back, retired)."""
 
     kind: ClassVar[str] = "rollout_transition"
+    key_fields: ClassVar[tuple[str, ...]] = ("version", "to_stage", "ts_event")
     version: str
     from_stage: str
     to_stage: str
@@ -343,10 +308,6 @@ class RolloutTransitioned(Message):
     @property
     def severity(self) -> str:
         return "warning" if self.to_stage == "rolled_back" else "info"
-
-    @property
-    def dedup_key(self) -> str:
-        return f"{self.kind}:{self.version}:{self.to_stage}:{self.ts_event}"
 
 
 CATALOGUE: dict[str, type[Message]] = {

@@ -3,36 +3,28 @@
 A Discord webhook URL carries its token (``/api/webhooks/<id>/<token>``): whoever has it can
 post to the channel. :class:`WebhookUrl` keeps it out of reprs and ``str``; :meth:`redact`
 scrubs it (and its token) from any text, such as an httpx error, before that text reaches a log,
-an error or the outbox's ``last_error``.
+an error or the outbox's ``last_error``. A channel built on a URL registers its parts with
+:mod:`xsmom.redaction` (:func:`guard_library_logs`), the one masking mechanism of the process.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import re
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from xsmom import redaction
 from xsmom.errors import ConfigError
-from xsmom.secretfile import RedactingFilter, check_private
+from xsmom.secretfile import check_private
 
-REDACTED = "***"
+REDACTED = redaction.MASK
 DISCORD_ENV = "XSMOM_DISCORD_WEBHOOK_URL"
 WEBHOOK_ENV = "XSMOM_NOTIFY_WEBHOOK_URL"
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _MIN_SECRET_PART = 8  # path segments this long with a digit, or twice as long, are ids/tokens
 # httpx logs every request's full URL at INFO ("HTTP Request: POST https://...")
 _LIBRARY_LOGGERS = ("httpx",)
-
-
-def _pattern(parts: frozenset[str]) -> re.Pattern[str]:
-    # one pass, longest alternative first: the whole URL goes before any of its parts, and
-    # one secret's replacement never breaks another's match
-    return re.compile("|".join(re.escape(p) for p in sorted(parts, key=len, reverse=True)))
 
 
 def _secret_part(segment: str) -> bool:
@@ -44,7 +36,7 @@ def _secret_part(segment: str) -> bool:
 class WebhookUrl:
     """A secret URL; its repr and str show nothing of it."""
 
-    __slots__ = ("_parts", "_pattern", "_url")
+    __slots__ = ("_parts", "_url")
 
     def __init__(self, url: str, *, what: str = "webhook URL") -> None:
         url = url.strip()
@@ -60,15 +52,15 @@ class WebhookUrl:
         pieces = {url, url.split("?", 1)[0], parts.path, parts.query, parts.netloc + parts.path}
         pieces |= {p for p in parts.path.split("/") if _secret_part(p)}
         self._parts = frozenset(p for p in pieces if len(p) > 1)
-        self._pattern = _pattern(self._parts)
 
     def reveal(self) -> str:
         """Return the URL itself (for the HTTP client only)."""
         return self._url
 
     def redact(self, text: str) -> str:
-        """Return ``text`` with the URL and each of its secret parts replaced by ``***``."""
-        return self._pattern.sub(REDACTED, text)
+        """Return ``text`` with the URL, each of its secret parts and every registered secret
+        replaced by ``***``."""
+        return redaction.redact(text, self._parts)
 
     def parts(self) -> frozenset[str]:
         """Return the secret substrings that :meth:`redact` replaces."""
@@ -111,39 +103,8 @@ def load_url(
     return WebhookUrl(value, what=env_var) if value else None
 
 
-class _Scrubber:
-    """Every guarded URL's secrets, removed in one pass (a shared filter of library loggers)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._parts: frozenset[str] = frozenset()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add(self, url: WebhookUrl) -> bool:
-        """Add ``url``'s secrets; return False if they were already there."""
-        with self._lock:
-            if url.parts() <= self._parts:
-                return False
-            self._parts |= url.parts()
-            self._pattern = _pattern(self._parts)
-            return True
-
-    def redact(self, text: str) -> str:
-        """Return ``text`` without any guarded secret."""
-        pattern = self._pattern
-        return text if pattern is None else pattern.sub(REDACTED, text)
-
-
-_SCRUBBER = _Scrubber()
-_FILTER = RedactingFilter(_SCRUBBER)
-
-
 def guard_library_logs(url: WebhookUrl) -> None:
-    """Scrub ``url`` from the records of the HTTP libraries' loggers (and, through
-    :mod:`xsmom.redaction`, from every record and CLI error line of the process)."""
+    """Mask ``url`` in every record and CLI error line of the process, and put the redacting
+    filter on the HTTP libraries' loggers (which log each request's URL)."""
     redaction.register(*url.parts())
-    if _SCRUBBER.add(url):
-        for name in _LIBRARY_LOGGERS:
-            logger = logging.getLogger(name)
-            if _FILTER not in logger.filters:
-                logger.addFilter(_FILTER)
+    redaction.guard_loggers(*_LIBRARY_LOGGERS)

@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 
-from xsmom.notify.channel import SendResult, post
+from xsmom.notify.channel import HttpChannel, SendResult, post
 from xsmom.notify.render import Rendered, iso
-from xsmom.notify.secrets import WebhookUrl, guard_library_logs
+from xsmom.notify.secrets import WebhookUrl
 
 
 def webhook_payload(message: Rendered) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def webhook_payload(message: Rendered) -> dict[str, Any]:
     }
 
 
-class JsonWebhookChannel:
+class JsonWebhookChannel(HttpChannel):
     """POST each message as JSON to a webhook URL."""
 
     def __init__(
@@ -51,26 +51,13 @@ class JsonWebhookChannel:
         timeout_s: float = 10.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.name = name
-        self.min_severity = min_severity
-        self._url = url
-        guard_library_logs(url)
-        self._client = httpx.Client(timeout=timeout_s, transport=transport)
-
-    def __repr__(self) -> str:
-        return f"JsonWebhookChannel(name={self.name!r}, url={self._url!r})"
+        super().__init__(
+            url, name=name, min_severity=min_severity, timeout_s=timeout_s, transport=transport
+        )
 
     def send(self, message: Rendered) -> SendResult:
         """Post ``message``; never raise."""
         return post(self._client, self._url, json=webhook_payload(message))
-
-    def redact(self, text: str) -> str:
-        """Return ``text`` without the webhook URL."""
-        return self._url.redact(text)
-
-    def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._client.close()
 
 
 def stderr_echo(text: str) -> None:

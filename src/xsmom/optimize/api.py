@@ -10,7 +10,7 @@ from typing import Any
 import optuna
 
 from xsmom.config import Config, version_id
-from xsmom.config.history import ConfigHistory, ConfigRecord, Status, git_commit, redact_url
+from xsmom.config.history import ConfigHistory, ConfigRecord, Status, git_commit
 from xsmom.data.bundled import resolve_store
 from xsmom.optimize.analysis import Analysis, analyze
 from xsmom.optimize.plan import default_study_name, iso, load_research_panel
@@ -18,6 +18,7 @@ from xsmom.optimize.report import write_outputs
 from xsmom.optimize.runner import SearchSpec, build_evaluator, run_search
 from xsmom.optimize.search import WorkerReport, wait_for_workers
 from xsmom.optimize.storage import make_storage, sqlite_url
+from xsmom.redaction import redact_url
 
 
 @dataclass

@@ -11,8 +11,8 @@ import optuna
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
-from xsmom.config.history import redact_url
 from xsmom.errors import ConfigError
+from xsmom.redaction import redact_url
 
 
 def sqlite_url(path: Path) -> str:

@@ -113,3 +113,10 @@ def test_non_finite_numbers_are_refused_at_construction() -> None:
     assert ("Sharpe to date", "n/a") in [(f.name, f.value) for f in render(ok).fields]
     with pytest.raises(ValueError, match=r"fills_summary\.fees"):
         m.FillsSummarized(ts_event=T, ts_init=T, bar_ms=T, fills=1, notional=1.0, fees=float("inf"))
+
+
+@pytest.mark.parametrize("cls", list(CATALOGUE.values()), ids=lambda c: c.kind)
+def test_key_fields_name_fields_of_the_event_and_level_is_a_severity(cls: type[m.Message]) -> None:
+    names = {f.name for f in dataclasses.fields(cls)}
+    assert set(cls.key_fields) <= names and "ts_init" not in cls.key_fields
+    assert cls.level in ("info", "warning", "critical")

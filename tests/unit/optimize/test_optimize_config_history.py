@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from xsmom.config import Config, config_from_dict, save_config, version_id
-from xsmom.config.history import ConfigHistory, diff_configs, redact_url
+from xsmom.config.history import ConfigHistory, diff_configs
 from xsmom.errors import ConfigError, CorruptStateError
+from xsmom.redaction import redact_url
 
 
 def test_save_is_idempotent_and_keeps_parent_and_creation_time(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
 import pytest
 
 import xsmom.reports as reports
+from cli_run import run_xsmom
 from xsmom.cli.options import check_out_dir
 from xsmom.cli.report import check_out_file
 from xsmom.errors import ConfigError
@@ -42,12 +43,55 @@ def test_out_dir_rules(tmp_path: Path) -> None:
         check_out_dir(tmp_path / "a.csv", force=True)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_out_dir_not_writable(tmp_path: Path) -> None:
+def _can_create_in(folder: Path) -> bool:
+    try:
+        (folder / "probe").mkdir()
+    except PermissionError:
+        return False
+    (folder / "probe").rmdir()
+    return True
+
+
+def test_out_dir_not_writable_agrees_with_the_os(tmp_path: Path) -> None:
+    # a 0500 folder: a user cannot write in it, root can; the check must say what mkdir does
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
-    with pytest.raises(ConfigError, match="not writable"):
+    if _can_create_in(ro):
         check_out_dir(ro / "run", force=False)
+    else:
+        with pytest.raises(ConfigError, match=re.escape(f"--out {ro}/run: {ro} is not writable")):
+            check_out_dir(ro / "run", force=False)
+
+
+def test_out_under_a_file_is_refused_even_for_root(tmp_path: Path) -> None:
+    # no permission bit to bypass: a regular file cannot hold a folder, whoever asks
+    (tmp_path / "notes.txt").write_text("x")
+    out = tmp_path / "notes.txt" / "run" / "deeper"
+    with pytest.raises(
+        ConfigError, match=re.escape(f"--out {out}: {tmp_path}/notes.txt is a file, not")
+    ):
+        check_out_dir(out, force=False)
+    with pytest.raises(NotADirectoryError):  # what the run would have hit, after its work
+        out.mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"notes\.txt is a file, not a folder"):
+        check_out_file(tmp_path / "notes.txt" / "day.html", force=False)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backtest", "--store", "sample", "--out", "{f}/run"],
+        ["report", "daily", "--home", "{t}/home", "--date", "2026-01-01", "--out", "{f}/d.html"],
+    ],
+)
+def test_cli_out_under_a_file_is_one_line_exit_2(tmp_path: Path, args: list[str]) -> None:
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    argv = [a.format(f=f, t=tmp_path) for a in args]
+    proc = run_xsmom(*argv, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"error: --out {argv[-1]}: {f} is a file, not a folder\n"
+    assert f.read_text() == "x" and not (tmp_path / "home").exists()  # refused before any work
 
 
 def test_out_file_rules(tmp_path: Path) -> None:
