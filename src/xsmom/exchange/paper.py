@@ -290,7 +290,7 @@ class PaperExchange:
     def funding_payments(self, since: int | None = None) -> list[FundingPaymentReport]:
         """Return the funding the paper account paid or received (its own settlements)."""
         self.sync()
-        return [
+        out = [
             FundingPaymentReport(
                 payment_id=f"{p.symbol}@{p.ts}",  # one settlement per symbol and time
                 symbol=p.symbol,
@@ -301,6 +301,7 @@ class PaperExchange:
             for p in self.engine.funding_payments()
             if since is None or p.ts >= since
         ]
+        return sorted(out, key=lambda p: (p.ts, p.symbol))  # settled symbol by symbol
 
     # ---- trading -----------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> OrderReport:
