@@ -35,6 +35,8 @@ from xsmom.ledger.views import (
     TargetView,
 )
 
+EARLY_MS = 60_000  # an exchange's funding time may be stamped a little before the bar's open
+
 
 class AccountWrites(Writes):
     """Record positions, funding, equity, targets and the config versions in use."""
@@ -94,11 +96,16 @@ class AccountWrites(Writes):
     def _funding_in_bar(
         self, symbol: str, bar_ts: int, bar_ms: int, *, from_exchange: bool
     ) -> FundingPayment | None:
-        """Return the settlement of ``symbol`` inside the bar at ``bar_ts`` of that origin."""
+        """Return the settlement of ``symbol`` of the bar at ``bar_ts`` of that origin.
+
+        An exchange's payment belongs to the bar its time falls in, or to the next one when
+        stamped less than ``EARLY_MS`` before that bar's open (the settlement at the open).
+        """
+        early = EARLY_MS if from_exchange else 0
         q = select(FundingPayment).where(
             FundingPayment.symbol == symbol,
-            FundingPayment.ts >= bar_ts,
-            FundingPayment.ts < bar_ts + bar_ms,
+            FundingPayment.ts >= bar_ts - early,
+            FundingPayment.ts < bar_ts + bar_ms - early,
         )
         has_id = FundingPayment.venue_id.is_not(None)
         return self._s.scalars(q.where(has_id if from_exchange else ~has_id)).first()
@@ -117,7 +124,8 @@ class AccountWrites(Writes):
         )
         if self._s.scalars(q).first() is not None:
             return None
-        row = self._funding_in_bar(symbol, ts // bar_ms * bar_ms, bar_ms, from_exchange=False)
+        bar_ts = (ts + EARLY_MS) // bar_ms * bar_ms  # see _funding_in_bar
+        row = self._funding_in_bar(symbol, bar_ts, bar_ms, from_exchange=False)
         if row is None:
             row = FundingPayment(symbol=symbol, ts=int(ts), amount=amount, venue_id=venue_id)
             self._s.add(row)

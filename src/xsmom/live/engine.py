@@ -50,7 +50,7 @@ from xsmom.live.cycle import (
 )
 from xsmom.live.execution import CycleReport, ExecutionState, Executor
 from xsmom.live.feed import BarFeed
-from xsmom.live.funding import record_funding, sync_funding
+from xsmom.live.funding import funding_cycle
 from xsmom.live.gate import Gate
 from xsmom.live.guards import GateInputs
 from xsmom.live.heartbeat import Heartbeat, write_heartbeat
@@ -414,8 +414,7 @@ class Engine:
             sync_orders(tx, ex, open_orders, ids, now)
             held = {s: p.qty for s, p in tx.positions().items()}
             since = int(tx.get_meta(META_STARTED, now))
-            sync_funding(tx, ex, since_default=since, bar_ms=self.bar_ms, now_ms=now)
-            record_funding(tx, panel, last, held, now)
+            funding_cycle(tx, ex, panel, last, held, since_default=since, now_ms=now)
             syms = set(facts.target_qty) | set(facts.positions) | set(tx.positions())
             syms |= {f.symbol for f in report.fills} | {o.symbol for o in open_orders}
             got = sync_fills(tx, ex, syms, since_default=now - self.bar_ms)

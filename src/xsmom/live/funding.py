@@ -1,6 +1,7 @@
 """Funding in the ledger: what the exchange charged, cross-checked against the store's rates.
 
-Each cycle, in the cycle's transaction:
+Each cycle that processes a bar with a funding event (and the first one), in the cycle's
+transaction (:func:`funding_cycle`):
 
 - :func:`sync_funding` records the payments the exchange reports
   (``Exchange.funding_payments``: Binance's ``/fapi/v1/income`` ``FUNDING_FEE``) from the last
@@ -11,7 +12,8 @@ Each cycle, in the cycle's transaction:
   exchange's figure as ``expected``, or records it alone until the exchange reports.
 
 When both are known and differ by more than ``max(FUNDING_TOL_ABS, FUNDING_TOL_REL x
-|expected|)`` the cycle logs a warning and records a ``funding/mismatch`` guard event.
+|expected|)`` the cycle logs a warning and records a ``funding/mismatch`` guard event; a
+derived payment the exchange did not report (read in the same cycle) is ``funding/missing``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -84,19 +87,70 @@ def _mark(panel: MarketPanel, r: int, j: int) -> float:
     return mark if math.isfinite(mark) else float(panel.open[r, j])
 
 
+@dataclass(frozen=True)
+class _Derived:
+    symbol: str
+    bar_ts: int
+    rate: float
+    qty: float
+    mark: float
+
+    @property
+    def amount(self) -> float:
+        return -self.qty * self.mark * self.rate
+
+
+def _missing(tx: LedgerTx, d: _Derived, now_ms: int) -> None:
+    reason = (
+        f"{d.symbol}: the store's rate on the ledger's position {d.qty:g} gives "
+        f"{d.amount:+.6f} at {d.bar_ts}, the exchange reported no payment"
+    )
+    log.warning("FUNDING MISMATCH %s", reason)
+    detail = {"symbol": d.symbol, "expected": d.amount, "qty": d.qty, "rate": d.rate}
+    tx.record_guard_event(ts=now_ms, guard="funding", event="missing", reason=reason, detail=detail)
+
+
+def _settle(tx: LedgerTx, d: _Derived, bar_ms: int, now_ms: int, synced: bool) -> int:
+    """Set ``d`` beside the exchange's payment of its bar, or record it alone; return 0/1."""
+    row = tx.expect_funding(
+        symbol=d.symbol,
+        bar_ts=d.bar_ts,
+        bar_ms=bar_ms,
+        rate=d.rate,
+        qty=d.qty,
+        mark_price=d.mark,
+        expected=d.amount,
+    )
+    if row is not None:
+        check_funding(tx, row, now_ms)
+        return 1
+    if d.qty == 0:
+        return 0
+    if synced and abs(d.amount) > FUNDING_TOL_ABS:
+        _missing(tx, d, now_ms)
+    added = tx.record_funding(
+        symbol=d.symbol, ts=d.bar_ts, rate=d.rate, qty=d.qty, mark_price=d.mark, amount=d.amount
+    )
+    return int(added)
+
+
 def record_funding(
     tx: LedgerTx,
     panel: MarketPanel,
     after_bar: int | None,
     positions: Mapping[str, float],
     now_ms: int = 0,
+    *,
+    synced: bool = False,
 ) -> int:
     """Record the funding settled on held positions in the bars after ``after_bar``.
 
     As the backtest charges it: a position of signed size q held into the bar (``positions``,
     the ledger's before this cycle's fills, less the ledger's fills from the bar's open on)
     pays ``q x mark x rate`` at each funding event of its bar (mark: the bar's mark open, the
-    trade open where the store has no mark). Return the settlements recorded or cross-checked.
+    trade open where the store has no mark). ``synced``: the exchange's payments were just
+    read, so a derived payment without one is reported (``funding/missing``). Return the
+    settlements recorded or cross-checked.
     """
     if after_bar is None:
         return 0
@@ -114,22 +168,31 @@ def record_funding(
                 continue
             qty = positions.get(sym, 0.0) - _signed(fills, sym, bar_ts)
             qty = 0.0 if abs(qty) < QTY_EPS else qty
-            rate = float(panel.funding_rate[r, j])
-            amount = -qty * mark * rate
-            row = tx.expect_funding(
-                symbol=sym,
-                bar_ts=bar_ts,
-                bar_ms=bar_ms,
-                rate=rate,
-                qty=qty,
-                mark_price=mark,
-                expected=amount,
-            )
-            if row is not None:
-                check_funding(tx, row, now_ms)
-                n += 1
-            elif qty != 0:
-                n += tx.record_funding(
-                    symbol=sym, ts=bar_ts, rate=rate, qty=qty, mark_price=mark, amount=amount
-                )
+            d = _Derived(sym, bar_ts, float(panel.funding_rate[r, j]), qty, mark)
+            n += _settle(tx, d, bar_ms, now_ms, synced)
     return n
+
+
+def funding_cycle(
+    tx: LedgerTx,
+    exchange: Exchange,
+    panel: MarketPanel,
+    after_bar: int | None,
+    positions: Mapping[str, float],
+    *,
+    since_default: int,
+    now_ms: int,
+) -> int:
+    """Sync the exchange's payments and record the derived ones of the bars after ``after_bar``.
+
+    The exchange is asked only when those bars hold a funding event (or on the first cycle):
+    a payment settled at a bar's open is read one bar later, with the bar that explains it,
+    and the income history (weight 30 on Binance) is not read at every bar.
+    """
+    new = ((panel.timestamps > after_bar) & panel.funding_bars) if after_bar is not None else None
+    n = 0
+    synced = new is None or bool(new.any())
+    if synced:
+        bar_ms = timeframe_ms(panel.timeframe)
+        n += sync_funding(tx, exchange, since_default=since_default, bar_ms=bar_ms, now_ms=now_ms)
+    return n + record_funding(tx, panel, after_bar, positions, now_ms, synced=synced)

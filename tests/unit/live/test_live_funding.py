@@ -16,7 +16,7 @@ from xsmom.errors import DataError
 from xsmom.exchange.ccxt_funding import all_payments
 from xsmom.exchange.reports import FundingPaymentReport
 from xsmom.ledger import Ledger, open_ledger
-from xsmom.live.funding import record_funding, sync_funding
+from xsmom.live.funding import funding_cycle, record_funding, sync_funding
 
 
 def panel(rate: float = 1e-4) -> MarketPanel:
@@ -147,3 +147,31 @@ def test_a_payment_the_rates_do_not_explain_is_a_loud_warning(
         tx.record_funding(symbol=ETH, ts=T0, rate=1e-4, qty=1.0, mark_price=100.0, amount=-0.01)
         sync_funding(tx, Payments(_pay("9", -0.015, ETH)), since_default=0, bar_ms=HOUR, now_ms=T0)  # type: ignore[arg-type]
     assert len(ledger.guard_events(guard="funding")) == 1
+
+
+def test_a_derived_payment_the_exchange_did_not_report_is_flagged(
+    ledger: Ledger, caplog: pytest.LogCaptureFixture
+) -> None:
+    _fill(ledger, "1", "buy", 0.3, T0 - 2 * HOUR)
+    with caplog.at_level(logging.WARNING), ledger.transaction() as tx:
+        funding_cycle(
+            tx, Payments(), panel(), T0 - HOUR, {BTC: 0.3}, since_default=T0, now_ms=T0 + HOUR
+        )
+    (event,) = ledger.guard_events(guard="funding")
+    assert event.event == "missing" and "reported no payment" in event.reason
+    (row,) = ledger.funding()
+    assert row.venue_id is None and row.amount == pytest.approx(-1.5)  # kept, marked derived
+
+
+def test_the_exchange_is_asked_only_for_bars_with_a_funding_event(ledger: Ledger) -> None:
+    ex = Payments(_pay("7", -1.5, ts=T0 - 40))  # stamped 40 ms before the bar's open
+    with ledger.transaction() as tx:  # no new bar with an event: not asked
+        funding_cycle(tx, ex, panel(), T0, {BTC: 0.3}, since_default=0, now_ms=T0)
+        assert ex.asked == []
+    _fill(ledger, "1", "buy", 0.3, T0 - 2 * HOUR)
+    with ledger.transaction() as tx:
+        funding_cycle(tx, ex, panel(), T0 - HOUR, {BTC: 0.3}, since_default=0, now_ms=T0)
+    assert ex.asked == [0]
+    (row,) = ledger.funding()  # the early stamp belongs to the settlement at the bar's open
+    assert (row.venue_id, row.ts) == ("7", T0 - 40) and row.expected == pytest.approx(-1.5)
+    assert not ledger.guard_events(guard="funding")
