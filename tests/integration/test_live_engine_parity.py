@@ -107,6 +107,9 @@ def test_venue_and_paper_record_the_backtests_weights_and_equity(
         paper.stop(clean=True, reason="test done")
         venue_pos = {p.symbol: p.qty for p in rv.venue.engine.positions()}
         paper_pos = {p.symbol: p.qty for p in paper.parts.exchange.positions()}
+        # every fill of both accounts had a reference volume (no unknown-volume fallback)
+        assert rv.venue.engine.unknown_volume_fills == 0
+        assert paper.parts.exchange.inner.engine.unknown_volume_fills == 0  # type: ignore[attr-defined]
     for ledger, home, pos in (
         (live_ledger, tmp_path / "venue", venue_pos),
         (paper_ledger, tmp_path / "paper", paper_pos),
