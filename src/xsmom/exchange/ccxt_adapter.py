@@ -387,7 +387,11 @@ class CcxtExchange:
         other = sorted({str(r.get("symbol")) for r in raw if r.get("symbol") not in mkts})
         if other:
             log.warning("%s: funding on markets it does not trade, not recorded: %s", self, other)
-        return [cp.parse_funding_payment(r, str(r["symbol"])) for r in raw if r["symbol"] in mkts]
+        return [
+            cp.parse_funding_payment(r, str(r.get("symbol")))
+            for r in raw
+            if r.get("symbol") in mkts
+        ]
 
     # ---- trading -----------------------------------------------------------------------------
     def _stamp(self) -> _Send:
