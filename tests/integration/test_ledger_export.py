@@ -314,5 +314,5 @@ def test_export_and_info_with_db_on_each_backend(ledger_url: str, tmp_path: Path
     assert float(f["price"]) == 0.1 + 0.2 and float(f["fee"]) == 1e-9  # shortest repr round-trips
     res = invoke("info", "--db", ledger_url)
     assert res.exit_code == 0, res.output
-    assert "revision: 0004 (this xsmom: 0004)" in res.output
+    assert "revision: 0005 (this xsmom: 0005)" in res.output
     assert any(line.split() == ["fills", "1"] for line in res.output.splitlines())

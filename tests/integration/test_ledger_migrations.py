@@ -35,7 +35,7 @@ def table_names(url: str) -> set[str]:
 def test_empty_database_is_migrated_to_head_on_open(ledger_url: str) -> None:  # noqa: F811
     assert table_names(ledger_url) == set()
     with open_ledger(ledger_url) as led:
-        assert led.revision() == head_revision() == "0004"
+        assert led.revision() == head_revision() == "0005"
     assert table_names(ledger_url) == set(Base.metadata.tables) | {"alembic_version"}
     with open_ledger(ledger_url) as led:  # opening again is a no-op
         assert led.revision() == head_revision()
@@ -129,7 +129,7 @@ def test_a_database_from_a_newer_xsmom_is_refused(ledger_url: str) -> None:  # n
     with pytest.raises(CorruptStateError) as err:
         open_ledger(ledger_url)
     msg = str(err.value)
-    assert "schema revision 0999, newer than this xsmom knows (head 0004)" in msg
+    assert "schema revision 0999, newer than this xsmom knows (head 0005)" in msg
     assert "\n" not in msg and "secret" not in msg
 
 
@@ -139,7 +139,7 @@ def test_upgrade_false_requires_the_current_schema(ledger_url: str) -> None:  # 
         upgrade(engines, FIRST)
     finally:
         engines.dispose()
-    with pytest.raises(CorruptStateError, match="revision 0001, this xsmom needs 0004"):
+    with pytest.raises(CorruptStateError, match="revision 0001, this xsmom needs 0005"):
         open_ledger(ledger_url, upgrade=False)
     open_ledger(ledger_url).close()
     open_ledger(ledger_url, upgrade=False).close()

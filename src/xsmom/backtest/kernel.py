@@ -11,7 +11,8 @@ Per bar t, in this order:
    fills at the open plus slippage (fixed bps + impact x participation of the reference quote
    volume: the last closed bar with volume before the fill, from before the window on its
    first bar; ``xsmom.backtest.costs``), fee on the fill;
-3. intrabar exits: a stop from the strategy closes the position at its stop price, as a taker;
+3. intrabar exits: a stop from the strategy closes the position at its stop price, as a taker
+   (its participation counts the notional this bar's rebalance already took, as on a venue);
 4. liquidation: if equity at the bar's worst prices (low for longs, high for shorts) falls to
    the maintenance margin, every position is closed there with the liquidation fee, and the
    account stops trading;
@@ -33,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from xsmom.backtest.costs import fee_rate, fill_price, slippage_fraction, volume_known
+from xsmom.backtest.costs import fee_rate, fill_price, fill_slippage, volume_known
 
 F64 = npt.NDArray[np.float64]
 
@@ -156,15 +157,24 @@ def _equity(cash: float, qty: F64, last: F64) -> float:  # pragma: no cover - nu
 
 @njit(cache=True, inline="always")
 def _slip_for(
-    j: int, t: int, notional: float, ref_qv: F64, p: F64, cnt: npt.NDArray[np.int64]
+    j: int,
+    t: int,
+    notional: float,
+    ref_qv: F64,
+    taken: F64,
+    p: F64,
+    cnt: npt.NDArray[np.int64],
 ) -> float:  # pragma: no cover
-    # ref_qv[j]: quote volume of the last closed bar with volume before this fill
+    # ref_qv[j]: quote volume of the last closed bar with volume before this fill;
+    # taken[j]: notional already taken on j in this bar (the venue's rule, see costs)
     if not volume_known(ref_qv[j]):
         if cnt[C_UNKNOWN] == 0:
             cnt[C_UNKNOWN_BAR] = t
             cnt[C_UNKNOWN_SYM] = j
         cnt[C_UNKNOWN] += 1
-    return slippage_fraction(p[P_SLIP], p[P_IMPACT], notional, ref_qv[j], p[P_UNKNOWN_BPS])
+    slip = fill_slippage(p[P_SLIP], p[P_IMPACT], notional, taken[j], ref_qv[j], p[P_UNKNOWN_BPS])
+    taken[j] += abs(notional)
+    return slip
 
 
 @njit(cache=True)
@@ -173,6 +183,7 @@ def _rebalance(
     w: F64,  # the targets traded at this open, one per symbol
     open_: F64,
     ref_qv: F64,
+    taken: F64,
     why: npt.NDArray[np.int8],
     lots: F64,
     p: F64,
@@ -204,7 +215,7 @@ def _rebalance(
         dq = tq - qty[j]
         if dq == 0.0 or (tq != 0.0 and abs(dq) * o < p[P_MIN_NOTIONAL]):
             continue
-        slip = _slip_for(j, t, abs(dq) * o, ref_qv, p, cnt)
+        slip = _slip_for(j, t, abs(dq) * o, ref_qv, taken, p, cnt)
         reason = R_TIME if why[j] == R_TIME else R_REBALANCE
         _trade(j, dq, o, slip, fee, cash, qty, attr, bar, trade_pnl, t, log, cnt, reason)
 
@@ -348,6 +359,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
     qty = np.zeros(m)
     last = np.full(m, np.nan)
     ref_qv = qv0.copy()
+    taken = np.zeros(m)  # notional taken per symbol since its last bar close
     why = np.zeros(m, dtype=np.int8)  # the reason of this bar's rebalance fills
     flat = np.zeros(m)  # the target before the first row of the data
     ps = 0  # next stop fill
@@ -392,6 +404,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                 w_t,
                 open_,
                 ref_qv,
+                taken,
                 why,
                 lots,
                 p,
@@ -414,7 +427,7 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
             ps += 1
             if qty[j] != 0.0 and np.isfinite(px):
                 _mark(j, px, qty, last, attr, trade_pnl)
-                slip = _slip_for(j, t, abs(qty[j]) * px, ref_qv, p, cnt)
+                slip = _slip_for(j, t, abs(qty[j]) * px, ref_qv, taken, p, cnt)
                 _trade(
                     j,
                     -qty[j],
@@ -444,11 +457,12 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                     attr[j, A_PRICE] += pnl
                     trade_pnl[j] += pnl
                 last[j] = c
+                taken[j] = 0.0  # a new bar: participation counts again from nothing
                 qv = c * volume[t, j]
                 if volume_known(qv):  # bar t is closed: the reference of later fills
                     ref_qv[j] = qv
             if q != 0.0 and t == last_bar[j] and t < n - 1:
-                slip = _slip_for(j, t, abs(q) * last[j], ref_qv, p, cnt)
+                slip = _slip_for(j, t, abs(q) * last[j], ref_qv, taken, p, cnt)
                 _trade(
                     j,
                     -q,

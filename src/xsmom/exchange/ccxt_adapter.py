@@ -37,6 +37,7 @@ from xsmom.exchange.ccxt_client import CcxtConfig as CcxtConfig
 from xsmom.exchange.ccxt_client import make_client as make_client
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
 from xsmom.exchange.ccxt_fills import all_trades
+from xsmom.exchange.ccxt_funding import all_payments
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.precision import prepare_order, to_contracts
@@ -46,6 +47,7 @@ from xsmom.exchange.reports import (
     Candles,
     FillReport,
     FundingEvent,
+    FundingPaymentReport,
     MarginMode,
     MarketInfo,
     MarkPrice,
@@ -61,6 +63,7 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
 TRADES_PAGE = 1000  # Binance's largest userTrades page
+FUNDING_PAGE = 1000  # Binance's largest income page
 
 
 # ccxt ids whose signed requests take ``timestamp`` and ``recvWindow`` parameters (Binance's
@@ -392,6 +395,26 @@ class CcxtExchange:
             lambda: self.client.fetch_my_trades(symbol, start, TRADES_PAGE, params),
         )
         return page
+
+    def funding_payments(self, since: int | None = None) -> list[FundingPaymentReport]:
+        """Return the account's funding payments from ``since`` on (income ``FUNDING_FEE``)."""
+        mkts = self.markets()
+        raw = all_payments(
+            lambda start: self._call(
+                "fetch_funding_history",
+                lambda: self.client.fetch_funding_history(None, start, FUNDING_PAGE),
+            ),
+            since,
+            FUNDING_PAGE,
+        )
+        other = sorted({str(r.get("symbol")) for r in raw if r.get("symbol") not in mkts})
+        if other:
+            log.warning("%s: funding on markets it does not trade, not recorded: %s", self, other)
+        return [
+            cp.parse_funding_payment(r, str(r.get("symbol")))
+            for r in raw
+            if r.get("symbol") in mkts
+        ]
 
     # ---- trading -----------------------------------------------------------------------------
     def _stamp(self) -> _Send:

@@ -11,11 +11,13 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from xsmom.errors import DataError
 from xsmom.exchange.precision import from_contracts
 from xsmom.exchange.reports import (
     BalanceReport,
     FillReport,
     FundingEvent,
+    FundingPaymentReport,
     MarginMode,
     MarketInfo,
     MarkPrice,
@@ -238,3 +240,17 @@ def parse_funding_rate(r: Raw, symbol: str, ts: int) -> MarkPrice:
 def parse_funding_event(r: Raw, symbol: str) -> FundingEvent:
     """Return the FundingEvent of a ccxt funding-rate-history entry."""
     return FundingEvent(symbol=symbol, rate=f0(r.get("fundingRate")), ts=int(r["timestamp"]))
+
+
+def parse_funding_payment(r: Raw, symbol: str) -> FundingPaymentReport:
+    """Return the FundingPaymentReport of a ccxt funding-history (income) entry."""
+    pid = r.get("id")
+    if pid in (None, ""):
+        raise DataError(f"{symbol}: a funding payment without an id: {dict(r)!r}")
+    return FundingPaymentReport(
+        payment_id=str(pid),
+        symbol=symbol,
+        amount=f0(r.get("amount")),
+        currency=str(r.get("code") or ""),
+        ts=int(r["timestamp"]),
+    )

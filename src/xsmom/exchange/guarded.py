@@ -28,6 +28,7 @@ from xsmom.exchange.reports import (
     Candles,
     FillReport,
     FundingEvent,
+    FundingPaymentReport,
     MarginMode,
     MarketInfo,
     MarkPrice,
@@ -217,6 +218,10 @@ class GuardedExchange:
     def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
         """Return fills."""
         return self._call(lambda: self.inner.fills(symbol, since))
+
+    def funding_payments(self, since: int | None = None) -> list[FundingPaymentReport]:
+        """Return the funding payments."""
+        return self._call(lambda: self.inner.funding_payments(since))
 
     # ---- trading -----------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> OrderReport:

@@ -19,6 +19,7 @@ from xsmom.exchange.reports import (
     Candles,
     FillReport,
     FundingEvent,
+    FundingPaymentReport,
     MarginMode,
     MarketInfo,
     MarkPrice,
@@ -93,6 +94,14 @@ class Exchange(MarketData, Protocol):
 
     def fills(self, symbol: str, since: int | None = None) -> list[FillReport]:
         """Return our executions on ``symbol`` from ``since`` (ms) on, oldest first."""
+        ...
+
+    def funding_payments(self, since: int | None = None) -> list[FundingPaymentReport]:
+        """Return the funding the exchange charged or paid from ``since`` (ms) on, oldest first.
+
+        Every symbol of the account; each payment once (by its id). ``None``: what the
+        exchange keeps of the recent past (Binance: the last 7 days).
+        """
         ...
 
     def place_order(self, request: OrderRequest) -> OrderReport:

@@ -36,6 +36,7 @@ from xsmom.exchange.reports import (
     Candles,
     FillReport,
     FundingEvent,
+    FundingPaymentReport,
     MarginMode,
     MarketInfo,
     MarkPrice,
@@ -286,6 +287,22 @@ class PaperExchange:
             for f in self.engine.fills(symbol)
             if since is None or f.ts >= since
         ]
+
+    def funding_payments(self, since: int | None = None) -> list[FundingPaymentReport]:
+        """Return the funding the paper account paid or received (its own settlements)."""
+        self.sync()
+        out = [
+            FundingPaymentReport(
+                payment_id=f"{p.symbol}@{p.ts}",  # one settlement per symbol and time
+                symbol=p.symbol,
+                amount=p.amount,
+                currency=self.config.settle,
+                ts=p.ts,
+            )
+            for p in self.engine.funding_payments()
+            if since is None or p.ts >= since
+        ]
+        return sorted(out, key=lambda p: (p.ts, p.symbol))  # settled symbol by symbol
 
     # ---- trading -----------------------------------------------------------------------------
     def place_order(self, request: OrderRequest) -> OrderReport:

@@ -179,6 +179,17 @@ class FundingEvent:
 
 
 @dataclass(frozen=True, kw_only=True)
+class FundingPaymentReport:
+    """Funding the exchange charged or paid the account: ``amount`` received (< 0: paid)."""
+
+    payment_id: str  # the exchange's id of the payment (Binance ``tranId``)
+    symbol: str
+    amount: float
+    currency: str
+    ts: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class Candles:
     """Closed candles as columns (``timestamp`` int64 ms bar open time, float64 prices)."""
 

@@ -115,6 +115,35 @@ class ExchangeContract:
         (pos,) = ex.positions([s])
         assert pos.leverage == pytest.approx(5.0) and pos.margin_mode is MarginMode.CROSS
 
+    def test_funding_payments_are_reported_once_each_from_since(
+        self, harness: ExchangeHarness
+    ) -> None:
+        ex, s, o = harness.exchange, harness.symbol, harness.other
+        start = harness.now()  # a funding time: 00:00 UTC
+        assert ex.funding_payments(since=start) == []
+        long_qty = self._market_buy(harness, "fund-long")
+        short = 500.0 / ex.ticker(o).last
+        ex.place_order(OrderRequest.market(o, OrderSide.SELL, short, "fund-short"))
+        harness.advance(17 * HOUR)  # the 08:00 and 16:00 settlements
+        got = ex.funding_payments(since=start)
+        times = sorted({p.ts for p in got})
+        assert len(times) == 2 and start < times[0] and times[1] <= harness.now()
+        assert sorted((p.symbol, p.ts) for p in got) == sorted(
+            (x, t) for x in (s, o) for t in times
+        )
+        assert len({(p.symbol, p.payment_id) for p in got}) == 4
+        assert [p.ts for p in got] == sorted(p.ts for p in got)  # oldest first
+        assert {p.currency for p in got} == {"USDT"}
+        rates = {e.ts: e.rate for e in ex.funding_history(s, since=start + 1)}
+        last = ex.ticker(s).last
+        for p in (p for p in got if p.symbol == s):  # long: pays qty x mark x rate
+            assert p.amount == pytest.approx(-long_qty * last * rates[p.ts], rel=0.1)
+        later = ex.funding_payments(since=times[1])  # inclusive
+        assert sorted((p.symbol, p.payment_id) for p in later) == sorted(
+            (p.symbol, p.payment_id) for p in got if p.ts == times[1]
+        )
+        assert ex.funding_payments(since=times[1] + 1) == []
+
     # ---- orders ------------------------------------------------------------------------------
     def _qty(self, harness: ExchangeHarness, notional: float = 500.0) -> float:
         return notional / harness.exchange.ticker(harness.symbol).last

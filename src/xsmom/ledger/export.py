@@ -70,7 +70,16 @@ FILL_COLUMNS = (
     "is_maker",
     "liquidation",
 )
-FUNDING_COLUMNS = ("timestamp", "symbol", "rate", "qty", "mark_price", "amount")
+FUNDING_COLUMNS = (
+    "timestamp",
+    "symbol",
+    "rate",
+    "qty",
+    "mark_price",
+    "amount",
+    "venue_id",
+    "expected",
+)
 EQUITY_COLUMNS = ("timestamp", "equity", "wallet", "unrealized", "margin_ratio")
 EVENT_COLUMNS = ("timestamp", "source", "name", "event", "from_state", "to_state", "reason")
 

@@ -140,18 +140,28 @@ class PositionChange(Base):
 
 
 class FundingPayment(Base):
-    """One funding settlement; ``amount`` is what the account received (negative: paid)."""
+    """One funding settlement; ``amount`` is what the account received (negative: paid).
+
+    ``venue_id`` set: ``amount`` is what the exchange reported, ``expected`` the figure from
+    the store's rate, the ledger's position and the mark (``rate``, ``qty``, ``mark_price``;
+    NULL until that bar is processed). ``venue_id`` NULL: only the rate-derived figure is known.
+    """
 
     __tablename__ = "funding_payments"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     symbol: Mapped[str] = mapped_column(String(SYMBOL))
     ts: Mapped[int] = mapped_column(BigInteger, index=True)
-    rate: Mapped[float] = mapped_column(Double)
-    qty: Mapped[float] = mapped_column(Double)
-    mark_price: Mapped[float] = mapped_column(Double)
+    rate: Mapped[float | None] = mapped_column(Double)
+    qty: Mapped[float | None] = mapped_column(Double)
+    mark_price: Mapped[float | None] = mapped_column(Double)
     amount: Mapped[float] = mapped_column(Double)
+    venue_id: Mapped[str | None] = mapped_column(String(ID))
+    expected: Mapped[float | None] = mapped_column(Double)
 
-    __table_args__ = (UniqueConstraint("symbol", "ts", name="uq_funding_payments_symbol_ts"),)
+    __table_args__ = (
+        UniqueConstraint("symbol", "ts", name="uq_funding_payments_symbol_ts"),
+        UniqueConstraint("symbol", "venue_id", name="uq_funding_payments_symbol_venue_id"),
+    )
 
 
 class EquitySnapshot(Base):

@@ -35,6 +35,8 @@ from xsmom.ledger.views import (
     TargetView,
 )
 
+EARLY_MS = 60_000  # an exchange's funding time may be stamped a little before the bar's open
+
 
 class AccountWrites(Writes):
     """Record positions, funding, equity, targets and the config versions in use."""
@@ -90,6 +92,69 @@ class AccountWrites(Writes):
             "amount": check_number(amount, "funding amount"),
         }
         return insert_ignore(self._s, FundingPayment.__table__, values, ("symbol", "ts"))  # type: ignore[arg-type]
+
+    def _funding_in_bar(
+        self, symbol: str, bar_ts: int, bar_ms: int, *, from_exchange: bool
+    ) -> FundingPayment | None:
+        """Return the settlement of ``symbol`` of the bar at ``bar_ts`` of that origin.
+
+        An exchange's payment belongs to the bar its time falls in, or to the next one when
+        stamped less than ``EARLY_MS`` before that bar's open (the settlement at the open).
+        """
+        early = EARLY_MS if from_exchange else 0
+        q = select(FundingPayment).where(
+            FundingPayment.symbol == symbol,
+            FundingPayment.ts >= bar_ts - early,
+            FundingPayment.ts < bar_ts + bar_ms - early,
+        )
+        has_id = FundingPayment.venue_id.is_not(None)
+        return self._s.scalars(q.where(has_id if from_exchange else ~has_id)).first()
+
+    def record_exchange_funding(
+        self, *, symbol: str, venue_id: str, ts: int, amount: float, bar_ms: int
+    ) -> FundingView | None:
+        """Record a payment the exchange reported; None if its id is already recorded.
+
+        A rate-derived row of the same symbol and bar takes the exchange's id, time and
+        amount and keeps its own amount as ``expected`` (the cross-check).
+        """
+        amount = check_number(amount, "funding amount")
+        q = select(FundingPayment).where(
+            FundingPayment.symbol == symbol, FundingPayment.venue_id == venue_id
+        )
+        if self._s.scalars(q).first() is not None:
+            return None
+        bar_ts = (ts + EARLY_MS) // bar_ms * bar_ms  # see _funding_in_bar
+        row = self._funding_in_bar(symbol, bar_ts, bar_ms, from_exchange=False)
+        if row is None:
+            row = FundingPayment(symbol=symbol, ts=int(ts), amount=amount, venue_id=venue_id)
+            self._s.add(row)
+        else:
+            row.expected, row.amount, row.ts, row.venue_id = row.amount, amount, int(ts), venue_id
+        self._s.flush()
+        return to_view(FundingView, row)
+
+    def expect_funding(
+        self,
+        *,
+        symbol: str,
+        bar_ts: int,
+        bar_ms: int,
+        rate: float,
+        qty: float,
+        mark_price: float,
+        expected: float,
+    ) -> FundingView | None:
+        """Set the rate-derived figure on the exchange's payment of that bar; None if none."""
+        row = self._funding_in_bar(symbol, bar_ts, bar_ms, from_exchange=True)
+        if row is None or row.expected is not None:
+            return None
+        row.rate = check_number(rate, "funding rate")
+        row.qty = check_number(qty, "funding qty")
+        row.mark_price = check_number(mark_price, "funding mark price")
+        row.expected = check_number(expected, "expected funding")
+        self._s.flush()
+        return to_view(FundingView, row)
 
     def record_equity(
         self,
@@ -169,6 +234,13 @@ class AccountReads(Reads):
             q = q.where(FundingPayment.symbol == symbol)
         with self._reading() as s:
             return [to_view(FundingView, r) for r in s.scalars(q)]
+
+    def last_exchange_funding_ts(self) -> int | None:
+        """Return the time of the latest payment the exchange reported, or None."""
+        q = select(func.max(FundingPayment.ts)).where(FundingPayment.venue_id.is_not(None))
+        with self._reading() as s:
+            found = s.scalar(q)
+            return None if found is None else int(found)
 
     def last_equity(self) -> EquityView | None:
         """Return the latest equity snapshot, or None."""

@@ -126,14 +126,20 @@ class PositionChangeView:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FundingView:
-    """One funding settlement; ``amount`` received (negative when paid)."""
+    """One funding settlement; ``amount`` received (negative when paid).
+
+    ``venue_id``: the exchange's id when ``amount`` is what it reported, ``expected`` then
+    the rate-derived figure; rate, qty and mark are None until the bar is processed.
+    """
 
     symbol: str
     ts: int
-    rate: float
-    qty: float
-    mark_price: float
+    rate: float | None
+    qty: float | None
+    mark_price: float | None
     amount: float
+    venue_id: str | None = None
+    expected: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

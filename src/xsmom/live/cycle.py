@@ -12,9 +12,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from xsmom.data.panel import MarketPanel
 from xsmom.exchange.breaker import BreakerClosed, BreakerEvent, BreakerOpened
 from xsmom.exchange.reports import BalanceReport, FillReport, PositionReport
 from xsmom.ledger import LedgerTx
@@ -228,42 +225,3 @@ def gap_reason(last_bar: int, bar_ts: int, bar_ms: int) -> str:
         f"{missed} bar(s) not processed between {iso_utc(last_bar)} and {iso_utc(bar_ts)}: "
         f"acting once on the latest closed bar"
     )
-
-
-def record_funding(
-    tx: LedgerTx,
-    panel: MarketPanel,
-    after_bar: int | None,
-    positions: Mapping[str, float],
-) -> int:
-    """Record the funding settled on held positions in the bars after ``after_bar``.
-
-    As the backtest charges it: a position of signed size q pays ``q x mark x rate`` at each
-    funding event of its bar (mark: the bar's mark open, the trade open where the store has
-    no mark). ``positions`` are the ledger's positions held through those bars (before this
-    cycle's trades). Return the payments recorded (each (symbol, bar) once).
-    """
-    if after_bar is None:
-        return 0
-    rows = np.flatnonzero((panel.timestamps > after_bar) & panel.funding_bars)
-    n = 0
-    for r in rows:
-        for j, sym in enumerate(panel.symbols):
-            qty = positions.get(sym, 0.0)
-            rate = float(panel.funding_rate[r, j])
-            if qty == 0 or not panel.funding_event[r, j]:
-                continue
-            mark = float(panel.mark_open[r, j])
-            if not math.isfinite(mark):
-                mark = float(panel.open[r, j])
-            if not math.isfinite(mark):
-                continue
-            n += tx.record_funding(
-                symbol=sym,
-                ts=int(panel.timestamps[r]),
-                rate=rate,
-                qty=qty,
-                mark_price=mark,
-                amount=-qty * mark * rate,
-            )
-    return n

@@ -46,11 +46,11 @@ from xsmom.live.cycle import (
     record_breaker_events,
     record_execution_events,
     record_facts,
-    record_funding,
     record_gate_events,
 )
 from xsmom.live.execution import CycleReport, ExecutionState, Executor
 from xsmom.live.feed import BarFeed
+from xsmom.live.funding import funding_cycle
 from xsmom.live.gate import Gate
 from xsmom.live.guards import GateInputs
 from xsmom.live.heartbeat import Heartbeat, write_heartbeat
@@ -413,7 +413,8 @@ class Engine:
                 record_order_report(tx, o, ids, now, "cancelled")
             sync_orders(tx, ex, open_orders, ids, now)
             held = {s: p.qty for s, p in tx.positions().items()}
-            record_funding(tx, panel, last, held)
+            since = int(tx.get_meta(META_STARTED, now))
+            funding_cycle(tx, ex, panel, last, held, since_default=since, now_ms=now)
             syms = set(facts.target_qty) | set(facts.positions) | set(tx.positions())
             syms |= {f.symbol for f in report.fills} | {o.symbol for o in open_orders}
             got = sync_fills(tx, ex, syms, since_default=now - self.bar_ms)

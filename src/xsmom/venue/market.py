@@ -41,6 +41,18 @@ class Candles:
         """Return how many bars have closed at ``now``."""
         return int(np.searchsorted(self.ts, now - bar_ms, side="right"))
 
+    def ref_quote_volume(self, n: int) -> float:
+        """Return the quote volume of the last bar with volume among the first ``n`` (0: none).
+
+        The impact reference of a fill (:mod:`xsmom.backtest.costs`): a bar that traded
+        nothing is skipped, as the backtest and the paper adapter skip it.
+        """
+        for i in range(n - 1, -1, -1):
+            qv = float(self.volume[i] * self.close[i])
+            if math.isfinite(qv) and qv > 0.0:
+                return qv
+        return 0.0
+
     def bar(self, i: int, mark: float | None = None) -> Bar:
         """Return bar ``i`` as an engine :class:`Bar`."""
         return Bar(
@@ -181,10 +193,10 @@ class MarketData:
         return float(trade.close[i])
 
     def price_at(self, symbol: str, now: int) -> tuple[float, float, float]:
-        """Return (last price, mark price, last closed bar's quote volume) at ``now``."""
+        """Return (last price, mark price, reference quote volume: see Candles) at ``now``."""
         trade = self.trade[symbol]
         n = trade.closed_count(now, self.bar_ms)
-        qv = float(trade.volume[n - 1] * trade.close[n - 1]) if n > 0 else 0.0
+        qv = trade.ref_quote_volume(n)
         if n < trade.ts.size and trade.ts[n] <= now:
             last = float(trade.open[n])  # the forming bar: only its open is known
         else:

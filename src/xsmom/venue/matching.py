@@ -31,9 +31,11 @@ Public API (all keyword-only where it matters)::
 Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`):
 
 * Market orders fill at once, in full, as taker at the last price moved by
-  ``slippage_fraction(notional / quote volume of the last closed bar)``. With no price known yet
-  they rest and fill at the next bar's open. Every taker fill's reference is the last closed
-  bar before it; with none known, ``FeeModel.unknown_volume_bps`` is charged, logged as a
+  ``fill_slippage`` of the backtest: impact from the account's participation in the quote
+  volume of the last closed bar, counting every taker fill of the symbol since that bar closed
+  (two orders cost what one of their sum costs). With no price known yet they rest and fill
+  at the next bar's open. Every taker fill's reference is the last closed bar with volume
+  before it; with none known, ``FeeModel.unknown_volume_bps`` is charged, logged as a
   warning and counted in ``unknown_volume_fills`` (never full participation in silence).
 * Limit orders that cross the last price fill at once as taker (never worse than the limit);
   post-only (GTX) ones are rejected instead (-5022). Resting limits fill as maker at their price
@@ -118,6 +120,7 @@ class MatchingEngine:
         self._fills: list[Fill] = []
         self._last: dict[str, float] = {}
         self._ref_qv: dict[str, float] = {}
+        self._taken: dict[str, float] = {}  # taker notional since the symbol's last bar close
         self._next_order_id = 1
         self._next_trade_id = 1
         self.unknown_volume_fills = 0  # taker fills priced with no reference volume
@@ -273,6 +276,7 @@ class MatchingEngine:
                 budget -= sum(f.qty for f in got)
                 fills += got
         self._last[symbol] = bar.close
+        self._taken.pop(symbol, None)  # a new bar: participation counts again from nothing
         if volume_known(bar.volume * bar.close):  # a bar that traded nothing keeps the last
             self._ref_qv[symbol] = bar.volume * bar.close
         fills += self.mark(symbol, bar.mark if bar.mark is not None else bar.close, ts=ts)
@@ -336,14 +340,15 @@ class MatchingEngine:
             "fills": [asdict(f) for f in self._fills],
             "last": dict(self._last),
             "ref_qv": dict(self._ref_qv),
+            "taken": dict(self._taken),
             "next_order_id": self._next_order_id,
             "next_trade_id": self._next_trade_id,
             "unknown_volume_fills": self.unknown_volume_fills,
         }
 
     def prices_state(self) -> dict[str, dict[str, float]]:
-        """Return the last prices and reference quote volumes, as :meth:`snapshot` has them."""
-        return {"last": dict(self._last), "ref_qv": dict(self._ref_qv)}
+        """Return the last prices, reference quote volumes and notional taken in the bar."""
+        return {"last": dict(self._last), "ref_qv": dict(self._ref_qv), "taken": dict(self._taken)}
 
     @property
     def next_ids(self) -> tuple[int, int]:
@@ -364,6 +369,7 @@ class MatchingEngine:
         eng._fills = [Fill(**f) for f in data["fills"]]
         eng._last = {s: float(v) for s, v in data["last"].items()}
         eng._ref_qv = {s: float(v) for s, v in data["ref_qv"].items()}
+        eng._taken = {s: float(v) for s, v in data.get("taken", {}).items()}  # older: none
         eng._next_order_id = int(data["next_order_id"])
         eng._next_trade_id = int(data["next_trade_id"])
         eng.unknown_volume_fills = int(data.get("unknown_volume_fills", 0))
@@ -436,7 +442,10 @@ class MatchingEngine:
                 order.symbol,
                 self.fees.unknown_volume_bps,
             )
-        price = self.fees.taker_price(ref, order.side, qty * ref * cs, ref_qv)
+        notional = qty * ref * cs
+        taken = self._taken.get(order.symbol, 0.0)
+        price = self.fees.taker_price(ref, order.side, notional, ref_qv, taken=taken)
+        self._taken[order.symbol] = taken + notional
         if limit is not None:
             price = min(price, limit) if order.side == "buy" else max(price, limit)
         return [self._fill(order, qty, price, False, ts)]

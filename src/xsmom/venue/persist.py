@@ -110,6 +110,7 @@ class StateStore:
                 "fills": [json.loads(b) for (b,) in self._rows("fills", "trade_id")],
                 "last": head["last"],
                 "ref_qv": head["ref_qv"],
+                "taken": head.get("taken", {}),  # absent in states of older versions
                 "next_order_id": head["next_order_id"],
                 "next_trade_id": head["next_trade_id"],
             }

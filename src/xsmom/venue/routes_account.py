@@ -308,28 +308,38 @@ def _symbol_config(venue: Venue, params: Params) -> Any:
 
 
 def _income(venue: Venue, params: Params) -> Any:
+    """Serve ``/fapi/v1/income`` from the venue's funding settlements (``FUNDING_FEE``).
+
+    Oldest first; ``startTime``/``endTime`` inclusive; with ``startTime`` the first ``limit``
+    (default 100, at most 1000) from there, otherwise the most recent ``limit`` of the last 7
+    days (before ``endTime`` if given). ``tranId``: the settlement's sequence number, unique
+    and stable across restarts. Other income types are not simulated (empty).
+    """
     kind = params.get("incomeType")
     start, end = params.int_("startTime"), params.int_("endTime")
+    if start is None:
+        start = (end if end is not None else venue.now()) - WEEK_MS
+    sid = venue.data.specs[symbol_of(venue, params)].venue_id if params.get("symbol") else None
     rows = []
     if kind in (None, "FUNDING_FEE"):
-        for p in venue.engine.funding_payments():
-            if (start is None or p.ts >= start) and (end is None or p.ts <= end):
-                rows.append(
-                    {
-                        "symbol": venue.data.specs[p.symbol].venue_id,
-                        "incomeType": "FUNDING_FEE",
-                        "income": num(p.amount, 8),
-                        "asset": "USDT",
-                        "info": "FUNDING_FEE",
-                        "time": p.ts,
-                        "tranId": p.ts,
-                        "tradeId": "",
-                    }
-                )
-    if params.get("symbol"):
-        sid = venue.data.specs[symbol_of(venue, params)].venue_id
-        rows = [r for r in rows if r["symbol"] == sid]
-    return rows[: params.limit(100, 1000)]
+        for seq, p in enumerate(venue.engine.funding_payments(), start=1):
+            vid = venue.data.specs[p.symbol].venue_id
+            if p.ts < start or (end is not None and p.ts > end) or sid not in (None, vid):
+                continue
+            rows.append(
+                {
+                    "symbol": vid,
+                    "incomeType": "FUNDING_FEE",
+                    "income": num(p.amount, 8),
+                    "asset": "USDT",
+                    "info": "FUNDING_FEE",
+                    "time": p.ts,
+                    "tranId": seq,
+                    "tradeId": "",
+                }
+            )
+    limit = params.limit(100, 1000)
+    return rows[:limit] if params.get("startTime") is not None else rows[-limit:]
 
 
 def _commission(venue: Venue, params: Params) -> Any:

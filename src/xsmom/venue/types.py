@@ -190,11 +190,21 @@ class FeeModel:
         rate = float(costs.fee_rate(self.taker_fee_bps, self.maker_fee_bps, is_maker))
         return abs(notional) * rate
 
-    def taker_price(self, ref_price: float, side: Side, notional: float, ref_qv: float) -> float:
-        """Return the fill price of a taker order against ``ref_price`` with slippage."""
+    def taker_price(
+        self, ref_price: float, side: Side, notional: float, ref_qv: float, *, taken: float = 0.0
+    ) -> float:
+        """Return the fill price of a taker order against ``ref_price`` with slippage.
+
+        ``taken``: notional the account already took on the symbol since the last bar close.
+        """
         slip = float(
-            costs.slippage_fraction(
-                self.slippage_bps, self.impact_coef, notional, ref_qv, self.unknown_volume_bps
+            costs.fill_slippage(
+                self.slippage_bps,
+                self.impact_coef,
+                notional,
+                taken,
+                ref_qv,
+                self.unknown_volume_bps,
             )
         )
         return float(costs.fill_price(ref_price, 1.0 if side == "buy" else -1.0, slip))

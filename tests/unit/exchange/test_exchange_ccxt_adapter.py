@@ -65,6 +65,7 @@ class StandIn:
         self.calls: list[str] = []
         self.server_skew_ms = 0
         self.orders: dict[str, dict[str, Any]] = {}
+        self.income: list[dict[str, Any]] = []  # funding history entries
 
     def fail(self, name: str, *errors: Exception) -> None:
         self.failures[name] = list(errors)
@@ -156,6 +157,10 @@ class StandIn:
         self._enter("fetch_my_trades")
         return []
 
+    def fetch_funding_history(self, symbol: Any, since: Any, limit: Any) -> list[Any]:
+        self._enter("fetch_funding_history")
+        return [r for r in self.income if since is None or r["timestamp"] >= since][:limit]
+
     def create_order(
         self, symbol: str, type_: str, side: str, amount: float, price: Any, params: dict[str, Any]
     ) -> dict[str, Any]:
@@ -217,6 +222,7 @@ METHODS: dict[str, tuple[str, Callable[[CcxtExchange], object]]] = {
     "open_orders": ("fetch_open_orders", lambda ex: ex.open_orders(BTC)),
     "order_by_client_id": ("fetch_order", lambda ex: ex.order_by_client_id(BTC, "x")),
     "fills": ("fetch_my_trades", lambda ex: ex.fills(BTC)),
+    "funding_payments": ("fetch_funding_history", lambda ex: ex.funding_payments(0)),
     "place_order": ("create_order", lambda ex: ex.place_order(LIMIT)),
     "cancel_order": ("cancel_order", lambda ex: ex.cancel_order(BTC, client_id="x")),
     "set_leverage": ("set_leverage", lambda ex: ex.set_leverage(BTC, 5)),
@@ -536,3 +542,26 @@ def test_an_order_refused_as_stale_by_the_matching_engine_is_resent_without_look
     report = ex.place_order(LIMIT)
     assert report.client_id == "cid-1" and calls["n"] == 2 and len(client.orders) == 1
     assert "fetch_order" not in client.calls and len(slept) == 1  # one backoff, no 6 s wait
+
+
+def test_funding_payments_parse_and_skip_markets_not_traded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ex, client, _, _ = make()
+    t = 1_700_000_000_000
+    client.income = [
+        {"id": "5", "symbol": BTC, "code": "USDT", "amount": -0.25, "timestamp": t},
+        {"id": "6", "symbol": "DOGE/USDC:USDC", "code": "USDC", "amount": 1.0, "timestamp": t},
+    ]
+    (paid,) = ex.funding_payments(since=t)
+    assert (paid.payment_id, paid.symbol, paid.amount, paid.currency, paid.ts) == (
+        "5",
+        BTC,
+        -0.25,
+        "USDT",
+        t,
+    )
+    assert "DOGE/USDC:USDC" in caplog.text  # said, not recorded in silence
+    client.income = [{"id": None, "symbol": BTC, "amount": -0.25, "timestamp": t}]
+    with pytest.raises(xe.DataError, match="without an id"):
+        ex.funding_payments(since=t)

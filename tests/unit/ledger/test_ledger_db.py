@@ -47,9 +47,9 @@ def test_unknown_backend_is_a_config_error_without_the_password() -> None:
 def test_migrations_are_one_linear_chain_creating_every_table() -> None:
     script = ScriptDirectory.from_config(alembic_config())
     revs = list(reversed(list(script.walk_revisions())))
-    assert [r.revision for r in revs] == ["0001", "0002", "0003", "0004"]
-    assert [r.down_revision for r in revs] == [None, "0001", "0002", "0003"]
-    assert head_revision() == "0004"
+    assert [r.revision for r in revs] == ["0001", "0002", "0003", "0004", "0005"]
+    assert [r.down_revision for r in revs] == [None, "0001", "0002", "0003", "0004"]
+    assert head_revision() == "0005"
     created: list[str] = []
     for r in revs:
         assert r.path is not None
@@ -88,6 +88,7 @@ def test_the_migrations_ship_with_the_package(tmp_path: Path) -> None:
         "versions/0002_safety_alerts.py",
         "versions/0003_rollout.py",
         "versions/0004_rollout_paper.py",
+        "versions/0005_exchange_funding.py",
     ]
 
 
