@@ -20,7 +20,7 @@ from xsmom.errors import ConfigError
 from xsmom.meta.artifact import load_model_set, read_manifest
 from xsmom.meta.cli_support import with_meta
 from xsmom.meta.dataset import strategy_book
-from xsmom.meta.events import entry_events
+from xsmom.meta.events import strategy_events
 from xsmom.meta.features import event_features
 from xsmom.meta.labels import LabelSpec, triple_barrier
 from xsmom.strategy import compute_targets
@@ -129,7 +129,7 @@ def oos_classification(
     """
     ms = load_model_set(model_dir, cfg.strategy)
     book = strategy_book(panel, cfg.strategy)
-    ev = entry_events(book)
+    ev = strategy_events(book)
     lab = triple_barrier(panel, cfg, ev, LabelSpec(**ms.manifest["labels"]))
     x = event_features(book, ev.bar, ev.col, ev.side)
     members = {m.name: m for m in ms.members}

@@ -10,10 +10,15 @@ member in force at that close gives its probability ``p``:
 * ``scale``: when ``p >= threshold`` the increase is scaled by ``p``, otherwise dropped.
 
 Reductions and exits always pass. An entry the gate refused is asked again at the next
-rebalance if the strategy still wants it. The threshold is ``strategy.meta.threshold``, or
-each member's CV choice. A member gates closes from its ``apply_from_ms`` on (after its
-training window); entries before the first member's are passed unchanged, and
-``xsmom backtest --meta`` refuses a start before it (:func:`first_gated_ms`).
+rebalance if the strategy still wants it. A position the exits closed before a rebalance
+close (a stop, a time exit) is flat there: re-entering it at that rebalance is an event, asked
+like a fresh entry. The exits act on the gated book, so the gate and the exits are walked
+forward together (each symbol on its own: neither looks at the other symbols).
+The threshold is ``strategy.meta.threshold``, or each member's CV choice. A member gates
+closes from its ``apply_from_ms`` on (after its training window); entries before the first
+member's are passed unchanged, and ``xsmom backtest --meta`` refuses a start before it
+(:func:`first_gated_ms`). Re-entries the exits make between rebalances
+(``exits.reenter: after_cooldown``) restore the gated book's weight: never one it refused.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from xsmom.meta.artifact import ModelSet, load_model_set, read_manifest
-from xsmom.meta.events import increase_base
+from xsmom.meta.events import book_atr, exit_flat, increase_base
 from xsmom.meta.features import event_features
 from xsmom.strategy.targets import RebalanceBook
 
@@ -51,13 +56,19 @@ def probabilities(ms: ModelSet, book: RebalanceBook) -> tuple[F64, F64]:
     return prob, thr
 
 
-def apply_gate(weights: F64, prob: F64, thr: F64, mode: str) -> F64:
-    """Return the gated book: decide every event in order against the gated book so far."""
+def apply_gate(
+    weights: F64, prob: F64, thr: F64, mode: str, flat: npt.NDArray[np.bool_] | None = None
+) -> F64:
+    """Return the gated book: decide every event in order against the gated book so far.
+
+    ``flat`` marks (row, symbol) where the exits closed the position held before the row.
+    """
     out = np.zeros_like(weights)
     prev = np.zeros(weights.shape[1])
     for i in range(weights.shape[0]):
         new = weights[i]
-        is_event, base = increase_base(prev, new)
+        held = prev if flat is None else np.where(flat[i], 0.0, prev)
+        is_event, base = increase_base(held, new)
         asked = is_event & np.isfinite(prob[i])
         ok = prob[i] >= thr[i]
         share = np.where(ok, prob[i] if mode == "scale" else 1.0, 0.0)
@@ -67,11 +78,33 @@ def apply_gate(weights: F64, prob: F64, thr: F64, mode: str) -> F64:
     return out
 
 
+def gate_with_exits(book: RebalanceBook, prob: F64, thr: F64) -> F64:
+    """Return the gated book, the positions the exits close before a row counted as flat.
+
+    Where the model is in force, whether a position is flat at row ``i`` depends on the
+    gated rows before ``i`` only; so each pass fixes, per symbol, the first row whose flat
+    state changed, and gates again, until no row changes.
+    """
+    mode = book.cfg.meta.mode
+    atr = book_atr(book)
+    asked = np.isfinite(prob)
+    flat = np.zeros(book.weights.shape, dtype=np.bool_)
+    out = apply_gate(book.weights, prob, thr, mode, flat)
+    while True:
+        diff = (exit_flat(book, out, atr) & asked) != flat
+        cols = np.flatnonzero(diff.any(axis=0))
+        if cols.size == 0:
+            return out
+        rows = diff[:, cols].argmax(axis=0)
+        flat[rows, cols] = ~flat[rows, cols]
+        out = apply_gate(book.weights, prob, thr, mode, flat)
+
+
 def gate_book(book: RebalanceBook) -> F64:
     """Return the book's weights gated by the model of ``book.cfg.meta`` (module docstring)."""
     ms = load_model_set(book.cfg.meta.model, book.cfg)
     prob, thr = probabilities(ms, book)
-    return apply_gate(book.weights, prob, thr, book.cfg.meta.mode)
+    return gate_with_exits(book, prob, thr)
 
 
 def first_gated_ms(model: Path | str) -> int:

@@ -1,8 +1,9 @@
-"""Stop re-entries between rebalances (``exits.reenter: after_cooldown``) under the gate.
+"""Stop re-entries under the gate.
 
-The gate decides at the rebalance closes; the exits then act on the gated book. A re-entry
-after a stop's cooldown restores the gated book's weight of that rebalance: an entry the
-model refused is not re-entered between rebalances, and a scaled one is re-entered scaled.
+At a rebalance (``exits.reenter: next_rebalance``, the default) a position the exits closed is
+flat for the gate: its re-entry is asked like a fresh entry. Between rebalances
+(``after_cooldown``) a re-entry restores the gated book's weight of that rebalance: an entry
+the model refused is not re-entered, and a scaled one is re-entered scaled.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import pytest
 
 from xsmom.config import Config, config_from_dict
 from xsmom.data import MarketPanel
+from xsmom.meta.artifact import load_model_set
 from xsmom.meta.dataset import strategy_book
-from xsmom.meta.gate import gate_book
+from xsmom.meta.events import book_atr, exit_flat
+from xsmom.meta.gate import gate_book, probabilities
 from xsmom.meta.labels import default_spec
 from xsmom.meta.models import TrainOptions
 from xsmom.meta.train import train_single
@@ -74,3 +77,53 @@ def test_reentries_restore_the_gated_weight_only(
     # a refused entry (gated weight 0 where the strategy wanted one) is never re-entered
     refused = (gated == 0.0) & (book.weights != 0.0)
     assert not np.any(refused[cur[t[between]], j[between]])
+
+
+def test_exit_flat_matches_the_strategys_own_exits(sample_panel: MarketPanel) -> None:
+    cfg = Config()
+    book = strategy_book(sample_panel, cfg.strategy)
+    flat = exit_flat(book, book.weights, book_atr(book))
+    # independent replay through compute_targets: flat at the close before the row, or an
+    # exit event inside the row's bar, where the book held a weight at the row before
+    tg = compute_targets(sample_panel, cfg.strategy)
+    held = np.zeros(flat.shape, dtype=bool)
+    held[1:] = book.weights[:-1] != 0.0
+    expect = np.zeros(flat.shape, dtype=bool)
+    for i, r in enumerate(book.rows[1:], start=1):
+        expect[i] = tg.weights[r - 1] == 0.0
+    row_of = {int(b): i for i, b in enumerate(book.rows)}
+    for bar, sym in tg.exit_events[:, :2].astype(int):
+        if int(bar) in row_of:
+            expect[row_of[int(bar)], sym] = True
+    expect &= held
+    np.testing.assert_array_equal(flat, expect)
+    assert flat.sum() >= 5, "no stop before a rebalance in the sample"
+
+
+def test_every_entry_at_a_rebalance_is_asked(
+    sample_panel: MarketPanel, meta_gated_cfg: Config
+) -> None:
+    # with the default exits.reenter: next_rebalance, a stopped position comes back at the
+    # next rebalance: the gate asks the model about it like a fresh entry
+    cfg = meta_gated_cfg
+    ms = load_model_set(cfg.strategy.meta.model, cfg.strategy)
+    book = dataclasses.replace(strategy_book(sample_panel, cfg.strategy), cfg=cfg.strategy)
+    prob, thr = probabilities(ms, book)
+    w = compute_targets(sample_panel, cfg.strategy).weights
+    row_of = {int(b): i for i, b in enumerate(book.rows)}
+    reentries = 0
+    for t, j in zip(*np.nonzero((w[1:] != 0.0) & (w[:-1] == 0.0)), strict=True):
+        i = row_of[int(t) + 1]  # entries happen at rebalance closes only (next_rebalance)
+        if int(book.rows[i]) < TRAIN_BARS:
+            continue
+        assert prob[i, j] >= thr[i, j], f"entry at row {i} symbol {j} not asked or refused"
+        reentries += int(i > 0 and book.weights[i - 1, j] * book.weights[i, j] > 0.0)
+    assert reentries >= 1, "no stop re-entry after the model applies"
+    # and some re-entries were refused: the strategy alone re-enters them
+    plain = compute_targets(sample_panel, Config().strategy).weights
+    flat = exit_flat(book, book.weights, book_atr(book))
+    late = book.rows >= TRAIN_BARS
+    refused = flat & late[:, None] & (prob < thr)
+    assert refused.any()
+    i, j = np.argwhere(refused)[0]
+    assert plain[book.rows[i], j] != 0.0
