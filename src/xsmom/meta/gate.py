@@ -27,9 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from xsmom.meta.artifact import ModelSet, load_model_set, read_manifest
-from xsmom.meta.events import book_atr, exit_flat, increase_base
+from xsmom.meta.events import book_atr, exit_flat
 from xsmom.meta.features import event_features
 from xsmom.strategy.targets import RebalanceBook
 
@@ -56,48 +57,66 @@ def probabilities(ms: ModelSet, book: RebalanceBook) -> tuple[F64, F64]:
     return prob, thr
 
 
+@njit(cache=True)
+def _gate_rows(
+    weights: F64, prob: F64, thr: F64, scale: bool, flat: npt.NDArray[np.bool_]
+) -> F64:  # pragma: no cover - numba
+    # the loop of apply_gate, per element: increase_base, then take, scale or refuse
+    out = np.zeros_like(weights)
+    n, m = weights.shape
+    for j in range(m):
+        prev = 0.0
+        for i in range(n):
+            new = weights[i, j]
+            held = 0.0 if flat[i, j] else prev
+            base = held if held * new > 0.0 else 0.0
+            row = new
+            if new != 0.0 and abs(new) > abs(base) and np.isfinite(prob[i, j]):
+                if prob[i, j] >= thr[i, j]:
+                    row = base + (prob[i, j] if scale else 1.0) * (new - base)
+                else:
+                    row = base
+            out[i, j] = row
+            prev = row
+    return out
+
+
 def apply_gate(
     weights: F64, prob: F64, thr: F64, mode: str, flat: npt.NDArray[np.bool_] | None = None
 ) -> F64:
     """Return the gated book: decide every event in order against the gated book so far.
 
     ``flat`` marks (row, symbol) where the exits closed the position held before the row.
+    The events are those of :func:`xsmom.meta.events.increase_base`.
     """
-    out = np.zeros_like(weights)
-    prev = np.zeros(weights.shape[1])
-    for i in range(weights.shape[0]):
-        new = weights[i]
-        held = prev if flat is None else np.where(flat[i], 0.0, prev)
-        is_event, base = increase_base(held, new)
-        asked = is_event & np.isfinite(prob[i])
-        ok = prob[i] >= thr[i]
-        share = np.where(ok, prob[i] if mode == "scale" else 1.0, 0.0)
-        row = np.where(asked, base + share * (new - base), new)
-        out[i] = row
-        prev = row
-    return out
+    if flat is None:
+        flat = np.zeros(weights.shape, dtype=np.bool_)
+    w, p, t = (np.ascontiguousarray(a, dtype=np.float64) for a in (weights, prob, thr))
+    return np.asarray(_gate_rows(w, p, t, mode == "scale", np.ascontiguousarray(flat)))
 
 
 def gate_with_exits(book: RebalanceBook, prob: F64, thr: F64) -> F64:
     """Return the gated book, the positions the exits close before a row counted as flat.
 
-    Where the model is in force, whether a position is flat at row ``i`` depends on the
-    gated rows before ``i`` only; so each pass fixes, per symbol, the first row whose flat
-    state changed, and gates again, until no row changes.
+    Whether a position is flat at row ``i`` depends on the gated rows before ``i`` only, and
+    each symbol on its own; so each pass fixes, per symbol, the first row whose flat state
+    changed where it matters (a re-entry the model refuses, or any in ``scale`` mode), and
+    gates that symbol again, until no row changes.
     """
-    mode = book.cfg.meta.mode
+    mode, w = book.cfg.meta.mode, book.weights
     atr = book_atr(book)
-    asked = np.isfinite(prob)
-    flat = np.zeros(book.weights.shape, dtype=np.bool_)
-    out = apply_gate(book.weights, prob, thr, mode, flat)
+    # where being flat changes the decision: a refused re-entry (drop), any re-entry (scale)
+    matters = np.isfinite(prob) & ((prob < thr) | (mode == "scale"))
+    flat = np.zeros(w.shape, dtype=np.bool_)
+    out = apply_gate(w, prob, thr, mode, flat)
     while True:
-        diff = (exit_flat(book, out, atr) & asked) != flat
+        diff = (exit_flat(book, out, atr) & matters) != flat
         cols = np.flatnonzero(diff.any(axis=0))
         if cols.size == 0:
             return out
         rows = diff[:, cols].argmax(axis=0)
         flat[rows, cols] = ~flat[rows, cols]
-        out = apply_gate(book.weights, prob, thr, mode, flat)
+        out[:, cols] = apply_gate(w[:, cols], prob[:, cols], thr[:, cols], mode, flat[:, cols])
 
 
 def gate_book(book: RebalanceBook) -> F64:
