@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-# BCH/USDT:USDT has no funding events 2023-06-05 .. 2023-09-03 in the shared data: the
+# the shared data has no BCH/USDT:USDT funding before 2025-05-01 (candles from 2019-12): the
 # backtest refuses to hold it there without this (it then charges no funding for that gap)
 FUNDING = "backtest: {allow_funding_gaps: true}\n"
 
