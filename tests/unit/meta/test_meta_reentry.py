@@ -17,8 +17,8 @@ import pytest
 from xsmom.config import Config, config_from_dict
 from xsmom.data import MarketPanel
 from xsmom.meta.artifact import load_model_set
-from xsmom.meta.dataset import strategy_book
-from xsmom.meta.events import book_atr, exit_flat
+from xsmom.meta.dataset import build_dataset, strategy_book
+from xsmom.meta.events import book_atr, entry_events, exit_flat, strategy_events
 from xsmom.meta.gate import gate_book, probabilities
 from xsmom.meta.labels import default_spec
 from xsmom.meta.models import TrainOptions
@@ -127,3 +127,20 @@ def test_every_entry_at_a_rebalance_is_asked(
     assert refused.any()
     i, j = np.argwhere(refused)[0]
     assert plain[book.rows[i], j] != 0.0
+
+
+def test_training_events_include_the_reentries(sample_panel: MarketPanel) -> None:
+    cfg = Config()
+    book = strategy_book(sample_panel, cfg.strategy)
+    flat = exit_flat(book, book.weights, book_atr(book))
+    plain, events = entry_events(book), strategy_events(book)
+    # each re-entry of a weight the book kept (not already an increase) is one more event
+    kept = flat & (book.weights != 0.0)
+    prev = np.vstack([np.zeros((1, flat.shape[1])), book.weights[:-1]])
+    not_increase = np.abs(book.weights) <= np.abs(prev)
+    assert events.size == plain.size + int((kept & not_increase & (prev * book.weights > 0)).sum())
+    assert events.size > plain.size
+    ds = build_dataset(sample_panel, cfg, default_spec(cfg))
+    got = set(zip(ds.events.bar.tolist(), ds.events.col.tolist(), strict=True))
+    i, j = np.argwhere(kept & not_increase & (prev * book.weights > 0))[0]
+    assert (int(book.rows[i]), int(j)) in got or int(book.rows[i]) + 168 >= sample_panel.n_bars
