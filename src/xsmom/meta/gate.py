@@ -6,7 +6,7 @@ xsmom.meta.events) against the *gated* book held so far is an event; the model o
 member in force at that close gives its probability ``p``:
 
 * ``drop``: taken in full when ``p >= threshold``, otherwise the old weight on that side is
-  kept (none after a flip);
+  kept (none after a flip or a stop);
 * ``scale``: when ``p >= threshold`` the increase is scaled by ``p``, otherwise dropped.
 
 Reductions and exits always pass. An entry the gate refused is asked again at the next
