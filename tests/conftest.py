@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pg_server import ENV_URL, postgres_server, unavailable_reason
+from xsmom.config import Config
 from xsmom.data import MarketPanel, load_panel
 from xsmom.data.bundled import sample_store
 
@@ -140,3 +141,26 @@ def meta_model(sample_panel: MarketPanel, tmp_path_factory: pytest.TempPathFacto
     cfg = Config()
     out = tmp_path_factory.mktemp("meta_model")
     return train_single(sample_panel.slice(0, 3000), cfg, default_spec(cfg), TrainOptions(), out)
+
+
+@pytest.fixture(scope="session")
+def meta_gated_cfg(sample_panel: MarketPanel, meta_model: Path) -> Config:
+    """Return the default config gated by ``meta_model`` at the median probability of the
+    sample's book entries from bar 3000 on (a threshold that surely refuses some)."""
+    import dataclasses
+
+    import numpy as np
+
+    from xsmom.config import config_from_dict
+    from xsmom.meta.artifact import load_model_set
+    from xsmom.meta.dataset import strategy_book
+    from xsmom.meta.gate import probabilities
+
+    cfg = config_from_dict({"strategy": {"meta": {"model": str(meta_model)}}})
+    book = strategy_book(sample_panel.slice(0, 4000), Config().strategy)
+    book = dataclasses.replace(book, cfg=cfg.strategy)
+    prob, _ = probabilities(load_model_set(meta_model, cfg.strategy), book)
+    threshold = float(np.median(prob[np.isfinite(prob)]))
+    return config_from_dict(
+        {"strategy": {"meta": {"model": str(meta_model), "threshold": threshold}}}
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,13 @@ return divs.map(d => ({
 }));
 """
 
+# Every <img>: loaded (complete) and decoded to a non-empty picture (static PNG charts).
+_IMAGES_JS = """
+return Array.from(document.images).map(i => ({
+  src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth, height: i.naturalHeight,
+}));
+"""
+
 
 @dataclass(frozen=True)
 class PageCheck:
@@ -33,6 +40,7 @@ class PageCheck:
     charts: list[dict[str, object]]
     requested: list[str]
     title: str
+    images: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def errors(self) -> list[dict[str, object]]:
@@ -82,13 +90,14 @@ def open_report(path: Path) -> PageCheck:
         driver.set_page_load_timeout(60)
         driver.get(path.resolve().as_uri())
         charts = driver.execute_script(_CHARTS_JS)
+        images = driver.execute_script(_IMAGES_JS)
         resources = driver.execute_script(
             "return performance.getEntriesByType('navigation')"
             ".concat(performance.getEntriesByType('resource')).map(e => e.name)"
         )
         console = driver.get_log("browser")
         requested = [*_network_urls(driver.get_log("performance")), *resources]
-        return PageCheck(console, list(charts), requested, str(driver.title))
+        return PageCheck(console, list(charts), requested, str(driver.title), list(images))
     finally:
         driver.quit()
 

@@ -8,21 +8,19 @@ compared with the full backtest's gated weights at that bar.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from xsmom.backtest import run_backtest
-from xsmom.config import Config, config_from_dict
+from xsmom.config import Config
 from xsmom.data import MarketPanel, load_panel
 from xsmom.data.bundled import sample_store
 from xsmom.strategy import compute_targets
 
 
 def test_live_cycle_targets_equal_the_backtest_gated_weights(
-    sample_panel: MarketPanel, meta_model: Path
+    sample_panel: MarketPanel, meta_gated_cfg: Config
 ) -> None:
-    cfg = config_from_dict({"strategy": {"meta": {"model": str(meta_model)}}})
+    cfg = meta_gated_cfg
     store = sample_store()
     full = sample_panel.slice(0, 3800)
     bt = run_backtest(full, cfg)

@@ -20,11 +20,13 @@ from xsmom.errors import ConfigError
 from xsmom.meta.artifact import load_model_set, read_manifest
 from xsmom.meta.cli_support import with_meta
 from xsmom.meta.dataset import strategy_book
-from xsmom.meta.events import entry_events
+from xsmom.meta.events import strategy_events
 from xsmom.meta.features import event_features
 from xsmom.meta.labels import LabelSpec, triple_barrier
 from xsmom.strategy import compute_targets
 
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 KEYS = ("total_return", "sharpe", "max_drawdown", "turnover", "fees", "slippage")
 
 
@@ -93,6 +95,28 @@ def _auc(p: npt.NDArray[np.float64], y: npt.NDArray[np.int64]) -> float:
     return float(greater / (pos.size * neg.size))
 
 
+def classification_row(
+    p: npt.NDArray[np.float64],
+    y: npt.NDArray[np.int64],
+    net: npt.NDArray[np.float64],
+    take: npt.NDArray[np.bool_],
+) -> dict[str, float]:
+    """Return entries, base rate, AUC, share taken, precision, lift and mean net returns."""
+    nan = float("nan")
+    base = float(y.mean()) if y.size else nan
+    prec = float(y[take].mean()) if take.any() else nan
+    return {
+        "entries": float(y.size),
+        "base_rate": base,
+        "auc": _auc(p, y),
+        "take_rate": float(take.mean()) if y.size else nan,
+        "precision": prec,
+        "lift": prec / base if base > 0 else nan,
+        "mean_net_all": float(net.mean()) if y.size else nan,
+        "mean_net_taken": float(net[take].mean()) if take.any() else nan,
+    }
+
+
 def oos_classification(
     panel: MarketPanel, cfg: Config, model_dir: Path
 ) -> list[tuple[str, dict[str, float]]]:
@@ -100,35 +124,24 @@ def oos_classification(
 
     Per window: entries, base rate (winners among all entries: the primary signal's
     precision), AUC, share taken at the member's threshold, precision and lift of the taken
-    entries, and the mean net return of all and of the taken entries.
+    entries, and the mean net return of all and of the taken entries. The last row, ``all``,
+    pools every window's entries, each scored by its own window's member (one AUC over all).
     """
     ms = load_model_set(model_dir, cfg.strategy)
     book = strategy_book(panel, cfg.strategy)
-    ev = entry_events(book)
+    ev = strategy_events(book)
     lab = triple_barrier(panel, cfg, ev, LabelSpec(**ms.manifest["labels"]))
     x = event_features(book, ev.bar, ev.col, ev.side)
     members = {m.name: m for m in ms.members}
     out = []
+    pooled: list[tuple[F64, I64, F64, npt.NDArray[np.bool_]]] = []
     for name, lo, hi in oos_windows(model_dir, panel):
         sel = (ev.bar >= lo - 1) & (ev.bar < hi - 1) & (lab.label >= 0)
         fitted = members[name].fitted
         p, y, net = fitted.predict(x[sel]), lab.label[sel].astype(np.int64), lab.net[sel]
         take = p >= fitted.threshold
-        base = float(y.mean()) if y.size else float("nan")
-        prec = float(y[take].mean()) if take.any() else float("nan")
-        out.append(
-            (
-                name,
-                {
-                    "entries": float(y.size),
-                    "base_rate": base,
-                    "auc": _auc(p, y),
-                    "take_rate": float(take.mean()) if y.size else float("nan"),
-                    "precision": prec,
-                    "lift": prec / base if base > 0 else float("nan"),
-                    "mean_net_all": float(net.mean()) if y.size else float("nan"),
-                    "mean_net_taken": float(net[take].mean()) if take.any() else float("nan"),
-                },
-            )
-        )
+        pooled.append((p, y, net, take))
+        out.append((name, classification_row(p, y, net, take)))
+    cols = [np.concatenate(parts) for parts in zip(*pooled, strict=True)]
+    out.append(("all", classification_row(cols[0], cols[1], cols[2], cols[3])))
     return out

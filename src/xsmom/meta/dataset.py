@@ -12,7 +12,7 @@ from xsmom.config.schema import Config, StrategyConfig
 from xsmom.data.panel import MarketPanel
 from xsmom.errors import ConfigError
 from xsmom.meta.cv import uniqueness_weights
-from xsmom.meta.events import Events, entry_events
+from xsmom.meta.events import Events, strategy_events
 from xsmom.meta.features import event_features, feature_names
 from xsmom.meta.labels import LabelSpec, triple_barrier
 from xsmom.strategy.targets import RebalanceBook, compute_targets
@@ -68,7 +68,7 @@ def build_dataset(
     """
     stop = panel.n_bars if stop is None else stop
     book = strategy_book(panel, cfg.strategy)
-    ev = entry_events(book)
+    ev = strategy_events(book)
     ev = ev.take((ev.bar >= start) & (ev.bar < stop))
     lab = triple_barrier(panel.slice(0, stop), cfg, ev, spec)
     keep = (lab.label >= 0) & (lab.end < stop)

@@ -76,3 +76,28 @@ def test_scale_multiplies_the_increase_by_p() -> None:
 def test_no_probability_means_no_gating() -> None:
     nan = np.full_like(W, np.nan)
     np.testing.assert_array_equal(apply_gate(W, nan, nan, "drop"), W)
+
+
+def test_a_stopped_position_is_flat_for_the_gate() -> None:
+    # col 0 is held 0.2 from row 0 and stopped out before row 1: the book's 0.3 at row 1 is a
+    # fresh entry, so refusing it leaves 0 (not the 0.2 the book held); col 2's stopped
+    # short re-entered at the same -0.1 is an event too, taken with p 0.8
+    prob = np.array([[0.9, np.nan, 0.9], [0.3, 0.8, 0.8], [0.7, 0.1, np.nan]])
+    thr = np.full_like(prob, 0.5)
+    w = W.copy()
+    w[1, 2] = -0.1
+    flat = np.zeros(W.shape, dtype=bool)
+    flat[1, 0] = flat[1, 2] = True
+    g = apply_gate(w, prob, thr, "drop", flat)
+    np.testing.assert_allclose(g, [[0.2, 0.0, -0.1], [0.0, 0.1, -0.1], [0.3, 0.0, 0.0]])
+    g = apply_gate(w, prob, thr, "scale", flat)
+    # row 1: col 0 refused -> 0; col 2 re-entered at 0.8 x -0.1; row 2: col 0 from 0 to
+    # 0.3 at p 0.7
+    np.testing.assert_allclose(
+        g, [[0.18, 0.0, -0.09], [0.0, 0.08, -0.08], [0.21, 0.0, 0.0]], atol=1e-12
+    )
+    ev = entry_events(_Book(w), flat)  # type: ignore[arg-type]
+    assert (34, 0) in zip(ev.bar.tolist(), ev.col.tolist(), strict=True)
+    assert (34, 2) in zip(ev.bar.tolist(), ev.col.tolist(), strict=True)
+    plain = entry_events(_Book(w))  # type: ignore[arg-type]
+    assert (34, 2) not in zip(plain.bar.tolist(), plain.col.tolist(), strict=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -98,9 +96,9 @@ def test_training_ignores_bars_after_its_window(panel: MarketPanel) -> None:
 
 
 def test_gated_weights_before_a_bar_ignore_later_bars(
-    sample_panel: MarketPanel, meta_model: Path
+    sample_panel: MarketPanel, meta_gated_cfg: Config
 ) -> None:
-    cfg = config_from_dict({"strategy": {"meta": {"model": str(meta_model)}}})
+    cfg = meta_gated_cfg
     full = compute_targets(sample_panel.slice(0, 4000), cfg.strategy)
     plain = compute_targets(sample_panel.slice(0, 4000), Config().strategy)
     changed = np.flatnonzero(np.any(full.weights != plain.weights, axis=1))

@@ -3,8 +3,6 @@ tests/integration/test_meta_live_path.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from xsmom.backtest import run_backtest
@@ -16,12 +14,12 @@ from xsmom.strategy import compute_targets
 
 
 def test_backtest_and_optimizer_use_the_same_gated_targets(
-    sample_panel: MarketPanel, meta_model: Path
+    sample_panel: MarketPanel, meta_gated_cfg: Config
 ) -> None:
     panel = sample_panel.slice(0, 4000)
     cfg = config_from_dict(
         {
-            "strategy": {"meta": {"model": str(meta_model)}},
+            "strategy": {"meta": meta_gated_cfg.strategy.meta.model_dump()},
             "optimize": {"folds": {"n_folds": 2, "train": "60d", "test": "20d"}},
         }
     )

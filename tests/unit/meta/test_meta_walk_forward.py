@@ -11,6 +11,7 @@ import pytest
 from xsmom.config import config_from_dict
 from xsmom.data import MarketPanel
 from xsmom.meta.artifact import load_model_set, read_manifest
+from xsmom.meta.compare import classification_row, oos_classification
 from xsmom.meta.dataset import strategy_book
 from xsmom.meta.features import event_features
 from xsmom.meta.gate import probabilities
@@ -65,3 +66,36 @@ def test_each_close_is_gated_by_the_member_in_force(wf: Path, sample_panel: Mark
         x = event_features(book, book.rows[ri], cj, np.sign(book.weights[ri, cj]))
         np.testing.assert_allclose(prob[ri, cj], member.fitted.predict(x))
         assert np.all(thr[ri, cj] == member.fitted.threshold)
+
+
+def test_classification_row_by_hand() -> None:
+    p = np.array([0.1, 0.4, 0.35, 0.8, 0.6])
+    y = np.array([0, 0, 1, 1, 0])
+    net = np.array([-0.02, -0.01, 0.03, 0.05, -0.04])
+    row = classification_row(p, y, net, p >= 0.5)
+    # winners (0.35, 0.8) above losers (0.1, 0.4, 0.6): 0.35 beats 1 of 3, 0.8 beats 3 of 3
+    assert row["auc"] == pytest.approx(4 / 6)
+    assert row["base_rate"] == pytest.approx(0.4)
+    assert row["take_rate"] == pytest.approx(0.4)
+    assert row["precision"] == pytest.approx(0.5)
+    assert row["lift"] == pytest.approx(0.5 / 0.4)
+    assert row["mean_net_all"] == pytest.approx(0.002)
+    assert row["mean_net_taken"] == pytest.approx(0.005)
+
+
+def test_pooled_oos_row_weighs_every_window_by_its_entries(
+    wf: Path, sample_panel: MarketPanel
+) -> None:
+    cfg = config_from_dict(FOLDS)
+    rows = dict(oos_classification(sample_panel, cfg, wf))
+    # the final member gates after the data: no window of its own
+    assert list(rows) == ["fold0", "fold1", "all"]
+    per = [r for name, r in rows.items() if name != "all"]
+    n = np.array([r["entries"] for r in per])
+    assert n.min() > 0
+    pooled = rows["all"]
+    assert pooled["entries"] == n.sum()
+    for key in ("base_rate", "take_rate", "mean_net_all"):
+        expect = float(np.dot(n, [r[key] for r in per]) / n.sum())
+        assert pooled[key] == pytest.approx(expect), key
+    assert 0.0 <= pooled["auc"] <= 1.0
