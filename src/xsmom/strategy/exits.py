@@ -205,7 +205,8 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     n_active = 0
     for t in range(n):
         if fused:
-            a_prev[:] = a_now
+            for j in range(m):
+                a_prev[j] = a_now[j]
             prev = close[t - 1] if t > 0 else none
             atr_step(high[t], low[t], prev, ring[t % period], a_sum, a_cnt, period, a_now)
         else:
@@ -230,7 +231,8 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
             sl = more
         w_in = w_rows[cur] if cur >= 0 else flat  # row views: no per-element branch
         w_out = w[t]
-        w_out[:] = w_in
+        for j in range(m):
+            w_out[j] = w_in[j]
         for i in range(n_active):
             j = active[i]
             wt = w_in[j]
