@@ -199,7 +199,7 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     ring = np.full((period if fused else 1, m), np.nan)  # the fused ATR's state
     a_sum = np.zeros(m)
     a_cnt = np.zeros(m, dtype=np.int64)
-    none = np.full(m, np.nan)  # ATR and closes before bar 0
+    none = np.full(m, np.nan)  # the closes before bar 0
     a_prev, a_now = np.full(m, np.nan), np.full(m, np.nan)  # the ATR at bars t - 1 and t
     active = np.empty(m, dtype=np.int64)  # the symbols not flat in this segment, in order
     n_active = 0
@@ -209,9 +209,6 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 a_prev[j] = a_now[j]
             prev = close[t - 1] if t > 0 else none
             atr_step(high[t], low[t], prev, ring[t % period], a_sum, a_cnt, period, a_now)
-        else:
-            a_prev[:] = atr[t - 1] if t > 0 else none
-            a_now[:] = atr[t]
         if cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
             while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
                 cur += 1
@@ -221,6 +218,11 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 if w_rows[cur, j] != 0.0 or side[j] != 0:
                     active[n_active] = j
                     n_active += 1
+        if not fused:  # the given ATR, read for the symbols visited below only
+            for i in range(n_active):
+                j = active[i]
+                a_prev[j] = atr[t - 1, j] if t > 0 else np.nan
+                a_now[j] = atr[t, j]
         if k_ev + m > ev.shape[0]:  # at most one event per symbol and bar
             bigger = np.empty((2 * ev.shape[0], N_EV))
             bigger[:k_ev] = ev[:k_ev]

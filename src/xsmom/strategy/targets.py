@@ -22,6 +22,7 @@ from xsmom.strategy.cross_section import zscore
 from xsmom.strategy.exits import apply_exits_rows, dense_exits, dense_stops, stop_rows
 from xsmom.strategy.funding import trailing_funding
 from xsmom.strategy.regime import XSMOM, dispersion_ratio, regime_series
+from xsmom.strategy.rolling import average_true_range
 from xsmom.strategy.selection import k_series, select_sides
 from xsmom.strategy.signals import bar_volatility, log_prices, momentum_score
 from xsmom.strategy.universe import universe_mask, universe_mask_at
@@ -276,9 +277,13 @@ def compute_targets(
             panel, cfg, rows, w_r, logp, vol, score, mask, inputs.regime, signal_all
         )
         w_r = _gate(book, on_book)
-    # the ATR is computed inside the exits' pass over the bars (no array to write and re-read)
-    p = panel
-    ex = apply_exits_rows(w_r, rows, p.open, p.high, p.low, p.close, None, cfg.exits)
+    # without a cache the ATR is computed inside the exits' pass (no array to write and read
+    # back); an optimizer's cache keeps it across trials instead (the same values)
+    p, period = panel, cfg.exits.atr_period
+    atr = None
+    if cache is not None:
+        atr = cache.get(("atr", period), lambda: average_true_range(p.high, p.low, p.close, period))
+    ex = apply_exits_rows(w_r, rows, p.open, p.high, p.low, p.close, atr, cfg.exits)
     return Targets(
         symbols=panel.symbols,
         timestamps=panel.timestamps,
