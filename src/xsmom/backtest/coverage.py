@@ -30,13 +30,11 @@ def held_into(held: F64) -> npt.NDArray[np.bool_]:
 
 def _stretch(gaps_col: npt.NDArray[np.int8], t: int) -> tuple[int, int]:
     """Return the first and last bar of the run of NO_FUNDING bars around ``t``."""
-    bad = gaps_col == NO_FUNDING
-    lo = t
-    while lo > 0 and bad[lo - 1]:
-        lo -= 1
-    hi = t
-    while hi < bad.size - 1 and bad[hi + 1]:
-        hi += 1
+    good = gaps_col != NO_FUNDING
+    before = np.flatnonzero(good[:t])
+    after = np.flatnonzero(good[t + 1 :])
+    lo = int(before[-1]) + 1 if before.size else 0
+    hi = t + int(after[0]) if after.size else good.size - 1
     return lo, hi
 
 

@@ -205,9 +205,10 @@ def run_backtest(
     cover = {"funding_uncovered_share": 0.0, "funding_mark_fallback_share": 0.0}
     if check and gaps is not None:
         into = held_into(held)
-        err = refusal(panel.symbols, panel.timestamps[sl], gaps, into)
-        if err is not None and not config.backtest.allow_funding_gaps:
-            raise err
+        if not config.backtest.allow_funding_gaps:
+            err = refusal(panel.symbols, panel.timestamps[sl], gaps, into)
+            if err is not None:
+                raise err
         cover = coverage_metrics(gaps, panel.funding_event[sl], into)
         held = held if record_held else np.zeros((1, panel.n_symbols))
     metrics = {**metrics, **cover}

@@ -177,6 +177,32 @@ def _slip_for(
     return slip
 
 
+@njit(cache=True, inline="always")
+def _close_out(
+    j: int,
+    t: int,
+    px: float,
+    reason: int,
+    taker: float,
+    ref_qv: F64,
+    taken: F64,
+    p: F64,
+    cash: F64,
+    qty: F64,
+    attr: F64,
+    bar: F64,
+    trade_pnl: F64,
+    goal: F64,
+    log: F64,
+    cnt: npt.NDArray[np.int64],
+) -> None:  # pragma: no cover - numba
+    # close symbol j's whole position at px as a taker (a stop, a delisting); the next target
+    # trades again (goal NaN)
+    slip = _slip_for(j, t, abs(qty[j]) * px, ref_qv, taken, p, cnt)
+    _trade(j, -qty[j], px, slip, taker, cash, qty, attr, bar, trade_pnl, t, log, cnt, reason)
+    goal[j] = np.nan
+
+
 @njit(cache=True)
 def _rebalance(
     t: int,
@@ -427,24 +453,24 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
             ps += 1
             if qty[j] != 0.0 and np.isfinite(px):
                 _mark(j, px, qty, last, attr, trade_pnl)
-                slip = _slip_for(j, t, abs(qty[j]) * px, ref_qv, taken, p, cnt)
-                _trade(
+                _close_out(
                     j,
-                    -qty[j],
+                    t,
                     px,
-                    slip,
+                    r,
                     taker,
+                    ref_qv,
+                    taken,
+                    p,
                     cash,
                     qty,
                     attr,
                     bar,
                     trade_pnl,
-                    t,
+                    goal,
                     log,
                     cnt,
-                    r,
                 )
-                goal[j] = np.nan
         if not dead and _margin_breached(t, high, low, p, cash[0], qty, last):
             _liquidate(t, high, low, p, cash, qty, last, attr, bar, trade_pnl, log, cnt)
             dead = True
@@ -462,24 +488,24 @@ def run_kernel(  # noqa: C901 - one hot loop; helper calls with arrays cost ~20 
                 if volume_known(qv):  # bar t is closed: the reference of later fills
                     ref_qv[j] = qv
             if q != 0.0 and t == last_bar[j] and t < n - 1:
-                slip = _slip_for(j, t, abs(q) * last[j], ref_qv, taken, p, cnt)
-                _trade(
+                _close_out(  # settled at its last close
                     j,
-                    -q,
+                    t,
                     last[j],
-                    slip,
+                    R_DELISTING,
                     taker,
+                    ref_qv,
+                    taken,
+                    p,
                     cash,
                     qty,
                     attr,
                     bar,
                     trade_pnl,
-                    t,
+                    goal,
                     log,
                     cnt,
-                    R_DELISTING,
                 )
-                goal[j] = np.nan
         eq = _equity(cash[0], qty, last)
         bar[t, B_EQUITY] = eq
         gross = 0.0

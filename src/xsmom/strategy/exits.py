@@ -27,6 +27,7 @@ import numpy.typing as npt
 from numba import njit
 
 from xsmom.config.schema import ExitConfig
+from xsmom.strategy.rolling import atr_step
 
 F64 = npt.NDArray[np.float64]
 I8 = npt.NDArray[np.int8]
@@ -39,6 +40,9 @@ EXIT_REASONS = ("none", "stop", "trailing_stop", "breakeven_stop", "catastrophic
 # which trades at the next open) and the reason code
 EV_BAR, EV_SYM, EV_PRICE, EV_REASON = 0, 1, 2, 3
 N_EV = 4
+# columns of a stop level: the bar, the symbol and the stop in force after that bar's close
+SL_BAR, SL_SYM, SL_LEVEL = 0, 1, 2
+N_SL = 3
 
 
 def dense_exits(events: F64, shape: tuple[int, int]) -> tuple[F64, I8]:
@@ -65,6 +69,15 @@ def events_from_dense(exit_price: F64, exit_reason: I8 | None = None) -> F64:
     return out
 
 
+def dense_stops(levels: F64, shape: tuple[int, int]) -> F64:
+    """Return the stop level per bar and symbol (NaN: none) from stop ``levels`` rows."""
+    out = np.full(shape, np.nan)
+    out[levels[:, SL_BAR].astype(np.int64), levels[:, SL_SYM].astype(np.int64)] = levels[
+        :, SL_LEVEL
+    ]
+    return out
+
+
 def stop_rows(events: F64, n_bars: int) -> npt.NDArray[np.bool_]:
     """Return, per bar, whether a stop filled inside it."""
     flags = np.zeros(n_bars, dtype=np.bool_)
@@ -74,12 +87,18 @@ def stop_rows(events: F64, n_bars: int) -> npt.NDArray[np.bool_]:
 
 @dataclass(frozen=True, eq=False)
 class ExitResult:
-    """Targets after exits, and where and why positions were closed (``events``, in bar
-    order; the dense views are built on first use)."""
+    """Targets after exits, where and why positions were closed (``events``, in bar
+    order) and the stop levels of held positions (``stop_levels``, columns ``SL_*``, one row
+    per held symbol and bar); the dense views are built on first use."""
 
     weights: F64
-    stop_price: F64
+    stop_levels: F64
     events: F64
+
+    @cached_property
+    def stop_price(self) -> F64:
+        """Return the stop level in force after each bar's close per symbol (NaN: none)."""
+        return dense_stops(self.stop_levels, self.weights.shape)
 
     @cached_property
     def _dense(self) -> tuple[F64, I8]:
@@ -142,16 +161,21 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     low: F64,
     close: F64,
     atr: F64,
+    period: int,
     params: F64,
     w: F64,
-    stop_out: F64,
-) -> F64:  # pragma: no cover - numba
+    capacity: int,
+) -> tuple[F64, F64]:  # pragma: no cover - numba
     """Run the exit rules; ``params`` = (atr_stop, trail_atr, breakeven_r, catastrophic,
     max_bars_held, cooldown_bars, reenter: 1 next rebalance / 0 after the cooldown). The
     targets are ``w_rows[i]`` from bar ``rows[i]`` on (zero before the first row), held
-    between rows; ``rows`` are the rebalance closes. Write the weights and the stop levels into
-    ``w`` and ``stop_out`` (allocated by the caller with numpy, stops NaN) and return the exit
-    events (columns ``EV_*``)."""
+    between rows; ``rows`` are the rebalance closes. ``atr`` holds the ATR per bar, or has no
+    rows: then the ATR over ``period`` bars is computed in this pass (the same values as
+    ``average_true_range``, without a (bars, symbols) array to write and read back). Write the
+    weights into ``w`` (allocated by the caller with numpy) and return the exit events
+    (columns ``EV_*``) and the stop levels of the held positions (columns ``SL_*``: a sparse
+    record, ``capacity`` rows to start with; a dense (bars, symbols) array of mostly NaN cost a
+    pass over memory)."""
     atr_stop, trail, be_r, cat = params[0], params[1], params[2], params[3]
     max_bars, cooldown = int(params[4]), int(params[5])
     until_rebalance = params[6] > 0.0
@@ -169,25 +193,58 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
     flat = np.zeros(m)
     ev = np.empty((max(64, 2 * m), N_EV))
     k_ev = 0
+    sl = np.empty((max(64, capacity), N_SL))
+    k_sl = 0
+    fused = atr.shape[0] == 0
+    ring = np.full((period if fused else 1, m), np.nan)  # the fused ATR's state
+    a_sum = np.zeros(m)
+    a_cnt = np.zeros(m, dtype=np.int64)
+    none = np.full(m, np.nan)  # the closes before bar 0
+    a_prev, a_now = np.full(m, np.nan), np.full(m, np.nan)  # the ATR at bars t - 1 and t
+    active = np.empty(m, dtype=np.int64)  # the symbols not flat in this segment, in order
+    n_active = 0
     for t in range(n):
-        while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
-            cur += 1
+        if fused:
+            for j in range(m):
+                a_prev[j] = a_now[j]
+            prev = close[t - 1] if t > 0 else none
+            atr_step(high[t], low[t], prev, ring[t % period], a_sum, a_cnt, period, a_now)
+        if cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
+            while cur + 1 < rows.shape[0] and rows[cur + 1] <= t:
+                cur += 1
+            # a symbol flat and without target stays flat until the next row: skip it
+            n_active = 0
+            for j in range(m):
+                if w_rows[cur, j] != 0.0 or side[j] != 0:
+                    active[n_active] = j
+                    n_active += 1
+        if not fused:  # the given ATR, read for the symbols visited below only
+            for i in range(n_active):
+                j = active[i]
+                a_prev[j] = atr[t - 1, j] if t > 0 else np.nan
+                a_now[j] = atr[t, j]
         if k_ev + m > ev.shape[0]:  # at most one event per symbol and bar
             bigger = np.empty((2 * ev.shape[0], N_EV))
             bigger[:k_ev] = ev[:k_ev]
             ev = bigger
+        if k_sl + m > sl.shape[0]:  # at most one level per symbol and bar
+            more = np.empty((2 * sl.shape[0], N_SL))
+            more[:k_sl] = sl[:k_sl]
+            sl = more
         w_in = w_rows[cur] if cur >= 0 else flat  # row views: no per-element branch
         w_out = w[t]
         for j in range(m):
+            w_out[j] = w_in[j]
+        for i in range(n_active):
+            j = active[i]
             wt = w_in[j]
-            w_out[j] = wt
             s = side[j]
             if s == 0 and wt == 0.0:
                 continue  # flat and staying flat: nothing to do (most symbol-bars)
             o = open_[t, j]
             if s != 0 and np.isfinite(o):
                 if new[j]:
-                    a = atr[t - 1, j] if t > 0 else np.nan
+                    a = a_prev[j]
                     entry[j] = o
                     has_atr = atr_stop > 0.0 and np.isfinite(a)
                     r_unit[j] = atr_stop * a if has_atr else np.nan
@@ -212,8 +269,8 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                         extreme[j] = max(extreme[j], high[t, j])
                     else:
                         extreme[j] = min(extreme[j], low[t, j])
-                    if trail > 0.0 and np.isfinite(atr[t, j]):
-                        ts = extreme[j] - s * trail * atr[t, j]
+                    if trail > 0.0 and np.isfinite(a_now[j]):
+                        ts = extreme[j] - s * trail * a_now[j]
                         if not np.isfinite(stop[j]) or s * (ts - stop[j]) > 0.0:
                             stop[j] = ts
                             kind[j] = STOP_TRAIL
@@ -238,8 +295,10 @@ def simulate_exits(  # noqa: C901 - one state machine per symbol-bar, kept in on
                 side[j] = target
                 new[j] = target != 0
             if side[j] != 0 and not new[j]:
-                stop_out[t, j] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
-    return ev[:k_ev]
+                sl[k_sl, SL_BAR], sl[k_sl, SL_SYM] = t, j
+                sl[k_sl, SL_LEVEL] = _effective(side[j], stop[j], kind[j], entry[j], cat)[0]
+                k_sl += 1
+    return ev[:k_ev], sl[:k_sl]
 
 
 def apply_exits(
@@ -258,10 +317,11 @@ def apply_exits_rows(
     high: F64,
     low: F64,
     close: F64,
-    atr: F64,
+    atr: F64 | None,
     cfg: ExitConfig,
 ) -> ExitResult:
-    """Apply the exit rules to targets set at the bars ``rows`` and held in between."""
+    """Apply the exit rules to targets set at the bars ``rows`` and held in between; ``atr``
+    None: the ATR over ``cfg.atr_period`` bars, computed in the same pass."""
     params = np.array(
         [
             cfg.atr_stop,
@@ -274,6 +334,12 @@ def apply_exits_rows(
         ]
     )
     shape = open_.shape  # outputs allocated by numpy (huge pages; see xsmom.strategy.rolling)
-    w, stop = np.empty(shape), np.full(shape, np.nan)
-    events = simulate_exits(w_rows, rows, open_, high, low, close, atr, params, w, stop)
-    return ExitResult(weights=w, stop_price=stop, events=events)
+    w = np.empty(shape)
+    a = np.empty((0, 0)) if atr is None else np.ascontiguousarray(atr, dtype=np.float64)
+    period = cfg.atr_period
+    # at most one stop level per bar with a nonzero target: no regrowth
+    held = np.count_nonzero(w_rows, axis=1) @ np.diff(rows, append=open_.shape[0])
+    events, levels = simulate_exits(
+        w_rows, rows, open_, high, low, close, a, period, params, w, int(held)
+    )
+    return ExitResult(weights=w, stop_levels=levels, events=events)

@@ -19,7 +19,7 @@ from xsmom.data.panel import MarketPanel
 from xsmom.strategy.at_rows import return_volatility_at
 from xsmom.strategy.cache import StageCache
 from xsmom.strategy.cross_section import zscore
-from xsmom.strategy.exits import apply_exits_rows, dense_exits, stop_rows
+from xsmom.strategy.exits import apply_exits_rows, dense_exits, dense_stops, stop_rows
 from xsmom.strategy.funding import trailing_funding
 from xsmom.strategy.regime import XSMOM, dispersion_ratio, regime_series
 from xsmom.strategy.rolling import average_true_range
@@ -44,7 +44,9 @@ class Targets:
     ``exit_events``: one row per exit (``xsmom.strategy.exits.EV_*``: bar, symbol, stop fill
     price or NaN for a time exit, reason), in bar order; ``exit_price[t]``/``exit_reason[t]``
     are their dense views: a stop that closed the position inside bar t.
-    ``stop_price[t]``: the stop level in force during bar t+1 for a held position.
+    ``stop_levels``: the stop level in force during bar t+1 for a held position, one row per
+    held symbol and bar (``xsmom.strategy.exits.SL_*``: bar t, symbol, level); ``stop_price``
+    is its dense view (NaN: no position).
     ``regime[t]``: 0 = xsmom, 1 = tsmom, chosen at the close of bar t.
     At the rebalance closes ``rebalance_rows[i]`` (the only bars where targets change):
     ``sides[i]``, the selection (+1 long, -1 short, 0 none; a weight never has the other
@@ -55,7 +57,7 @@ class Targets:
     timestamps: npt.NDArray[np.int64]
     weights: F64
     exit_events: F64
-    stop_price: F64
+    stop_levels: F64
     regime: npt.NDArray[np.int8]
     eligible: npt.NDArray[np.bool_]
     score: F64
@@ -63,6 +65,11 @@ class Targets:
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )
     sides: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
+
+    @cached_property
+    def stop_price(self) -> F64:
+        """Return the stop level in force during bar t+1 per bar t and symbol (NaN: none)."""
+        return dense_stops(self.stop_levels, self.weights.shape)
 
     @cached_property
     def _dense_exits(self) -> tuple[F64, npt.NDArray[np.int8]]:
@@ -270,17 +277,19 @@ def compute_targets(
             panel, cfg, rows, w_r, logp, vol, score, mask, inputs.regime, signal_all
         )
         w_r = _gate(book, on_book)
-    period = cfg.exits.atr_period
-    atr = memo.get(
-        ("atr", period), lambda: average_true_range(panel.high, panel.low, panel.close, period)
-    )
-    ex = apply_exits_rows(w_r, rows, panel.open, panel.high, panel.low, panel.close, atr, cfg.exits)
+    # without a cache the ATR is computed inside the exits' pass (no array to write and read
+    # back); an optimizer's cache keeps it across trials instead (the same values)
+    p, period = panel, cfg.exits.atr_period
+    atr = None
+    if cache is not None:
+        atr = cache.get(("atr", period), lambda: average_true_range(p.high, p.low, p.close, period))
+    ex = apply_exits_rows(w_r, rows, p.open, p.high, p.low, p.close, atr, cfg.exits)
     return Targets(
         symbols=panel.symbols,
         timestamps=panel.timestamps,
         weights=ex.weights,
         exit_events=ex.events,
-        stop_price=ex.stop_price,
+        stop_levels=ex.stop_levels,
         regime=inputs.regime,
         eligible=inputs.mask,
         score=inputs.score,

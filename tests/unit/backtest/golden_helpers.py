@@ -64,7 +64,7 @@ def make_targets(
         timestamps=panel.timestamps,
         weights=w,
         exit_events=events_from_dense(ex, why),
-        stop_price=np.full_like(w, np.nan),
+        stop_levels=np.empty((0, 3)),
         regime=np.zeros(n, np.int8),
         eligible=np.ones((n, m), bool),
         score=np.zeros_like(w),

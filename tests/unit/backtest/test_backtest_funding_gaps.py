@@ -10,6 +10,7 @@ import pytest
 from golden_helpers import cost_config, make_panel, make_targets
 
 from xsmom.backtest import run_backtest
+from xsmom.backtest.coverage import _stretch
 from xsmom.config import Config
 from xsmom.data import MarketPanel
 from xsmom.data.coverage import NO_FUNDING, NO_MARK
@@ -88,3 +89,21 @@ def test_funding_times_without_a_mark_candle_are_reported_not_refused() -> None:
     res = run_backtest(panel, _cfg(), targets=tg)
     # S1 held into bar 4 pays the bar-4 event at the trade open: 1 of 1 payment
     assert res.metrics["funding_mark_fallback_share"] == 1.0
+
+
+def _stretch_by_walking(col: np.ndarray, t: int) -> tuple[int, int]:
+    lo, hi = t, t
+    while lo > 0 and col[lo - 1] == NO_FUNDING:
+        lo -= 1
+    while hi < col.size - 1 and col[hi + 1] == NO_FUNDING:
+        hi += 1
+    return lo, hi
+
+
+def test_the_named_stretch_equals_a_bar_by_bar_walk() -> None:
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        col = np.where(rng.random(40) < 0.6, NO_FUNDING, 0).astype(np.int8)
+        col[rng.integers(0, 40, 3)] = NO_MARK
+        for t in np.flatnonzero(col == NO_FUNDING):  # first and last bar included
+            assert _stretch(col, int(t)) == _stretch_by_walking(col, int(t))

@@ -30,6 +30,9 @@ def test_cached_results_equal_uncached(sample_panel: MarketPanel) -> None:
         b = compute_targets(panel, cfg)
         np.testing.assert_array_equal(a.weights, b.weights)
         np.testing.assert_array_equal(a.exit_price, b.exit_price)
+        # cached: the ATR array is kept and given to the exits; uncached: computed inside them
+        np.testing.assert_array_equal(a.exit_events, b.exit_events)
+        np.testing.assert_array_equal(a.stop_levels, b.stop_levels)
         np.testing.assert_array_equal(a.regime, b.regime)
     assert cache.hits > 0
 
