@@ -118,6 +118,9 @@ def test_xsmom_live_wiring_runs_paper_small_full_on_its_own(tmp_path: Path) -> N
     assert [s for v, s in history if v == vb] == ["candidate", "paper", "small", "full"]
     assert [s for v, s in history if v == va] == ["candidate", "full", "retired"]
     check_invariant(ledger)
+    # at small, the real account's cost per unit traded was compared with the paper account's
+    to_full_row = [t for t in ledger.rollout_history() if t.to_stage == "full"][-1]
+    assert "real fills at small cost" in to_full_row.reason
     # every bar's targets: A alone, then the blend during small, then B alone from the next bar
     ts, wa, syms = replay_targets(home, a)
     _, wb, _ = replay_targets(home, b)

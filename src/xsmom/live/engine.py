@@ -47,6 +47,7 @@ from xsmom.live.active import (
     register_bar_hook,
 )
 from xsmom.live.cycle import (
+    META_ACTIVE,
     META_EXEC,
     META_LAST_BAR,
     META_RECONCILE,
@@ -491,12 +492,15 @@ class Engine:
             return
         new = self._reload()
         now = self.parts.clock()
-        with self.ledger.transaction() as tx:
-            tx.record_guard_event(
-                ts=now,
-                guard="engine",
-                event="reloaded",
-                reason=f"config file reloaded: version {version_id(new)[:12]} from the next bar",
-                detail={},
+        vid = version_id(new)
+        why = f"config file reloaded: version {vid[:12]} from the next bar"
+        active = self.ledger.get_meta(META_ACTIVE)
+        if active and active != vid:  # the rollout's active version wins over the file
+            log.warning("SIGHUP: the ledger's active version %s keeps trading", str(active)[:12])
+            why = (
+                f"config file reloaded (version {vid[:12]}), but the ledger's active version "
+                f"{str(active)[:12]} keeps trading: submit the file with xsmom rollout submit"
             )
+        with self.ledger.transaction() as tx:
+            tx.record_guard_event(ts=now, guard="engine", event="reloaded", reason=why, detail={})
         self.config = new
