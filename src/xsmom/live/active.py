@@ -85,10 +85,11 @@ def mix_targets(
 
 
 def record_plan(
-    tx: LedgerTx, plan: Mapping[str, Any], previous: Mapping[str, float] | None, now: int
+    tx: LedgerTx, plan: Mapping[str, Any], previous: Mapping[str, Any] | None, now: int
 ) -> None:
-    """Record an event ``plan_changed`` when the bar's versions or shares differ from before."""
-    if previous is not None and dict(plan["shares"]) == dict(previous):
+    """Record an event ``plan_changed`` when the bar's versions, shares or note changed."""
+    same = previous is not None and dict(plan["shares"]) == dict(previous["shares"])
+    if same and previous is not None and plan["note"] == previous.get("note", ""):
         return
     parts = ", ".join(f"{share:g} x {v[:12]}" for v, share in plan["shares"].items())
     note = f" ({plan['note']})" if plan["note"] else ""

@@ -126,7 +126,7 @@ class _Memory:
     bars_since_reconcile: int = 0
     wants_trades: bool = False
     breaker_events: list[BreakerEvent] = field(default_factory=list)
-    plan_shares: dict[str, float] | None = None  # versions and shares of the last bar
+    plan: dict[str, Any] | None = None  # versions, shares and note of the last bar's targets
 
 
 class Engine:
@@ -194,7 +194,7 @@ class Engine:
         last = self.ledger.get_meta(META_LAST_BAR)
         self.mem.last_bar = None if last is None else int(last)
         plan = self.ledger.get_meta(META_PLAN)
-        self.mem.plan_shares = dict(plan["shares"]) if plan else None
+        self.mem.plan = dict(plan) if plan else None
         now = self.parts.clock()
         result = self.reconcile(now, at_start=True)
         with self.ledger.transaction() as tx:
@@ -363,7 +363,7 @@ class Engine:
             extra_meta={META_PLAN: plan},
         )
         self._record(cfg, facts, report, events, state_before, last, panel)
-        self.mem.plan_shares = dict(plan["shares"])
+        self.mem.plan = plan
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
         if flush_due(self.mem.cycles, self.config.live.engine.store_flush_bars):
@@ -441,7 +441,7 @@ class Engine:
             got = sync_fills(tx, ex, syms, since_default=now - self.bar_ms)
             apply_fills(tx, got.deltas, facts.positions, now, f"fills of bar {facts.bar_ts}")
             record_facts(tx, facts)
-            record_plan(tx, facts.extra_meta[META_PLAN], self.mem.plan_shares, now)
+            record_plan(tx, facts.extra_meta[META_PLAN], self.mem.plan, now)
             record_gate_events(tx, events, self.alerts, state_before)
             record_execution_events(tx, report.events)
             self._record_breaker(tx)

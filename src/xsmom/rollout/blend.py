@@ -8,6 +8,7 @@ applies them at every bar on the engine's own panel.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from xsmom.config import Config
 from xsmom.config.rollout import RolloutConfig
 from xsmom.data.panel import MarketPanel
-from xsmom.errors import ConfigError, DataError
+from xsmom.errors import ConfigError, DataError, StrategyError
 from xsmom.ledger import LedgerReads
 from xsmom.live.active import TargetMix
 from xsmom.rollout.stages import SMALL, active_config, active_version, config_of
 from xsmom.strategy import compute_targets
+
+log = logging.getLogger(__name__)
 
 
 def blend_targets(
@@ -75,6 +78,11 @@ class SmallStageBlend:
     ``compute_targets`` on the SAME panel as the active version's (the engine's), and the
     account trades ``blend_targets(active, candidate, fraction)``. Stop levels: the active
     version's, and the candidate's for symbols the active version does not hold.
+
+    When the candidate's targets cannot be computed (its stored config or the strategy fails
+    on this panel), the active version trades the whole account at this bar and the plan's
+    note says why (an event ``plan_changed``, a warning in the log): the candidate's own
+    failure must not stop the active version's trading.
     """
 
     def __init__(self, reads: LedgerReads) -> None:
@@ -92,8 +100,13 @@ class SmallStageBlend:
         plan = capital_plan(self.reads)
         if plan.small is None:
             return None
-        cfg = self._config(plan.small)
-        tg = compute_targets(panel, cfg.strategy)
+        try:
+            cfg = self._config(plan.small)
+            tg = compute_targets(panel, cfg.strategy)
+        except (ConfigError, DataError, StrategyError) as exc:
+            why = f"small-stage version {plan.small[:12]} not blended at this bar: {exc}"
+            log.warning("%s", why)
+            return TargetMix(weights=weights, stops=stops, shares={version: 1.0}, note=why)
         cand: dict[str, float] = {}
         own_stops: dict[str, float] = {}
         for i, s in enumerate(panel.symbols):

@@ -79,12 +79,19 @@ def test_blend_plan_is_none_without_small_then_mixes_on_the_same_panel(led: Ledg
 def test_a_plan_change_is_one_event_and_a_repeat_is_none(led: Ledger) -> None:
     a, b = "a" * 64, "b" * 64
     with led.transaction() as tx:
-        record_plan(tx, {"bar_ts": 1, "shares": {a: 1.0}, "note": ""}, None, 10)
-        record_plan(tx, {"bar_ts": 2, "shares": {a: 1.0}, "note": ""}, {a: 1.0}, 20)
-        record_plan(tx, {"bar_ts": 3, "shares": {a: 0.9, b: 0.1}, "note": ""}, {a: 1.0}, 30)
+        one = {"bar_ts": 1, "shares": {a: 1.0}, "note": ""}
+        record_plan(tx, one, None, 10)
+        record_plan(tx, {**one, "bar_ts": 2}, one, 20)  # the same plan: no event
+        mixed = {"bar_ts": 3, "shares": {a: 0.9, b: 0.1}, "note": ""}
+        record_plan(tx, mixed, one, 30)
+        failed = {"bar_ts": 4, "shares": {a: 1.0}, "note": "not blended"}
+        record_plan(tx, failed, mixed, 40)
+        record_plan(tx, {**failed, "bar_ts": 5}, failed, 50)
+        record_plan(tx, {**failed, "bar_ts": 6, "note": ""}, failed, 60)  # the note went away
     events = [e for e in led.guard_events() if e.event == "plan_changed"]
-    assert [e.ts for e in events] == [10, 30]
+    assert [e.ts for e in events] == [10, 30, 40, 60]
     assert events[1].reason == f"targets from bar 3: 0.9 x {a[:12]}, 0.1 x {b[:12]}"
+    assert events[2].reason == f"targets from bar 4: 1 x {a[:12]} (not blended)"
 
 
 def py(code: str) -> list[str]:
@@ -146,3 +153,23 @@ def test_the_hook_runs_no_restart_for_a_transition_that_keeps_the_active_version
     assert hook.last_transitions == [] and calls == []
     hook.close()
     assert version_id(B) == vb
+
+
+def test_a_candidate_that_cannot_be_computed_leaves_the_active_version_alone(
+    led: Ledger, tmp_path: Path
+) -> None:
+    # the candidate's meta model folder is gone: its strategy raises ConfigError on any panel
+    doc = B.model_dump(mode="json")
+    doc["strategy"]["meta"]["model"] = str(tmp_path / "gone")
+    broken = config_from_dict(doc)
+    va = ensure_active(led, A, now_ms=T0)
+    vb = submit(led, broken, source="test", now_ms=T0).version
+    pipe = Pipeline(led, sample_store())
+    pipe.promote(vb, T0)
+    pipe.promote(vb, T0)
+    panel = load_panel(sample_store(), "1h", SYMS, end_ms=T0)
+    wa = {s: 0.1 for s in SYMS}
+    mix = SmallStageBlend(led)(panel, va, wa, {})
+    assert mix is not None and mix.weights == wa and mix.shares == {va: 1.0}
+    assert mix.note.startswith(f"small-stage version {vb[:12]} not blended at this bar: ")
+    assert "gone" in mix.note
