@@ -10,6 +10,7 @@ shares made the bar's weights.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from xsmom.data.panel import MarketPanel
 from xsmom.errors import CorruptStateError
 from xsmom.ledger import Ledger, LedgerReads, LedgerTx
 from xsmom.live.cycle import META_ACTIVE
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BAR_HOOKS",
@@ -31,6 +34,7 @@ __all__ = [
     "mix_targets",
     "record_plan",
     "register_bar_hook",
+    "reload_reason",
 ]
 
 
@@ -100,6 +104,18 @@ def record_plan(
         reason=f"targets from bar {plan['bar_ts']}: {parts}{note}"[:2000],
         detail=dict(plan),
     )
+
+
+def reload_reason(ledger: LedgerReads, version: str) -> str:
+    """Return the event text of a SIGHUP reload of config ``version`` (who trades next)."""
+    active = ledger.get_meta(META_ACTIVE)
+    if active and active != version:  # the rollout's active version wins over the file
+        log.warning("SIGHUP: the ledger's active version %s keeps trading", str(active)[:12])
+        return (
+            f"config file reloaded (version {version[:12]}), but the ledger's active version "
+            f"{str(active)[:12]} keeps trading: submit the file with xsmom rollout submit"
+        )
+    return f"config file reloaded: version {version[:12]} from the next bar"
 
 
 def register_bar_hook(hook: BarHook) -> None:

@@ -45,9 +45,9 @@ from xsmom.live.active import (
     mix_targets,
     record_plan,
     register_bar_hook,
+    reload_reason,
 )
 from xsmom.live.cycle import (
-    META_ACTIVE,
     META_EXEC,
     META_LAST_BAR,
     META_RECONCILE,
@@ -492,15 +492,7 @@ class Engine:
             return
         new = self._reload()
         now = self.parts.clock()
-        vid = version_id(new)
-        why = f"config file reloaded: version {vid[:12]} from the next bar"
-        active = self.ledger.get_meta(META_ACTIVE)
-        if active and active != vid:  # the rollout's active version wins over the file
-            log.warning("SIGHUP: the ledger's active version %s keeps trading", str(active)[:12])
-            why = (
-                f"config file reloaded (version {vid[:12]}), but the ledger's active version "
-                f"{str(active)[:12]} keeps trading: submit the file with xsmom rollout submit"
-            )
+        why = reload_reason(self.ledger, version_id(new))
         with self.ledger.transaction() as tx:
             tx.record_guard_event(ts=now, guard="engine", event="reloaded", reason=why, detail={})
         self.config = new

@@ -13,7 +13,7 @@ from xsmom.config import Config, config_from_dict, version_id
 from xsmom.data import load_panel
 from xsmom.data.bundled import sample_store
 from xsmom.ledger import Ledger, default_url, open_ledger
-from xsmom.live.active import mix_targets, record_plan
+from xsmom.live.active import mix_targets, record_plan, reload_reason
 from xsmom.notify import ConsoleChannel, from_payload
 from xsmom.rollout import (
     Pipeline,
@@ -173,3 +173,14 @@ def test_a_candidate_that_cannot_be_computed_leaves_the_active_version_alone(
     assert mix is not None and mix.weights == wa and mix.shares == {va: 1.0}
     assert mix.note.startswith(f"small-stage version {vb[:12]} not blended at this bar: ")
     assert "gone" in mix.note
+
+
+def test_sighup_says_when_the_rollouts_active_version_keeps_trading(led: Ledger) -> None:
+    va, vb = version_id(A), version_id(B)
+    assert reload_reason(led, vb) == f"config file reloaded: version {vb[:12]} from the next bar"
+    ensure_active(led, A, now_ms=T0)  # what xsmom live does with rollout.enabled
+    assert reload_reason(led, va) == f"config file reloaded: version {va[:12]} from the next bar"
+    assert reload_reason(led, vb) == (
+        f"config file reloaded (version {vb[:12]}), but the ledger's active version "
+        f"{va[:12]} keeps trading: submit the file with xsmom rollout submit"
+    )
