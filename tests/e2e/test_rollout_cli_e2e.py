@@ -89,3 +89,25 @@ def test_status_shows_an_evaluation_that_cannot_run_instead_of_hiding_it(tmp_pat
     assert out.exit_code == 0, out.output
     rows = {v["version"]: v for v in json.loads(out.output)["versions"]}
     assert "does not hold every 1h bar" in rows[b]["evaluation"]["error"]
+
+
+def test_status_shows_what_the_engine_traded_at_its_last_bar(tmp_path: Path) -> None:
+    from xsmom.rollout import submit
+
+    a = config_from_dict({"name": "live"})
+    with open_ledger(default_url(tmp_path)) as led:
+        va = ensure_active(led, a, now_ms=T0)
+        vb = submit(led, config_from_dict({"name": "x"}), source="t", now_ms=T0).version
+        with led.transaction() as tx:  # what the engine records at a small-stage bar
+            plan = {"bar_ts": T0, "shares": {va: 0.75, vb: 0.25}, "note": ""}
+            tx.set_meta("targets_plan", plan, T0)
+    base = ["rollout", "status", "--home", str(tmp_path), "--store", "sample"]
+    out = CliRunner().invoke(cli, [*base, "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["plan"] == {
+        "bar_ts": T0,
+        "shares": {va: 0.75, vb: 0.25},
+        "note": "",
+    }
+    text = CliRunner().invoke(cli, base)
+    assert f"traded at bar 2025-07-01T00:00:00Z: 0.75 x {va[:12]}, 0.25 x {vb[:12]}" in text.output

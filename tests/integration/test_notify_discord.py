@@ -97,6 +97,13 @@ def _catalogue() -> list[m.Message]:
             active_version="a" * 64,
             previous_active="e" * 64,
         ),
+        m.RolloutRestartFailed(
+            ts_event=t,
+            ts_init=t,
+            active_version="a" * 64,
+            command="systemctl restart xsmom-live",
+            reason="timed out after 60 s",
+        ),
     ]
 
 

@@ -12,7 +12,16 @@ from rollout_driver import ACCOUNT, HOUR, TRADING, Driver, config
 
 from xsmom.config import version_id
 from xsmom.notify import from_payload
-from xsmom.rollout import active_version, blend_targets, check_invariant, ensure_active, submit
+from xsmom.rollout import (
+    active_version,
+    bands,
+    blend_targets,
+    check_invariant,
+    ensure_active,
+    pair,
+    paper_track,
+    submit,
+)
 from xsmom.rollout.shadow import targets_at
 from xsmom.venue import FeeModel
 
@@ -92,6 +101,37 @@ def test_a_candidate_with_worse_fills_than_its_backtest_is_rolled_back_in_paper(
     alert = [from_payload(i.payload) for i in d.ledger.pending()][-1]
     assert alert.to_stage == "rolled_back" and alert.severity == "warning"  # type: ignore[attr-defined]
     assert "costs" in alert.reason and "far below its band" in alert.reason  # type: ignore[attr-defined]
+    d.close()
+
+
+@pytest.mark.slow
+def test_a_candidate_whose_real_fills_at_small_cost_more_is_rolled_back_at_small(
+    tmp_path: Path,
+) -> None:
+    # the paper accounts fill like the backtest; the real account 80 bps worse: at small the
+    # candidate's paper track is charged the real account's extra cost per unit traded
+    d = Driver(tmp_path, real_fees=FeeModel(slippage_bps=80.0))
+    a = ensure_active(d.ledger, A, now_ms=d.clock.now)
+    b = submit(d.ledger, B, source="test", now_ms=d.clock.now).version
+    for _ in range(2):
+        d.pipeline.promote(b, d.clock.now, reason="promoted by hand")
+    assert d.ledger.rollout_stages()[b].stage == "small"
+    for _ in range(5 * 24):
+        d.step()
+        if d.ledger.rollout_stages()[b].stage != "small":
+            break
+    assert [s for _, v, s in transitions(d) if v == b][-2:] == ["small", "rolled_back"]
+    assert active_version(d.ledger) == a
+    check_invariant(d.ledger)
+    why = [t for t in d.ledger.rollout_history() if t.to_stage == "rolled_back"][-1].reason
+    assert "costs" in why and "far below its band" in why
+    assert "real fills at small cost" in why
+    # the paper account alone tracked its backtest: without the real fills' charge, its costs
+    # are in band (the rollback is the real execution's doing)
+    since = stage_ts(d, b, "small")
+    alone = pair(paper_track(d.ledger, b, since), d.store, B)
+    assert alone is not None and alone.note == ""
+    assert bands(alone, B.rollout.evaluator)["costs"].status in ("in", "above")
     d.close()
 
 

@@ -73,7 +73,9 @@ def live(
 
     Reconciles the ledger with the exchange before any order (exit 2 when they cannot be
     reconciled). SIGTERM/SIGINT finish the current step and exit; SIGHUP reloads --config at
-    the next bar. See docs/operations.md.
+    the next bar. With ``rollout.enabled: true`` the engine also runs the staged rollout
+    (paper candidates, the small stage's capital split, promotions; docs/rollout.md). See
+    docs/operations.md.
 
     \b
     Examples:
@@ -101,10 +103,14 @@ def live(
     from xsmom.cli.live_daily import daily_report_hook
 
     engine.hooks.append(daily_report_hook(channels, bot.path / "reports"))
+    from xsmom.cli.live_rollout import wire_rollout
+
+    rollout = None
     flags = StopFlags()
     flags.install()
     worker.start()
     try:
+        rollout = wire_rollout(engine, cfg, ledger, channels)
         n = run_loop(
             engine,
             flags,
@@ -116,6 +122,8 @@ def live(
     finally:
         worker.wake()
         worker.stop(timeout_s=5.0)
+        if rollout is not None:
+            rollout.close()
         engine.parts.close()
         ledger.close()
         logging.getLogger().removeHandler(handler)

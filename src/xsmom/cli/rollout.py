@@ -109,26 +109,35 @@ def submit(config_file: Path, home: Path, db: str | None, store: str | None) -> 
 @_options
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(home: Path, db: str | None, store: str | None, as_json: bool) -> None:
-    """Show every version's stage, since when, and the evaluator's figures.
+    """Show every version's stage, since when, the evaluator's figures, and what traded.
+
+    ``plan`` is what the engine traded at its last bar: each version's share of the capital
+    (two versions while one is at small).
 
     \b
     Examples:
       xsmom rollout status --home bot
       xsmom rollout status --home bot --json
     """
+    from xsmom.live.active import META_PLAN
     from xsmom.rollout import active_version
 
     with _pipeline(home, db, store, alerts=False) as pl:
         now = ledger_now(pl.ledger)
         active = active_version(pl.ledger)
+        plan = pl.ledger.get_meta(META_PLAN)
         rows = list(pl.ledger.rollout_stages().values())
         settings = pl.settings
         entries = [_entry(pl, row, now, settings) for row in rows]
     if as_json:
-        doc = {"active_version": active, "now": iso(now), "versions": entries}
+        doc = {"active_version": active, "now": iso(now), "versions": entries, "plan": plan}
         click.echo(json.dumps(doc, indent=2, sort_keys=True))
         return
     click.echo(f"active version: {active or 'none'}")
+    if plan:
+        shares = ", ".join(f"{f:g} x {v[:12]}" for v, f in plan["shares"].items())
+        note = f" ({plan['note']})" if plan.get("note") else ""
+        click.echo(f"traded at bar {iso(int(plan['bar_ts']))}: {shares}{note}")
     for e in entries:
         mark = "*" if e["version"] == active else " "
         ev = e["evaluation"]

@@ -114,6 +114,23 @@ class EvaluatorConfig(_Section):
 class RolloutConfig(_Section):
     """Staged rollout of new config versions: candidate -> paper -> small -> full."""
 
+    enabled: bool = Field(
+        False,
+        description="xsmom live runs the rollout: paper candidates, the small stage's capital "
+        "split and automatic promotion (read from the config xsmom live starts with).",
+    )
+    restart_command: tuple[str, ...] = Field(
+        (),
+        max_length=64,
+        description="Command (argv list) run after a promotion or rollback changed the active "
+        "version; empty: none (the engine trades the new version from the next bar by itself).",
+    )
+    restart_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds the restart command may run before it is killed (a failure).",
+    )
     auto: bool = Field(
         True, description="Promote and roll back on the evaluator's verdict (false: only by hand)."
     )

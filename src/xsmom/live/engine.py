@@ -8,8 +8,11 @@ positions, equity, events, guard state, alerts, last bar) in one ledger transact
 gap of several bars it acts once, on the latest closed bar, and records the gap.
 
 Which config trades is decided at every bar by :func:`active_config` (a version the rollout
-promoted in the ledger, else the config file, re-read on SIGHUP). Functions registered with
-:func:`register_bar_hook` run after every processed bar (paper candidates of a rollout).
+promoted in the ledger, else the config file, re-read on SIGHUP). An optional `TargetsPlan`
+(``plan``) may mix other versions' weights into the bar's targets (the rollout's small stage);
+the versions and shares that made the weights are in the meta key ``targets_plan`` and an
+event ``plan_changed`` at each change. Functions registered with :func:`register_bar_hook` run
+after every processed bar (paper candidates of a rollout).
 """
 
 from __future__ import annotations
@@ -32,7 +35,18 @@ from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
 from xsmom.exchange.reports import PositionReport
 from xsmom.ledger import Ledger, LedgerTx
-from xsmom.live.active import BAR_HOOKS, BarContext, BarHook, active_config, register_bar_hook
+from xsmom.live.active import (
+    BAR_HOOKS,
+    META_PLAN,
+    BarContext,
+    BarHook,
+    TargetsPlan,
+    active_config,
+    mix_targets,
+    record_plan,
+    register_bar_hook,
+    reload_reason,
+)
 from xsmom.live.cycle import (
     META_EXEC,
     META_LAST_BAR,
@@ -112,6 +126,7 @@ class _Memory:
     bars_since_reconcile: int = 0
     wants_trades: bool = False
     breaker_events: list[BreakerEvent] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # versions, shares and note of the last bar's targets
 
 
 class Engine:
@@ -129,6 +144,7 @@ class Engine:
         reload: Callable[[], Config] | None = None,
         hooks: Sequence[BarHook] = (),
         wall: Callable[[], int] = wall_ms,
+        plan: TargetsPlan | None = None,
     ) -> None:
         self.config, self.home, self.ledger, self.parts, self.feed = (
             config,
@@ -140,6 +156,7 @@ class Engine:
         self.alerts = alerts or Alerts()
         self._reload = reload
         self.hooks = list(hooks)
+        self.plan = plan  # None: the active version alone makes the targets
         self._wall = wall
         self.bar_ms = feed.bar_ms
         self.run_id = uuid.uuid4().hex[:12]
@@ -176,6 +193,8 @@ class Engine:
             self.executor.state = ExecutionState.from_state(exec_state)
         last = self.ledger.get_meta(META_LAST_BAR)
         self.mem.last_bar = None if last is None else int(last)
+        plan = self.ledger.get_meta(META_PLAN)
+        self.mem.plan = dict(plan) if plan else None
         now = self.parts.clock()
         result = self.reconcile(now, at_start=True)
         with self.ledger.transaction() as tx:
@@ -319,6 +338,7 @@ class Engine:
     def _bar(self, now: int, bar_ts: int, last: int | None) -> None:
         cfg, vid = self._config_now(now)
         panel, weights, stops, prices = self._targets(cfg, bar_ts)
+        weights, stops, plan = mix_targets(self.plan, panel, vid, weights, stops, bar_ts)
         ex = self.parts.exchange
         balance = ex.balance()
         positions = {p.symbol: p for p in ex.positions()}
@@ -340,8 +360,10 @@ class Engine:
             exec_state=self.executor.state.to_state(),
             guard_states=self.gate.to_state(),
             gate_state=self.gate.state.value,
+            extra_meta={META_PLAN: plan},
         )
         self._record(cfg, facts, report, events, state_before, last, panel)
+        self.mem.plan = plan
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
         if flush_due(self.mem.cycles, self.config.live.engine.store_flush_bars):
@@ -420,6 +442,7 @@ class Engine:
             got = sync_fills(tx, ex, syms, since_default=now - self.bar_ms)
             apply_fills(tx, got.deltas, facts.positions, now, f"fills of bar {facts.bar_ts}")
             record_facts(tx, facts)
+            record_plan(tx, facts.extra_meta[META_PLAN], self.mem.plan, now)
             record_gate_events(tx, events, self.alerts, state_before)
             record_execution_events(tx, report.events)
             self._record_breaker(tx)
@@ -470,12 +493,7 @@ class Engine:
             return
         new = self._reload()
         now = self.parts.clock()
+        why = reload_reason(self.ledger, version_id(new))
         with self.ledger.transaction() as tx:
-            tx.record_guard_event(
-                ts=now,
-                guard="engine",
-                event="reloaded",
-                reason=f"config file reloaded: version {version_id(new)[:12]} from the next bar",
-                detail={},
-            )
+            tx.record_guard_event(ts=now, guard="engine", event="reloaded", reason=why, detail={})
         self.config = new

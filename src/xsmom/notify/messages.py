@@ -310,6 +310,24 @@ class RolloutTransitioned(Message):
         return "warning" if self.to_stage == "rolled_back" else "info"
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RolloutRestartFailed(Message):
+    """The restart command run after a rollout switch failed (``rollout.restart_command``)."""
+
+    kind: ClassVar[str] = "rollout_restart_failed"
+    active_version: str
+    command: str
+    reason: str
+
+    @property
+    def severity(self) -> str:
+        return "warning"
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.kind}:{self.active_version}:{self.ts_event}"
+
+
 CATALOGUE: dict[str, type[Message]] = {
     cls.kind: cls
     for cls in (
@@ -327,6 +345,7 @@ CATALOGUE: dict[str, type[Message]] = {
         DailyReportCreated,
         NotificationTested,
         RolloutTransitioned,
+        RolloutRestartFailed,
     )
 }
 

@@ -231,6 +231,11 @@ def _rollout(x: m.RolloutTransitioned) -> Rendered:
     return _base(x, f"Rollout {x.version[:12]}: {what}", x.reason, fields)
 
 
+def _restart(x: m.RolloutRestartFailed) -> Rendered:
+    fields = [Field("active", x.active_version[:12]), Field("command", x.command)]
+    return _base(x, "Rollout restart command failed", x.reason, fields)
+
+
 def _base(x: m.Message, title: str, description: str, fields: list[Field]) -> Rendered:
     return Rendered(
         kind=x.kind,
@@ -258,6 +263,7 @@ _RENDERERS: dict[type[m.Message], Callable[[Any], Rendered]] = {
     m.DailyReportCreated: _daily,
     m.NotificationTested: _test,
     m.RolloutTransitioned: _rollout,
+    m.RolloutRestartFailed: _restart,
 }
 
 

@@ -5,17 +5,20 @@
 - `Pipeline`: the evaluator's verdicts applied each bar (``tick``) or by hand.
 - `Shadow`: paper-stage versions trading the paper adapter beside the active config.
 - `RolloutHook`: the engine's per-bar hook (``Shadow.on_bar`` then ``Pipeline.tick``).
-- `capital_plan`, `blend_targets`: what the engine trades while a version is at small.
+- `capital_plan`, `blend_targets`, `SmallStageBlend`: what the engine trades while a version
+  is at small (`SmallStageBlend` is the engine's targets plan).
+- `RestartCommand`: the optional command run after a switch (``rollout.restart_command``).
 - `judge`, `bands` (:mod:`.evaluator`): live figures against a paired bootstrap band.
 
 The engine and the rollout share nothing but the ledger: the engine reads
 ``active_version(ledger)`` and ``capital_plan(ledger)`` at every bar (docs/rollout.md).
 """
 
-from xsmom.rollout.blend import CapitalPlan, blend_targets, capital_plan
+from xsmom.rollout.blend import CapitalPlan, SmallStageBlend, blend_targets, capital_plan
 from xsmom.rollout.evaluator import Band, Paired, Verdict, bands, judge
 from xsmom.rollout.hook import RolloutHook
 from xsmom.rollout.pipeline import Evaluation, Pipeline
+from xsmom.rollout.restart import RestartCommand, RestartOutcome
 from xsmom.rollout.shadow import Shadow, ShadowStep
 from xsmom.rollout.stages import (
     ACTIVE_KEY,
@@ -40,9 +43,12 @@ __all__ = [
     "Evaluation",
     "Paired",
     "Pipeline",
+    "RestartCommand",
+    "RestartOutcome",
     "RolloutHook",
     "Shadow",
     "ShadowStep",
+    "SmallStageBlend",
     "Submitted",
     "Track",
     "Transition",

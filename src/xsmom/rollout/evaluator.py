@@ -119,6 +119,7 @@ class Paired:
     bt_returns: F64
     live_costs: F64
     bt_costs: F64
+    note: str = ""  # how the live series were adjusted (real execution at small), if at all
 
     def __post_init__(self) -> None:
         n = self.live_returns.size

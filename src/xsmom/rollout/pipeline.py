@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xsmom.config.rollout import RolloutConfig
@@ -108,8 +108,8 @@ class Pipeline:
             min_fills, min_hours = 0, float("inf")
         else:
             return None
-        data = self._pair(vid, since, track)
-        return judge(
+        data = self._pair(vid, since, track, real=row.stage == SMALL)
+        verdict = judge(
             data,
             st.evaluator,
             fills=len(track.fills),
@@ -117,13 +117,18 @@ class Pipeline:
             min_fills=min_fills,
             min_hours=min_hours,
         )
+        if data is not None and data.note:
+            verdict = replace(verdict, reasons=(*verdict.reasons, data.note))
+        return verdict
 
-    def _pair(self, vid: str, since: int, track: Track) -> Paired | None:
+    def _pair(self, vid: str, since: int, track: Track, *, real: bool) -> Paired | None:
         # the figures change only when the track completes a day: backtest once per day
         days = len(day_bounds(track, self._bar_ms(vid)))
         cached = self._pairs.get((vid, since))
         if cached is None or cached[0] != days:  # one entry per version and stage: memory flat
-            cached = (days, pair(track, self.store, config_of(self.ledger, vid)))
+            account = account_track(self.ledger, since) if real else None
+            cfg = config_of(self.ledger, vid)
+            cached = (days, pair(track, self.store, cfg, real=account))
             self._pairs[(vid, since)] = cached
         return cached[1]
 

@@ -6,12 +6,17 @@ shadow runner): a like-for-like book of the candidate alone. The full stage uses
 account (``equity_snapshots`` / ``fills``). :func:`pair` cuts the track into whole days from
 its first bar close and re-runs ``xsmom.backtest`` over exactly those bars with the version's
 config, starting from the track's first equity.
+
+At the small stage the real account's fills are the blend of two versions and cannot be told
+apart, but their cost per unit traded can: :func:`pair` given the ``real`` track charges the
+paper track the difference between the real account's and the paper account's costs per unit
+of notional, times the paper account's own notional, each day (``Paired.note`` says so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -97,18 +102,50 @@ def live_daily_costs(
     Slippage of a fill is ``(price - open) x signed qty`` where ``open`` is the open of the
     bar the fill happened in: what the backtest charges over its fill at that open.
     """
+    costs, _ = _daily_costs(track, bounds, panel)
+    return costs / e0
+
+
+def _daily_costs(
+    track: Track, bounds: Sequence[int], panel: MarketPanel
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return per day the fills' costs (fees + slippage against the open) and notional."""
     bar_ms = timeframe_ms(panel.timeframe)
     col = {s: i for i, s in enumerate(panel.symbols)}
-    out = np.zeros(max(len(bounds) - 1, 0))
+    costs = np.zeros(max(len(bounds) - 1, 0))
+    notional = np.zeros_like(costs)
     for f in track.fills:
         day = int(np.searchsorted(bounds, f.ts, side="right")) - 1
-        if not 0 <= day < out.size:
+        if not 0 <= day < costs.size:
             continue
         row = int((f.ts // bar_ms * bar_ms - int(panel.timestamps[0])) // bar_ms)
         ref = float(panel.open[row, col[f.symbol]]) if f.symbol in col else float("nan")
         slip = (f.price - ref) * f.qty if 0 <= row < panel.n_bars and np.isfinite(ref) else 0.0
-        out[day] += f.fee + slip
-    return out / e0
+        costs[day] += f.fee + slip
+        notional[day] += abs(f.qty * f.price)
+    return costs, notional
+
+
+def execution_gap(
+    paper: Track, real: Track, bounds: Sequence[int], panel: MarketPanel, e0: float
+) -> tuple[np.ndarray, str]:
+    """Return the extra daily cost (fraction of ``e0``) of real execution for the paper track.
+
+    ``(real cost per notional - paper cost per notional) x paper notional`` per day, over the
+    days both traded in; zeros (and a note saying so) when either has no fills there.
+    """
+    p_cost, p_notional = _daily_costs(paper, bounds, panel)
+    r_cost, r_notional = _daily_costs(real, bounds, panel)
+    zero = np.zeros_like(p_cost)
+    if r_notional.sum() <= 0 or p_notional.sum() <= 0:
+        return zero, "no real fills at small yet: real execution not compared"
+    real_rate = float(r_cost.sum() / r_notional.sum())
+    paper_rate = float(p_cost.sum() / p_notional.sum())
+    note = (
+        f"real fills at small cost {real_rate * 1e4:.3g} bps of notional, the paper account "
+        f"{paper_rate * 1e4:.3g} bps: the difference is charged to the paper track"
+    )
+    return (real_rate - paper_rate) * p_notional / e0, note
 
 
 def backtest_days(
@@ -150,8 +187,14 @@ def backtest_days(
     return equity[: len(bounds)], costs, panel
 
 
-def pair(track: Track, store: ParquetStore, config: Config) -> Paired | None:
-    """Return the paired daily series of ``track`` and its backtest (None: under 2 days)."""
+def pair(
+    track: Track, store: ParquetStore, config: Config, *, real: Track | None = None
+) -> Paired | None:
+    """Return the paired daily series of ``track`` and its backtest (None: under 2 days).
+
+    With ``real`` (the real account at the small stage), the live series are charged the
+    real account's extra execution cost (:func:`execution_gap`).
+    """
     bar_ms = timeframe_ms(config.data.timeframe)
     if DAY_MS % bar_ms:
         raise DataError(f"the evaluator needs bars that divide a day, not {config.data.timeframe}")
@@ -161,9 +204,19 @@ def pair(track: Track, store: ParquetStore, config: Config) -> Paired | None:
     live_eq = live_equity_at(track, bounds, bar_ms)
     e0 = float(live_eq[0])
     bt_eq, bt_costs, panel = backtest_days(store, config, bounds, e0)
-    return Paired(
+    data = Paired(
         live_returns=live_eq[1:] / live_eq[:-1] - 1.0,
         bt_returns=bt_eq[1:] / bt_eq[:-1] - 1.0,
         live_costs=live_daily_costs(track, bounds, panel, e0),
         bt_costs=bt_costs,
+    )
+    if real is None:
+        return data
+    extra, note = execution_gap(track, real, bounds, panel, e0)
+    # a cost paid at day d lowers that day's return by the same fraction of e0 (approx.)
+    return replace(
+        data,
+        live_returns=data.live_returns - extra,
+        live_costs=data.live_costs + extra,
+        note=note,
     )

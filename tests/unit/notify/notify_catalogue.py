@@ -138,4 +138,15 @@ EXAMPLES: list[tuple[m.Message, str, str]] = [
         f"rollout_transition:{'ef' * 32}:rolled_back:{T}",
         "warning",
     ),
+    (
+        m.RolloutRestartFailed(
+            ts_event=T,
+            ts_init=T,
+            active_version="ab" * 32,
+            command="systemctl restart xsmom-live",
+            reason="exit code 1: Unit xsmom-live.service not found.",
+        ),
+        f"rollout_restart_failed:{'ab' * 32}:{T}",
+        "warning",
+    ),
 ]
