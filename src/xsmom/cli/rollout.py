@@ -177,7 +177,7 @@ def promote(version: str, home: Path, db: str | None, store: str | None) -> None
 
     \b
     Example:
-      xsmom rollout promote be73960c88a2 --home bot
+      xsmom rollout promote 9c326bee7bd8 --home bot
     """
     from xsmom.rollout import resolve
 
@@ -197,7 +197,7 @@ def rollback(version: str | None, home: Path, db: str | None, store: str | None)
     \b
     Examples:
       xsmom rollout rollback --home bot              # the version being rolled out
-      xsmom rollout rollback be73960c88a2 --home bot
+      xsmom rollout rollback 9c326bee7bd8 --home bot
     """
     from xsmom.rollout import resolve
 
