@@ -7,6 +7,7 @@ import configparser
 import shlex
 from pathlib import Path
 
+import click
 import pytest
 
 from xsmom.cli.main import cli
@@ -34,11 +35,12 @@ def test_engine_unit_uses_sd_notify_watchdog_and_restart_policy() -> None:
 )
 def test_exec_start_parses(name: str) -> None:
     argv = shlex.split(_unit(name)["Service"]["ExecStart"])[1:]
-    sub = cli.get_command(None, argv[0])  # type: ignore[arg-type]
+    # parse under the group's context as `xsmom ...` does: a sub-command parsed on its own
+    # would cache a help option without -h and break later -h calls in this process
+    parent = click.Context(cli, info_name="xsmom", help_option_names=["-h", "--help"])
+    sub = cli.get_command(parent, argv[0])
     assert sub is not None
-    ctx = sub.make_context(
-        argv[0], argv[1:] + (["--help"] if False else []), resilient_parsing=True
-    )
+    ctx = sub.make_context(argv[0], argv[1:], parent=parent, resilient_parsing=True)
     assert ctx.params
 
 
