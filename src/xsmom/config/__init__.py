@@ -5,6 +5,7 @@ from xsmom.config.load import (
     config_from_dict,
     dump_yaml,
     load_config,
+    recorded_version_id,
     save_config,
     version_id,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "config_from_dict",
     "dump_yaml",
     "load_config",
+    "recorded_version_id",
     "save_config",
     "version_id",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,16 @@ def canonical_json(config: Config) -> str:
 def version_id(config: Config) -> str:
     """Return the config's version id: the sha256 of its canonical JSON."""
     return hashlib.sha256(canonical_json(config).encode("utf-8")).hexdigest()
+
+
+def recorded_version_id(raw: Mapping[str, Any]) -> str:
+    """Return the version id of a config as it was recorded (its resolved JSON at the time).
+
+    Equal to ``version_id`` of the config it was dumped from; unlike re-resolving ``raw``, it
+    does not change when a later release adds keys with defaults.
+    """
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def dump_yaml(config: Config) -> str:

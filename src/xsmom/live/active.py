@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from xsmom.config import Config, config_from_dict, version_id
+from xsmom.config import Config, config_from_dict, recorded_version_id, version_id
 from xsmom.data.panel import MarketPanel
 from xsmom.errors import CorruptStateError
 from xsmom.ledger import Ledger, LedgerReads, LedgerTx
@@ -133,7 +133,9 @@ def active_config(ledger: LedgerReads, fallback: Config) -> tuple[Config, str]:
     if not vid:
         return fallback, version_id(fallback)
     view = ledger.config_version(str(vid))  # ConfigError when the ledger never recorded it
-    cfg = config_from_dict(dict(view.config))
-    if version_id(cfg) != vid:
+    if recorded_version_id(view.config) != vid:
         raise CorruptStateError(f"active config version {vid} does not match its stored config")
+    cfg = config_from_dict(dict(view.config), f"version {str(vid)[:12]}")
+    if version_id(cfg) != vid:  # recorded by an older release: new keys take their defaults
+        log.info("active version %s: keys added since it was recorded take defaults", vid[:12])
     return cfg, str(vid)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xsmom.config import config_from_dict, version_id
+from xsmom.config import config_from_dict, recorded_version_id, version_id
 from xsmom.errors import ConfigError, CorruptStateError
 from xsmom.ledger import open_ledger
 from xsmom.live.cycle import META_ACTIVE
@@ -34,3 +34,29 @@ def test_active_config_prefers_the_ledgers_active_version(tmp_path: Path) -> Non
             tx.set_meta(META_ACTIVE, other, 3)
         with pytest.raises(CorruptStateError, match="does not match"):
             active_config(ledger, file_cfg)
+
+
+def test_a_version_recorded_before_new_keys_were_added_still_loads(tmp_path: Path) -> None:
+    """An upgrade adds config keys: the ledger's active version keeps its id and trades."""
+    cfg = config_from_dict({"name": "old", "strategy": {"selection": {"k": 3}}})
+    old = cfg.model_dump(mode="json")
+    del old["rollout"]["enabled"]  # as an older release recorded it, before this key existed
+    vid = recorded_version_id(old)
+    assert vid != version_id(cfg)  # re-resolving would give another id
+    with open_ledger(f"sqlite:///{tmp_path / 'l.sqlite'}") as ledger:
+        with ledger.transaction() as tx:
+            tx.record_config_version(vid, old, 1)
+            tx.set_meta(META_ACTIVE, vid, 1)
+        got, got_vid = active_config(ledger, config_from_dict({"name": "file"}))
+        assert got_vid == vid and got.strategy.selection.k == 3 and not got.rollout.enabled
+        tampered = {**old, "name": "edited"}
+        with ledger.transaction() as tx:  # edited after it was recorded: refused
+            tx.record_config_version("a" * 64, tampered, 2)
+            tx.set_meta(META_ACTIVE, "a" * 64, 2)
+        with pytest.raises(CorruptStateError, match="does not match"):
+            active_config(ledger, cfg)
+
+
+def test_recorded_version_id_equals_version_id_of_the_dump() -> None:
+    cfg = config_from_dict({"name": "x", "strategy": {"selection": {"k": 5}}})
+    assert recorded_version_id(cfg.model_dump(mode="json")) == version_id(cfg)
