@@ -13,6 +13,7 @@ Usage: python benchmarks/live.py [--symbols 30] [--bars 300] [--history-bars 0] 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import resource
 import statistics
@@ -147,6 +148,7 @@ def main() -> None:  # a linear script
     ap.add_argument("--history-bars", type=int, default=0)
     ap.add_argument("--warmup", type=int, default=1500)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", type=Path, help="write a cProfile of the cycles to this file")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="xsmom-bench-live-"))
     source, syms = build_source(tmp / "source", args.symbols)
@@ -195,6 +197,9 @@ def main() -> None:  # a linear script
     eng.start()
     eng.step()  # warm-up download and numba load are not a cycle
     own, total, mem = [], [], []
+    prof = cProfile.Profile() if args.profile else None
+    if prof is not None:
+        prof.enable()
     for i in range(args.bars):
         clock.advance(HOUR)
         timer.s = 0.0
@@ -211,6 +216,9 @@ def main() -> None:  # a linear script
                 f"RSS {mem[-1][1]} MB",
                 flush=True,
             )
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(args.profile)
     mem.append((args.bars, round(rss_mb(), 1)))
     res = {
         "symbols": len(syms),

@@ -18,7 +18,7 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from xsmom.data.validate import (
     ValidationReport,
     columns_for,
     validate_frame,
+    validate_stacked,
 )
 from xsmom.errors import DataError
 
@@ -78,6 +79,12 @@ def new_rows(kind: Kind, current: pd.DataFrame, incoming: pd.DataFrame) -> pd.Da
     exact = kind is not Kind.FUNDING
     seen = np.isin(inc, cur) if exact else _near(np.sort(cur), inc, FUNDING_MATCH_MS)
     return incoming.loc[~seen]
+
+
+def rows_frame(kind: Kind, rows: np.ndarray) -> pd.DataFrame:
+    """Return float64 ``rows`` (the kind's columns, timestamp first) as a store frame."""
+    df = pd.DataFrame(rows, columns=list(columns_for(kind)))
+    return df.astype({"timestamp": "int64"})
 
 
 def _to_table(kind: Kind, frame: pd.DataFrame) -> pa.Table:
@@ -176,6 +183,19 @@ class ParquetStore:
                 keep &= ts < end_ms
             df = df.loc[keep].reset_index(drop=True)
         return df
+
+    def read_columns(
+        self,
+        kind: Kind,
+        symbol: str,
+        timeframe: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Read a series like :meth:`read`, as one numpy array per column (not to be changed)."""
+        df = self.read(kind, symbol, timeframe, start_ms=start_ms, end_ms=end_ms)
+        return {c: df[c].to_numpy() for c in columns_for(kind)}
 
     def last_timestamp(self, kind: Kind, symbol: str, timeframe: str | None = None) -> int | None:
         """Return the newest stored timestamp of a series, or None if there is none."""
@@ -303,3 +323,27 @@ class ParquetStore:
         plan = self.plan(kind, symbol, df, timeframe, source=source)
         self.apply([plan])
         return plan.added, plan.report
+
+    def merge_batch(
+        self,
+        kind: Kind,
+        batch: Mapping[str, np.ndarray],
+        timeframe: str | None = None,
+        *,
+        sources: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Merge new rows of several symbols at once; return the rows added per symbol.
+
+        ``batch`` maps a symbol to float64 rows with the kind's columns (timestamp first). All
+        are validated in one pass (the rules of :func:`validate_frame`) before anything is
+        planned; then each is merged as :meth:`merge` does, and written with one :meth:`apply`.
+        A refused row refuses the whole batch: nothing of it is written.
+        """
+        names = {s: (sources or {}).get(s, s) for s in batch}
+        validate_stacked(kind, [(names[s], r) for s, r in batch.items()], timeframe=timeframe)
+        plans = [
+            self.plan(kind, s, rows_frame(kind, r), timeframe, source=names[s])
+            for s, r in batch.items()
+        ]
+        self.apply(plans)
+        return {p.symbol: p.added for p in plans}
