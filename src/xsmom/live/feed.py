@@ -21,6 +21,8 @@ from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import Kind
 from xsmom.errors import ConfigError
 
+__all__ = ["SMALL_PAGE", "BarFeed", "CachedStore"]
+
 SMALL_PAGE = 99
 
 
