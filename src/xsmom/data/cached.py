@@ -9,21 +9,26 @@ stored rows were valid when they were written and every rule looks at one row or
 consecutive rows. Rows that are not a clean append (older or overlapping rows, a new series)
 take :meth:`ParquetStore.plan`, the path of ``xsmom data download``, and are written at once.
 
-With ``write_behind`` the appended rows are written by :meth:`CachedStore.flush` (the engine
-flushes every ``live.engine.store_flush_bars`` bars and at stop). Every write is the store's
-staged, atomic write, so the files are never half written: a crash loses at most the rows not
-flushed yet, and since the downloader continues from the newest row on disk, the next start
-downloads them again.
+With ``write_behind`` the appended rows are written by :meth:`CachedStore.flush_behind` (the
+engine calls it every ``live.engine.store_flush_bars`` bars: a background thread writes the
+files while the cycles go on) or :meth:`CachedStore.flush` (at stop; waits). Every write is the
+store's staged, atomic write (temp file, fsync, rename), so the files are never half written: a
+crash loses at most the rows not flushed yet, and since the downloader continues from the
+newest row on disk, the next start downloads them again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from xsmom.data.store import MergePlan, ParquetStore, rows_frame
 from xsmom.data.validate import (
@@ -33,10 +38,47 @@ from xsmom.data.validate import (
     columns_for,
     validate_stacked,
 )
+from xsmom.errors import DataError
 
 _Key = tuple[Kind, str, str | None]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+
+
+def _table(kind: Kind, ts: I64, vals: F64) -> pa.Table:
+    cols = columns_for(kind)
+    data = {"timestamp": pa.array(ts, pa.int64())}
+    for j, c in enumerate(cols[1:]):
+        data[c] = pa.array(vals[:, j], pa.float64())
+    return pa.table(data)
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One series to write: its whole rows (``ts``, ``vals``), or, when memory holds only a
+    window (None), the file's rows followed by ``chunks``, the rows not yet on disk."""
+
+    key: _Key
+    path: Path
+    chunks: list[F64]
+    ts: I64 | None
+    vals: F64 | None
+
+    def table(self) -> pa.Table:
+        kind = self.key[0]
+        if self.ts is not None and self.vals is not None:
+            return _table(kind, self.ts, self.vals)
+        cols = columns_for(kind)
+        new = np.vstack(self.chunks)
+        try:
+            old = pq.read_table(self.path, columns=list(cols))
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{self.path}: unreadable Parquet file ({exc})") from exc
+        ts = np.concatenate([old.column(0).to_numpy(), new[:, 0].astype(np.int64)])
+        vals = np.column_stack(
+            [np.concatenate([old.column(j).to_numpy(), new[:, j]]) for j in range(1, len(cols))]
+        )
+        return _table(kind, ts, vals)
 
 
 class _Series:
@@ -120,6 +162,8 @@ class CachedStore(ParquetStore):
         self.write_behind = write_behind
         self._mem: dict[_Key, _Series] = {}
         self._pending: dict[_Key, list[F64]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._running: tuple[Future[None], list[_Job]] | None = None
 
     # ---- reads -----------------------------------------------------------------------------
     def _load(self, kind: Kind, symbol: str, timeframe: str | None) -> _Series | None:
@@ -284,33 +328,82 @@ class CachedStore(ParquetStore):
     ) -> ValidationReport:
         """Replace a series on disk (as `ParquetStore.write`) and drop it from memory."""
         key = (kind, symbol, timeframe)
+        self._settle()
         report = super().write(kind, symbol, df, timeframe, source=source)
         self._mem.pop(key, None)
         self._pending.pop(key, None)
         return report
 
     def flush(self) -> int:
-        """Write every series with unflushed rows; return how many were written."""
+        """Write every series with unflushed rows now; return how many were written.
+
+        Waits for a background flush first (and raises its error, its rows queued again).
+        """
         return self._flush_keys(list(self._pending))
 
-    def _flush_keys(self, keys: Sequence[_Key]) -> int:
-        plans = []
+    def flush_behind(self) -> int:
+        """Start writing every series with unflushed rows in a background thread.
+
+        Return how many series it writes. The cycle does not wait for the disk: the next
+        flush, a read that needs the files, any other write, or :meth:`close` waits for it
+        first and raises its error (a :class:`DataError`; its rows are queued again).
+        """
+        self._settle()
+        jobs = self._snapshot(list(self._pending))
+        if jobs:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="xsmom-store-flush")
+            self._running = (self._pool.submit(self._write, jobs), jobs)
+        return len(jobs)
+
+    def close(self) -> None:
+        """Write every unflushed row and stop the background writer."""
+        try:
+            self.flush()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+    def _settle(self) -> None:
+        running, self._running = self._running, None
+        if running is None:
+            return
+        future, jobs = running
+        try:
+            future.result()
+        except BaseException:
+            self._requeue(jobs)
+            raise
+
+    def _requeue(self, jobs: Sequence[_Job]) -> None:
+        for job in jobs:
+            self._pending[job.key] = [*job.chunks, *self._pending.get(job.key, [])]
+
+    def _snapshot(self, keys: Sequence[_Key]) -> list[_Job]:
+        """Take the unflushed rows of ``keys`` off the queue as write jobs."""
+        jobs = []
         for key in keys:
-            chunks = self._pending.get(key)
+            chunks = self._pending.pop(key, None)
             if not chunks:
                 continue
-            kind, symbol, tf = key
             s = self._mem[key]
-            if s.cut is None:  # memory holds the whole series
-                frame = s.frame(kind, s.lo, s.n)
+            path = self.path(*key)
+            if s.cut is None:  # memory holds the whole series: views, never changed later
+                jobs.append(_Job(key, path, chunks, s.ts[s.lo : s.n], s.vals[s.lo : s.n]))
             else:
-                new = rows_frame(kind, np.vstack(chunks))
-                old = ParquetStore.read(self, kind, symbol, tf)
-                frame = pd.concat([old, new], ignore_index=True)
-            path = self.path(kind, symbol, tf)
-            done = ValidationReport(source=str(path), rows=len(frame))  # validated at append
-            plans.append(MergePlan(kind, symbol, tf, path, frame, len(frame), done))
-        ParquetStore.apply(self, plans)
-        for p in plans:
-            self._pending.pop((p.kind, p.symbol, p.timeframe), None)
-        return len(plans)
+                jobs.append(_Job(key, path, chunks, None, None))
+        return jobs
+
+    def _write(self, jobs: Sequence[_Job]) -> None:
+        self.apply_tables([(job.path, job.table()) for job in jobs])
+
+    def _flush_keys(self, keys: Sequence[_Key]) -> int:
+        self._settle()
+        jobs = self._snapshot(keys)
+        try:
+            self._write(jobs)
+        except BaseException:
+            self._requeue(jobs)
+            raise
+        return len(jobs)

@@ -270,12 +270,20 @@ class ParquetStore:
         renames come last; a crash among them leaves each file whole (old or new), and a rerun
         of an incremental import or download completes the rest.
         """
+        self.apply_tables(
+            [(p.path, _to_table(p.kind, p.frame)) for p in plans if p.frame is not None]
+        )
+
+    def apply_tables(self, tables: Sequence[tuple[Path, pa.Table]]) -> None:
+        """Write whole series given as Arrow tables, staged and renamed as :meth:`apply` does.
+
+        The tables must hold valid series with the store's columns and types (the caller
+        validated them); nothing is checked here.
+        """
         staged: list[tuple[Path, Path]] = []
         try:
-            for p in plans:
-                if p.frame is None:
-                    continue
-                staged.append((self._stage(p), p.path))
+            for path, table in tables:
+                staged.append((self._stage(path, table), path))
         except BaseException:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
@@ -285,16 +293,12 @@ class ParquetStore:
         for folder in {path.parent for _, path in staged}:
             _fsync_dir(folder)
 
-    def _stage(self, plan: MergePlan) -> Path:
-        assert plan.frame is not None
-        table = _to_table(plan.kind, plan.frame)
+    def _stage(self, path: Path, table: pa.Table) -> Path:
         try:
-            plan.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f".{plan.path.name}.", suffix=".tmp", dir=plan.path.parent
-            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except OSError as exc:
-            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+            raise DataError(f"{path}: cannot write to the store ({exc})") from exc
         os.close(fd)
         tmp = Path(name)
         try:
@@ -303,7 +307,7 @@ class ParquetStore:
                 os.fsync(fh.fileno())
         except (OSError, pa.ArrowException) as exc:
             tmp.unlink(missing_ok=True)
-            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+            raise DataError(f"{path}: cannot write to the store ({exc})") from exc
         return tmp
 
     def merge(

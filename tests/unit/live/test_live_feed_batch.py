@@ -224,3 +224,41 @@ def test_a_batch_mixing_appends_overlaps_and_new_series(tmp_path: Path) -> None:
     for sym in batch:
         got = ParquetStore(tmp_path).read(Kind.OHLCV, sym, "1h")
         assert got.equals(plain.read(Kind.OHLCV, sym, "1h"))
+
+
+def test_background_flush_writes_what_the_synchronous_flush_writes(
+    tmp_path: Path, reference: ParquetStore
+) -> None:
+    start = _start()
+    client, clock = _client(start)
+    store = CachedStore(tmp_path, write_behind=True)
+    feed = BarFeed(store, client, SYMS, "1h", warmup_bars=WARM, history_bars=24)
+    for i in range(BARS + 1):
+        clock.t = start + i * H
+        feed.update(clock.t)
+        feed.panel(feed.last_bar() or 0)  # the rolling window: the flush reads the files
+        if i % 6 == 5:
+            assert store.flush_behind() >= 2 * len(SYMS) - 1  # candles and mark, funding at 8 h
+    store.close()
+    assert store.pending_rows() == 0
+    _assert_same_store(ParquetStore(tmp_path), reference)
+
+
+def test_a_failed_background_flush_is_raised_and_its_rows_kept(tmp_path: Path) -> None:
+    end = _start()
+    _seed(tmp_path, end)
+    store = CachedStore(tmp_path, write_behind=True)
+    store.forget_before(Kind.OHLCV, SYMS[0], "1h", end - 10 * H)  # the flush reads the file
+    path = store.path(Kind.OHLCV, SYMS[0], "1h")
+    good = path.read_bytes()
+    store.merge_batch(Kind.OHLCV, {SYMS[0]: _bar_rows(SYMS[0], end)}, "1h")
+    path.write_bytes(b"not parquet")  # the file is damaged behind the engine's back
+    assert store.flush_behind() == 1
+    with pytest.raises(DataError, match="unreadable Parquet file"):
+        store.flush()
+    assert store.pending_rows() == 1  # queued again, not lost
+    path.write_bytes(good)
+    store.merge_batch(Kind.OHLCV, {SYMS[0]: _bar_rows(SYMS[0], end + H)}, "1h")
+    assert store.flush() == 1
+    want = sample_store().read(Kind.OHLCV, SYMS[0], "1h", end_ms=end + 2 * H)
+    assert ParquetStore(tmp_path).read(Kind.OHLCV, SYMS[0], "1h").equals(want)
