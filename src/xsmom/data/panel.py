@@ -101,10 +101,11 @@ class MarketPanel:
         return self.slice(lo, hi)
 
 
-def _place(grid: I64, ts: I64, values: F64, out: F64, col: int, bar_ms: int) -> None:
+def _on_grid(grid: I64, ts: I64, bar_ms: int) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Return the grid rows of ``ts`` and which of them lie on the grid."""
     pos = (ts - grid[0]) // bar_ms
     ok = (pos >= 0) & (pos < grid.size) & (grid[np.clip(pos, 0, grid.size - 1)] == ts)
-    out[pos[ok], col] = values[ok]
+    return pos[ok], ok
 
 
 def _funding_into(
@@ -175,13 +176,14 @@ def load_panel(
     gaps = np.full(shape, COVERED, dtype=np.int8)
     for j, (sym, df) in enumerate(zip(names, frames, strict=True)):
         ts = df["timestamp"].astype(np.int64, copy=False)
+        rows, ok = _on_grid(grid, ts, bar_ms)
         for k, arr in cols.items():
-            _place(grid, ts, df[k].astype(np.float64, copy=False), arr, j, bar_ms)
+            arr[rows, j] = df[k][ok]
         if store.exists(Kind.MARK, sym, timeframe):
             mk = store.read_columns(Kind.MARK, sym, timeframe, start_ms=start_ms, end_ms=end_ms)
-            mts = mk["timestamp"].astype(np.int64, copy=False)
-            _place(grid, mts, mk["open"].astype(np.float64, copy=False), mark_open, j, bar_ms)
-            _place(grid, mts, mk["close"].astype(np.float64, copy=False), mark_close, j, bar_ms)
+            rows, ok = _on_grid(grid, mk["timestamp"].astype(np.int64, copy=False), bar_ms)
+            mark_open[rows, j] = mk["open"][ok]
+            mark_close[rows, j] = mk["close"][ok]
         fts = _funding_into(store, sym, grid, bar_ms, (f_rate, f_event), j)
         if ts.size == 0:
             continue
