@@ -140,6 +140,29 @@ def build_source(root: Path, n: int) -> tuple[ParquetStore, list[str]]:
     return store, syms
 
 
+def build_synthetic(root: Path, n: int, bars: int, end_ms: int) -> tuple[ParquetStore, list[str]]:
+    """Write ``n`` symbols of ``bars`` random-walk hourly candles, mark candles and 8-hourly
+    funding ending at ``end_ms`` (the shared data has too few long histories for 10,000 bars)."""
+    store, syms = ParquetStore(root), []
+    ts = end_ms - HOUR * np.arange(bars, 0, -1, dtype=np.int64)
+    for i in range(n):
+        rng = np.random.default_rng(i)
+        close = 10.0 * (i + 1) * np.exp(np.cumsum(rng.normal(0, 0.01, bars)))
+        open_ = np.r_[close[0], close[:-1]]
+        wick = 1 + np.abs(rng.normal(0, 0.003, (2, bars)))
+        high, low = np.maximum(open_, close) * wick[0], np.minimum(open_, close) / wick[1]
+        sym = f"SYN{i:02d}/USDT:USDT"
+        cols = {"timestamp": ts, "open": open_, "high": high, "low": low, "close": close}
+        vol = rng.uniform(1e3, 1e4, bars)
+        store.write(Kind.OHLCV, sym, pd.DataFrame({**cols, "volume": vol}), "1h")
+        store.write(Kind.MARK, sym, pd.DataFrame({**cols, "volume": 0.0}), "1h")
+        f_ts = ts[ts % (8 * HOUR) == 0] + rng.integers(0, 20, int((ts % (8 * HOUR) == 0).sum()))
+        rates = np.clip(rng.normal(1e-4, 1e-4, f_ts.size), -0.01, 0.01)
+        store.write(Kind.FUNDING, sym, pd.DataFrame({"timestamp": f_ts, "rate": rates}))
+        syms.append(sym)
+    return store, syms
+
+
 def rss_mb() -> float:
     """Return the current resident set size in MB (Linux /proc)."""
     with open("/proc/self/statm") as fh:
@@ -179,6 +202,12 @@ def parse_args() -> argparse.Namespace:
         help="put the engine's home in --scratch too (a fast memory run; own work then "
         "excludes the disk's fsync latency)",
     )
+    ap.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="random-walk data instead of ../shared/data (which has too few long histories "
+        "for --symbols 30 --bars 10000)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the cycles to this file")
     return ap.parse_args()
@@ -189,7 +218,11 @@ def main() -> None:  # a linear script
     wall0 = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="xsmom-bench-live-"))
     scratch = Path(tempfile.mkdtemp(prefix="xsmom-bench-live-", dir=args.scratch))
-    source, syms = build_source(scratch / "source", args.symbols)
+    if args.synthetic:
+        n_bars = args.warmup + args.bars + 50
+        source, syms = build_synthetic(scratch / "source", args.symbols, n_bars, 1_767_225_600_000)
+    else:
+        source, syms = build_source(scratch / "source", args.symbols)
     ends = [int(source.read(Kind.OHLCV, s, "1h")["timestamp"].iloc[-1]) for s in syms]
     start = (min(ends) // HOUR - args.bars - 5) * HOUR  # the run ends where the data ends
     clock = ManualClock(start)
