@@ -4,6 +4,9 @@ weights, refuses a bad row for the whole batch, and survives a restart before it
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,3 +265,24 @@ def test_a_failed_background_flush_is_raised_and_its_rows_kept(tmp_path: Path) -
     assert store.flush() == 1
     want = sample_store().read(Kind.OHLCV, SYMS[0], "1h", end_ms=end + 2 * H)
     assert ParquetStore(tmp_path).read(Kind.OHLCV, SYMS[0], "1h").equals(want)
+
+
+@pytest.mark.parametrize(("kill_after", "window"), [(7, 0), (14, 24)])
+def test_kill_9_between_appends_and_background_flushes(
+    tmp_path: Path, reference: ParquetStore, kill_after: int, window: int
+) -> None:
+    child = Path(__file__).with_name("feed_crash_child.py")
+    args = [sys.executable, str(child), str(tmp_path), "0", str(BARS), str(window)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if int(line) >= kill_after:
+            break
+    proc.send_signal(signal.SIGKILL)  # mid-bar, maybe mid-flush: no clean stop
+    proc.wait(timeout=60)
+    on_disk = ParquetStore(tmp_path)
+    for kind, sym, tf in SERIES:  # every file whole and valid, whatever was cut
+        validate_frame(kind, on_disk.read(kind, sym, tf), source=sym, timeframe=tf)
+    restarted = _run(tmp_path, range(kill_after, BARS + 1), flush_every=1000)
+    restarted.close()
+    _assert_same_store(ParquetStore(tmp_path), reference)
