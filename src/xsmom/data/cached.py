@@ -266,7 +266,10 @@ class CachedStore(ParquetStore):
     ) -> tuple[int, ValidationReport]:
         """Merge one series' rows (as `ParquetStore.merge`), by the batch path."""
         cols = list(columns_for(kind))
-        if not set(cols) <= set(df.columns) or len(df) == 0:
+        numeric = set(cols) <= set(df.columns) and all(
+            pd.api.types.is_numeric_dtype(df[c]) for c in cols
+        )
+        if not numeric or len(df) == 0:  # refused by the per-series path, with its message
             return super().merge(kind, symbol, df, timeframe, source=source)
         rows = df[cols].to_numpy(np.float64)
         return self._merge(kind, {symbol: rows}, timeframe, {symbol: source or symbol})[symbol]
