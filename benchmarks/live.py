@@ -74,6 +74,14 @@ class TimedExchange:
         return self._timer.wrap(attr) if callable(attr) else attr
 
 
+class UnsavedPaper(PaperExchange):
+    """The paper adapter without its state file: each save writes every fill and order the
+    account ever had (its cost grows with the run; 1 s a bar after 1,500 bars here)."""
+
+    def save(self) -> None:
+        """Keep the state in memory only (the benchmark never restarts the exchange)."""
+
+
 class StoreClient:
     """The ccxt calls the downloader makes, answered from a store at a clock (closed bars)."""
 
@@ -208,6 +216,11 @@ def parse_args() -> argparse.Namespace:
         help="random-walk data instead of ../shared/data (which has too few long histories "
         "for --symbols 30 --bars 10000)",
     )
+    ap.add_argument(
+        "--no-paper-save",
+        action="store_true",
+        help="do not write the paper account's state file (the long memory run)",
+    )
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--profile", type=Path, help="write a cProfile of the cycles to this file")
     return ap.parse_args()
@@ -243,7 +256,8 @@ def main() -> None:  # a linear script
         }
     )
     home = Home((scratch if args.home_on_scratch else tmp) / "home").create()
-    paper = PaperExchange(
+    paper_cls = UnsavedPaper if args.no_paper_save else PaperExchange
+    paper = paper_cls(
         StoreMarketData(source, clock, symbols=syms),
         scratch / "paper.json",
         clock,
@@ -293,7 +307,8 @@ def main() -> None:  # a linear script
             took = time.perf_counter() - wall0
             print(
                 f"bar {i}: own work median {statistics.median(recent) * 1000:.0f} ms over the "
-                f"last {len(recent)} bars, RSS {mem[-1][1]} MB, {took:.0f} s",
+                f"last {len(recent)} bars, RSS {mem[-1][1]} MB, {took:.0f} s, "
+                f"exchange fills held {len(paper.engine.fills())}",
                 flush=True,
             )
     if prof is not None:
