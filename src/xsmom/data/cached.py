@@ -399,7 +399,7 @@ class CachedStore(ParquetStore):
         return jobs
 
     def _write(self, jobs: Sequence[_Job]) -> None:
-        self.apply_tables([(job.path, job.table()) for job in jobs])
+        self.apply_tables((job.path, job.table) for job in jobs)  # one table at a time
 
     def _flush_keys(self, keys: Sequence[_Key]) -> int:
         self._settle()

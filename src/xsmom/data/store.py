@@ -18,9 +18,10 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -271,19 +272,20 @@ class ParquetStore:
         of an incremental import or download completes the rest.
         """
         self.apply_tables(
-            [(p.path, _to_table(p.kind, p.frame)) for p in plans if p.frame is not None]
+            [(p.path, partial(_to_table, p.kind, p.frame)) for p in plans if p.frame is not None]
         )
 
-    def apply_tables(self, tables: Sequence[tuple[Path, pa.Table]]) -> None:
-        """Write whole series given as Arrow tables, staged and renamed as :meth:`apply` does.
+    def apply_tables(self, tables: Iterable[tuple[Path, Callable[[], pa.Table]]]) -> None:
+        """Write whole series, staged and renamed as :meth:`apply` does.
 
-        The tables must hold valid series with the store's columns and types (the caller
-        validated them); nothing is checked here.
+        Each table is built by its callable just before its temp file is written, so only one
+        is in memory at a time. The tables must hold valid series with the store's columns and
+        types (the caller validated them); nothing is checked here.
         """
         staged: list[tuple[Path, Path]] = []
         try:
-            for path, table in tables:
-                staged.append((self._stage(path, table), path))
+            for path, build in tables:
+                staged.append((self._stage(path, build()), path))
         except BaseException:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
