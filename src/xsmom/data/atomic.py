@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object], *, durable: bool = True) -> None:
     """Call ``write(tmp_path)`` and move the result over ``path`` atomically.
 
     The file appears whole or not at all: a crash leaves the old file (or none) in place.
+    ``durable=False`` skips the fsyncs: still whole after a process crash, but a power loss
+    may leave the old file or an empty one (for files rewritten often and cheap to lose).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -22,9 +24,12 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if not durable:
+            return
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -35,9 +40,9 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
             tmp.unlink()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def atomic_write_text(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see `atomic_write` for ``durable``)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=durable)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -138,20 +138,23 @@ def _inner_gaps(ts: I64, d: I64, gap: npt.NDArray[np.bool_]) -> list[Stretch]:
     return out
 
 
+def _round_hours(ms: I64) -> I64:
+    """Return `_round_hour` of every element (the same round-half-even on the same floats)."""
+    return (np.maximum(np.round(ms / HOUR_MS), 1) * HOUR_MS).astype(np.int64)
+
+
 def _changes(ts: I64, d: I64, gap: npt.NDArray[np.bool_]) -> tuple[IntervalChange, ...]:
-    out = []
-    prev: int | None = None
-    for i in np.flatnonzero(~gap).tolist():
-        step = _round_hour(int(d[i]))
-        if prev is not None and step != prev:
-            out.append(IntervalChange(int(ts[i]), prev, step))
-        prev = step
-    return tuple(out)
+    idx = np.flatnonzero(~gap)
+    steps = _round_hours(d[idx])
+    at = np.flatnonzero(steps[1:] != steps[:-1]) + 1
+    return tuple(
+        IntervalChange(int(ts[idx[k]]), int(steps[k - 1]), int(steps[k])) for k in at.tolist()
+    )
 
 
 def _dominant(d: I64, gap: npt.NDArray[np.bool_]) -> int | None:
-    regular = [_round_hour(int(x)) for x in d[~gap]]
-    if not regular:
+    regular = _round_hours(d[~gap])
+    if regular.size == 0:
         return None
     values, counts = np.unique(regular, return_counts=True)
     return int(values[int(np.argmax(counts))])

@@ -3,7 +3,10 @@
 Each series continues from its newest stored timestamp (``since`` only applies to a series the
 store does not hold yet), pages forward with ``since``/``limit``, and merges what it fetched into
 the store every ``flush_rows`` rows, at the end, and also when it is interrupted (an error after
-the retries, Ctrl-C), so a rerun resumes where the last one stopped, without duplicates. Only
+the retries, Ctrl-C), so a rerun resumes where the last one stopped, without duplicates. The
+kinds are downloaded in turn, each for every symbol, and what is left of each symbol's rows at
+the end of a kind is merged as one batch (:meth:`ParquetStore.merge_batch`: one validation and
+one write for all symbols, the live engine's per-bar append). Only
 closed candles are stored: the candle still forming at ``now`` is dropped. Network errors and rate
 limits are retried with exponential backoff; ccxt errors are mapped to the xsmom error tree by the
 project's one mapping (:func:`xsmom.exchange.ccxt_errors.map_ccxt_error`).
@@ -19,12 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import ccxt
-import pandas as pd
+import numpy as np
 from tqdm import tqdm
 
 from xsmom.data.store import ParquetStore
 from xsmom.data.timeframes import timeframe_ms
-from xsmom.data.validate import OHLCV_COLUMNS, Kind
+from xsmom.data.validate import Kind
 from xsmom.errors import ConfigError, DataError, RetryableError
 from xsmom.exchange.ccxt_errors import map_ccxt_error
 
@@ -151,16 +154,27 @@ class Downloader:
     def _run(
         self, symbols: Sequence[str], timeframe: str, kinds: Sequence[Kind], since_ms: int | None
     ) -> list[DownloadResult]:
-        results: list[DownloadResult] = []
-        for symbol in symbols:
-            for kind in kinds:
-                tf = None if kind is Kind.FUNDING else timeframe
-                start = self._start(kind, symbol, tf, since_ms)
-                if kind is Kind.FUNDING:
-                    results.append(self._funding(symbol, start))
-                else:
-                    results.append(self._candles(kind, symbol, timeframe, start))
-        return results
+        done: dict[tuple[str, Kind], DownloadResult] = {}
+        for kind in kinds:
+            tf = None if kind is Kind.FUNDING else timeframe
+            pending: dict[str, list[list[Any]]] = {}
+            fetched: dict[str, tuple[int, int]] = {}
+            try:
+                for symbol in symbols:
+                    start = self._start(kind, symbol, tf, since_ms)
+                    buffer: list[list[Any]] = []
+                    pending[symbol] = buffer
+                    if kind is Kind.FUNDING:
+                        fetched[symbol] = self._funding(symbol, start, buffer)
+                    else:
+                        fetched[symbol] = self._candles(kind, symbol, timeframe, start, buffer)
+            finally:
+                added = self._flush_batch(kind, tf, pending)
+            for symbol, (early, pages) in fetched.items():
+                last = self.store.last_timestamp(kind, symbol, tf)
+                total = early + added.get(symbol, 0)
+                done[(symbol, kind)] = DownloadResult(kind, symbol, tf, total, pages, last)
+        return [done[(s, k)] for s in symbols for k in kinds]
 
     def _check_support(self, kinds: Sequence[Kind]) -> None:
         """Refuse kinds the exchange cannot serve (ccxt would return trade candles for mark)."""
@@ -182,16 +196,24 @@ class Downloader:
             return since_ms
         return self.now_ms() - DEFAULT_HISTORY_MS
 
+    def _source(self, kind: Kind, symbol: str, tf: str | None) -> str:
+        return f"{self.exchange.id} {symbol} {kind.value}{' ' + tf if tf else ''}"
+
     def _flush(self, kind: Kind, symbol: str, tf: str | None, rows: list[list[Any]]) -> int:
-        if not rows:
-            return 0
-        cols = list(OHLCV_COLUMNS) if kind is not Kind.FUNDING else ["timestamp", "rate"]
-        df = pd.DataFrame(list(rows), columns=cols)
-        rows.clear()  # a refused batch is not retried by the flush in ``finally``
-        df = df.astype({c: ("int64" if c == "timestamp" else "float64") for c in cols})
-        source = f"{self.exchange.id} {symbol} {kind.value}{' ' + tf if tf else ''}"
-        added, _ = self.store.merge(kind, symbol, df, tf, source=source)
-        return added
+        """Merge one series' fetched rows (a long download, every ``flush_rows`` rows)."""
+        return self._flush_batch(kind, tf, {symbol: rows}).get(symbol, 0)
+
+    def _flush_batch(
+        self, kind: Kind, tf: str | None, pending: Mapping[str, list[list[Any]]]
+    ) -> dict[str, int]:
+        """Merge every symbol's fetched rows of one kind with one validation and one write."""
+        batch = {s: np.array(r, dtype=np.float64) for s, r in pending.items() if r}
+        for rows in pending.values():
+            rows.clear()  # a refused batch is not retried by the flush in ``finally``
+        if not batch:
+            return {}
+        sources = {s: self._source(kind, s, tf) for s in batch}
+        return self.store.merge_batch(kind, batch, tf, sources=sources)
 
     def _bar(self, symbol: str, kind: Kind, total: int | None) -> tqdm[Any]:
         return tqdm(
@@ -202,68 +224,65 @@ class Downloader:
             leave=False,
         )
 
-    def _candles(self, kind: Kind, symbol: str, tf: str, start: int) -> DownloadResult:
+    def _candles(
+        self, kind: Kind, symbol: str, tf: str, start: int, buffer: list[list[Any]]
+    ) -> tuple[int, int]:
+        """Fetch closed candles from ``start`` into ``buffer``; return (rows merged, pages).
+
+        Rows are merged every ``flush_rows``; the rest stay in ``buffer`` for the caller.
+        """
         step = timeframe_ms(tf)
         first_open = (self.now_ms() // step) * step  # the forming candle: never stored
         params = {"price": "mark"} if kind is Kind.MARK else {}
-        buffer: list[list[Any]] = []
         added = pages = 0
         cursor = start
         with self._bar(symbol, kind, max((first_open - start) // step, 0)) as bar:
-            try:
-                while cursor < first_open:
-                    page = self.call(
-                        self.exchange.fetch_ohlcv,
-                        symbol,
-                        tf,
-                        since=cursor,
-                        limit=self.page_limit,
-                        params=params,
-                    )
-                    rows = [r[:6] for r in page if cursor <= r[0] < first_open]
-                    if not rows:
-                        break
-                    if kind is Kind.MARK:
-                        rows = [[*r[:5], 0.0 if r[5] is None else r[5]] for r in rows]
-                    buffer.extend(rows)
-                    pages += 1
-                    bar.update(len(rows))
-                    cursor = int(rows[-1][0]) + step
-                    if len(buffer) >= self.flush_rows:
-                        added += self._flush(kind, symbol, tf, buffer)
-            finally:
-                added += self._flush(kind, symbol, tf, buffer)
-        last = self.store.last_timestamp(kind, symbol, tf)
-        return DownloadResult(kind, symbol, tf, added, pages, last)
+            while cursor < first_open:
+                page = self.call(
+                    self.exchange.fetch_ohlcv,
+                    symbol,
+                    tf,
+                    since=cursor,
+                    limit=self.page_limit,
+                    params=params,
+                )
+                rows = [r[:6] for r in page if cursor <= r[0] < first_open]
+                if not rows:
+                    break
+                if kind is Kind.MARK:
+                    rows = [[*r[:5], 0.0 if r[5] is None else r[5]] for r in rows]
+                buffer.extend(rows)
+                pages += 1
+                bar.update(len(rows))
+                cursor = int(rows[-1][0]) + step
+                if len(buffer) >= self.flush_rows:
+                    added += self._flush(kind, symbol, tf, buffer)
+        return added, pages
 
-    def _funding(self, symbol: str, start: int) -> DownloadResult:
+    def _funding(self, symbol: str, start: int, buffer: list[list[Any]]) -> tuple[int, int]:
+        """Fetch funding events from ``start`` into ``buffer``; return (rows merged, pages)."""
         now = self.now_ms()
-        buffer: list[list[Any]] = []
         added = pages = 0
         cursor = start
         with self._bar(symbol, Kind.FUNDING, None) as bar:
-            try:
-                while cursor <= now:
-                    page = self.call(
-                        self.exchange.fetch_funding_rate_history,
-                        symbol,
-                        since=cursor,
-                        limit=self.page_limit,
-                    )
-                    rows = [
-                        [int(e["timestamp"]), float(e["fundingRate"])]
-                        for e in page
-                        if e.get("timestamp") is not None and cursor <= e["timestamp"] <= now
-                    ]
-                    if not rows:
-                        break
-                    buffer.extend(rows)
-                    pages += 1
-                    bar.update(len(rows))
-                    cursor = int(rows[-1][0]) + 1
-                    if len(buffer) >= self.flush_rows:
-                        added += self._flush(Kind.FUNDING, symbol, None, buffer)
-            finally:
-                added += self._flush(Kind.FUNDING, symbol, None, buffer)
-        last = self.store.last_timestamp(Kind.FUNDING, symbol)
-        return DownloadResult(Kind.FUNDING, symbol, None, added, pages, last)
+            while cursor <= now:
+                page = self.call(
+                    self.exchange.fetch_funding_rate_history,
+                    symbol,
+                    since=cursor,
+                    limit=self.page_limit,
+                )
+                rows = [
+                    [int(e["timestamp"]), float(e["fundingRate"])]
+                    for e in page
+                    if e.get("timestamp") is not None and cursor <= e["timestamp"] <= now
+                ]
+                if not rows:
+                    break
+                buffer.extend(rows)
+                pages += 1
+                bar.update(len(rows))
+                cursor = int(rows[-1][0]) + 1
+                if len(buffer) >= self.flush_rows:
+                    added += self._flush(Kind.FUNDING, symbol, None, buffer)
+        return added, pages

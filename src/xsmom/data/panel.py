@@ -101,10 +101,11 @@ class MarketPanel:
         return self.slice(lo, hi)
 
 
-def _place(grid: I64, ts: I64, values: F64, out: F64, col: int, bar_ms: int) -> None:
+def _on_grid(grid: I64, ts: I64, bar_ms: int) -> tuple[I64, npt.NDArray[np.bool_]]:
+    """Return the grid rows of ``ts`` and which of them lie on the grid."""
     pos = (ts - grid[0]) // bar_ms
     ok = (pos >= 0) & (pos < grid.size) & (grid[np.clip(pos, 0, grid.size - 1)] == ts)
-    out[pos[ok], col] = values[ok]
+    return pos[ok], ok
 
 
 def _funding_into(
@@ -119,11 +120,11 @@ def _funding_into(
     f_rate, f_event = out
     if not store.exists(Kind.FUNDING, sym):
         return np.zeros(0, dtype=np.int64)
-    fd = store.read(Kind.FUNDING, sym)
-    fts = fd["timestamp"].to_numpy(np.int64)
+    fd = store.read_columns(Kind.FUNDING, sym)
+    fts = fd["timestamp"].astype(np.int64, copy=False)
     pos = (fts - grid[0]) // bar_ms
     ok = (pos >= 0) & (pos < grid.size)
-    np.add.at(f_rate[:, j], pos[ok], fd["rate"].to_numpy(np.float64)[ok])
+    np.add.at(f_rate[:, j], pos[ok], fd["rate"].astype(np.float64, copy=False)[ok])
     f_event[pos[ok], j] = True
     return fts
 
@@ -156,12 +157,15 @@ def load_panel(
     if not names:
         raise DataError(f"no {timeframe} OHLCV data in store {store.root}")
     bar_ms = timeframe_ms(timeframe)
-    frames = [store.read(Kind.OHLCV, s, timeframe, start_ms=start_ms, end_ms=end_ms) for s in names]
-    frames_ok = [f for f in frames if len(f)]
+    frames = [
+        store.read_columns(Kind.OHLCV, s, timeframe, start_ms=start_ms, end_ms=end_ms)
+        for s in names
+    ]
+    frames_ok = [f["timestamp"] for f in frames if f["timestamp"].size]
     if not frames_ok:
         raise DataError(f"no {timeframe} bars in the requested range in store {store.root}")
-    t0 = min(int(f["timestamp"].iloc[0]) for f in frames_ok)
-    t1 = max(int(f["timestamp"].iloc[-1]) for f in frames_ok)
+    t0 = min(int(f[0]) for f in frames_ok)
+    t1 = max(int(f[-1]) for f in frames_ok)
     grid = np.arange(t0, t1 + bar_ms, bar_ms, dtype=np.int64)
     shape = (grid.size, len(names))
     cols = {k: np.full(shape, np.nan) for k in ("open", "high", "low", "close", "volume")}
@@ -171,14 +175,15 @@ def load_panel(
     f_event = np.zeros(shape, dtype=bool)
     gaps = np.full(shape, COVERED, dtype=np.int8)
     for j, (sym, df) in enumerate(zip(names, frames, strict=True)):
-        ts = df["timestamp"].to_numpy(np.int64)
+        ts = df["timestamp"].astype(np.int64, copy=False)
+        rows, ok = _on_grid(grid, ts, bar_ms)
         for k, arr in cols.items():
-            _place(grid, ts, df[k].to_numpy(np.float64), arr, j, bar_ms)
+            arr[rows, j] = df[k][ok]
         if store.exists(Kind.MARK, sym, timeframe):
-            mk = store.read(Kind.MARK, sym, timeframe, start_ms=start_ms, end_ms=end_ms)
-            mts = mk["timestamp"].to_numpy(np.int64)
-            _place(grid, mts, mk["open"].to_numpy(np.float64), mark_open, j, bar_ms)
-            _place(grid, mts, mk["close"].to_numpy(np.float64), mark_close, j, bar_ms)
+            mk = store.read_columns(Kind.MARK, sym, timeframe, start_ms=start_ms, end_ms=end_ms)
+            rows, ok = _on_grid(grid, mk["timestamp"].astype(np.int64, copy=False), bar_ms)
+            mark_open[rows, j] = mk["open"][ok]
+            mark_close[rows, j] = mk["close"][ok]
         fts = _funding_into(store, sym, grid, bar_ms, (f_rate, f_event), j)
         if ts.size == 0:
             continue

@@ -18,9 +18,10 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ from xsmom.data.validate import (
     ValidationReport,
     columns_for,
     validate_frame,
+    validate_stacked,
 )
 from xsmom.errors import DataError
 
@@ -78,6 +80,12 @@ def new_rows(kind: Kind, current: pd.DataFrame, incoming: pd.DataFrame) -> pd.Da
     exact = kind is not Kind.FUNDING
     seen = np.isin(inc, cur) if exact else _near(np.sort(cur), inc, FUNDING_MATCH_MS)
     return incoming.loc[~seen]
+
+
+def rows_frame(kind: Kind, rows: np.ndarray) -> pd.DataFrame:
+    """Return float64 ``rows`` (the kind's columns, timestamp first) as a store frame."""
+    df = pd.DataFrame(rows, columns=list(columns_for(kind)))
+    return df.astype({"timestamp": "int64"})
 
 
 def _to_table(kind: Kind, frame: pd.DataFrame) -> pa.Table:
@@ -177,6 +185,19 @@ class ParquetStore:
             df = df.loc[keep].reset_index(drop=True)
         return df
 
+    def read_columns(
+        self,
+        kind: Kind,
+        symbol: str,
+        timeframe: str | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Read a series like :meth:`read`, as one numpy array per column (not to be changed)."""
+        df = self.read(kind, symbol, timeframe, start_ms=start_ms, end_ms=end_ms)
+        return {c: df[c].to_numpy() for c in columns_for(kind)}
+
     def last_timestamp(self, kind: Kind, symbol: str, timeframe: str | None = None) -> int | None:
         """Return the newest stored timestamp of a series, or None if there is none."""
         path = self.path(kind, symbol, timeframe)
@@ -250,12 +271,21 @@ class ParquetStore:
         renames come last; a crash among them leaves each file whole (old or new), and a rerun
         of an incremental import or download completes the rest.
         """
+        self.apply_tables(
+            [(p.path, partial(_to_table, p.kind, p.frame)) for p in plans if p.frame is not None]
+        )
+
+    def apply_tables(self, tables: Iterable[tuple[Path, Callable[[], pa.Table]]]) -> None:
+        """Write whole series, staged and renamed as :meth:`apply` does.
+
+        Each table is built by its callable just before its temp file is written, so only one
+        is in memory at a time. The tables must hold valid series with the store's columns and
+        types (the caller validated them); nothing is checked here.
+        """
         staged: list[tuple[Path, Path]] = []
         try:
-            for p in plans:
-                if p.frame is None:
-                    continue
-                staged.append((self._stage(p), p.path))
+            for path, build in tables:
+                staged.append((self._stage(path, build()), path))
         except BaseException:
             for tmp, _ in staged:
                 tmp.unlink(missing_ok=True)
@@ -265,16 +295,12 @@ class ParquetStore:
         for folder in {path.parent for _, path in staged}:
             _fsync_dir(folder)
 
-    def _stage(self, plan: MergePlan) -> Path:
-        assert plan.frame is not None
-        table = _to_table(plan.kind, plan.frame)
+    def _stage(self, path: Path, table: pa.Table) -> Path:
         try:
-            plan.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(
-                prefix=f".{plan.path.name}.", suffix=".tmp", dir=plan.path.parent
-            )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         except OSError as exc:
-            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+            raise DataError(f"{path}: cannot write to the store ({exc})") from exc
         os.close(fd)
         tmp = Path(name)
         try:
@@ -283,7 +309,7 @@ class ParquetStore:
                 os.fsync(fh.fileno())
         except (OSError, pa.ArrowException) as exc:
             tmp.unlink(missing_ok=True)
-            raise DataError(f"{plan.path}: cannot write to the store ({exc})") from exc
+            raise DataError(f"{path}: cannot write to the store ({exc})") from exc
         return tmp
 
     def merge(
@@ -303,3 +329,27 @@ class ParquetStore:
         plan = self.plan(kind, symbol, df, timeframe, source=source)
         self.apply([plan])
         return plan.added, plan.report
+
+    def merge_batch(
+        self,
+        kind: Kind,
+        batch: Mapping[str, np.ndarray],
+        timeframe: str | None = None,
+        *,
+        sources: Mapping[str, str] | None = None,
+    ) -> dict[str, int]:
+        """Merge new rows of several symbols at once; return the rows added per symbol.
+
+        ``batch`` maps a symbol to float64 rows with the kind's columns (timestamp first). All
+        are validated in one pass (the rules of :func:`validate_frame`) before anything is
+        planned; then each is merged as :meth:`merge` does, and written with one :meth:`apply`.
+        A refused row refuses the whole batch: nothing of it is written.
+        """
+        names = {s: (sources or {}).get(s, s) for s in batch}
+        validate_stacked(kind, [(names[s], r) for s, r in batch.items()], timeframe=timeframe)
+        plans = [
+            self.plan(kind, s, rows_frame(kind, r), timeframe, source=names[s])
+            for s, r in batch.items()
+        ]
+        self.apply(plans)
+        return {p.symbol: p.added for p in plans}

@@ -367,7 +367,7 @@ class Engine:
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
         if flush_due(self.mem.cycles, self.config.live.engine.store_flush_bars):
-            self.feed.store.flush()
+            self.feed.store.flush_behind()  # written by a background thread
         ctx = BarContext(
             bar_ts=bar_ts,
             now_ms=now,

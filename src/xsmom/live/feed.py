@@ -2,173 +2,28 @@
 
 Each cycle `BarFeed.update` runs the same incremental `Downloader` as ``xsmom data download``
 (closed bars only, judged by the exchange's clock) and `BarFeed.panel` loads the bars the
-strategy reads with the same `load_panel` as ``xsmom backtest``. `CachedStore` keeps every
-series it has read or written in memory, so a cycle reads nothing from disk twice; what it
-returns is exactly what reading the Parquet file would return (it caches the written table
-converted back as the reader converts it).
+strategy reads with the same `load_panel` as ``xsmom backtest``. `CachedStore`
+(:mod:`xsmom.data.cached`) keeps every series in memory, so a cycle reads nothing from disk, and
+appends each bar's rows of all symbols with one validation pass (write-behind: flushed every
+``store_flush_bars`` bars); what it returns is exactly what reading the Parquet files would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from xsmom.data.cached import CachedStore
 from xsmom.data.download import ALL_KINDS, Downloader, DownloadResult
 from xsmom.data.download import RetryPolicy as DownloadRetry
 from xsmom.data.panel import MarketPanel, load_panel
-from xsmom.data.store import MergePlan, ParquetStore
 from xsmom.data.timeframes import timeframe_ms
-from xsmom.data.validate import Kind, columns_for, validate_frame
+from xsmom.data.validate import Kind
 from xsmom.errors import ConfigError
 
-_Key = tuple[Kind, str, str | None]
+__all__ = ["SMALL_PAGE", "BarFeed", "CachedStore"]
+
 SMALL_PAGE = 99
-APPEND_GAP_MS = 60_000  # funding events within a minute of a stored one are the same event
-
-
-def _as_read(kind: Kind, frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``frame`` as reading its Parquet file gives it (the store's columns and dtypes;
-    int64 and float64 survive Parquet bit for bit)."""
-    cols = list(columns_for(kind))
-    want = {c: np.dtype("int64") if c == "timestamp" else np.dtype("float64") for c in cols}
-    same = list(frame.columns) == cols and all(frame[c].dtype == t for c, t in want.items())
-    if same and isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0:
-        return frame  # already as read (the merged frames this class builds)
-    return frame[cols].astype(want).reset_index(drop=True)
-
-
-class CachedStore(ParquetStore):
-    """A `ParquetStore` that serves reads from memory after the first.
-
-    Appends newer than the stored rows are validated on their own (plus the last stored row,
-    so a gap at the seam is seen) instead of re-validating the whole series. With
-    ``write_behind`` the merged series are written to disk by `flush` (the engine flushes
-    every ``live.engine.store_flush_bars`` bars and when it stops): a crash loses at most the
-    unflushed bars of this market-data cache, which the next start downloads again.
-    """
-
-    def __init__(self, root: Path | str, *, write_behind: bool = False) -> None:
-        super().__init__(root)
-        self._cache: dict[_Key, pd.DataFrame] = {}
-        self._cut: dict[_Key, int] = {}
-        self.write_behind = write_behind
-        self._dirty: dict[_Key, MergePlan] = {}
-
-    def read(
-        self,
-        kind: Kind,
-        symbol: str,
-        timeframe: str | None = None,
-        *,
-        start_ms: int | None = None,
-        end_ms: int | None = None,
-    ) -> pd.DataFrame:
-        """Read a series (from memory after the first read), limited like `ParquetStore.read`."""
-        key = (kind, symbol, timeframe)
-        cut = self._cut.get(key)
-        if cut is not None and (start_ms is None or start_ms < cut):
-            self.flush()  # the file must hold what memory dropped
-            # rows before the cut left memory: the file is the truth (a merge reads it whole)
-            return super().read(kind, symbol, timeframe, start_ms=start_ms, end_ms=end_ms)
-        df = self._cache.get(key)
-        if df is None:
-            df = super().read(kind, symbol, timeframe)
-            self._cache[key] = df
-        if start_ms is None and end_ms is None:
-            return df.copy()
-        ts = df["timestamp"].to_numpy()
-        lo = 0 if start_ms is None else int(np.searchsorted(ts, start_ms, "left"))
-        hi = len(ts) if end_ms is None else int(np.searchsorted(ts, end_ms, "left"))
-        return df.iloc[lo:hi].reset_index(drop=True)
-
-    def exists(self, kind: Kind, symbol: str, timeframe: str | None = None) -> bool:
-        """Return True if the series is stored (or held in memory, not yet written)."""
-        return (kind, symbol, timeframe) in self._cache or super().exists(kind, symbol, timeframe)
-
-    def last_timestamp(self, kind: Kind, symbol: str, timeframe: str | None = None) -> int | None:
-        """Return the newest stored timestamp of a series, or None if there is none."""
-        if not self.exists(kind, symbol, timeframe):
-            return None
-        key = (kind, symbol, timeframe)
-        if key in self._cut and key in self._cache:
-            ts = self._cache[key]["timestamp"].to_numpy()
-            if ts.size:
-                return int(ts[-1])
-        ts = self.read(kind, symbol, timeframe)["timestamp"].to_numpy()
-        return int(ts[-1]) if ts.size else None
-
-    def plan(
-        self,
-        kind: Kind,
-        symbol: str,
-        df: pd.DataFrame,
-        timeframe: str | None = None,
-        *,
-        source: str | None = None,
-    ) -> MergePlan:
-        """Plan a merge; an append after the cached rows is validated on its own rows."""
-        key = (kind, symbol, timeframe)
-        current = self._cache.get(key)
-        cols = list(columns_for(kind))
-        if current is None or key in self._cut or len(df) == 0 or not set(cols) <= set(df):
-            return super().plan(kind, symbol, df, timeframe, source=source)
-        incoming = _as_read(kind, df)
-        ts = incoming["timestamp"].to_numpy()
-        last = int(current["timestamp"].iloc[-1]) if len(current) else None
-        if last is None or not (np.all(np.diff(ts) > 0) and int(ts[0]) > last + APPEND_GAP_MS):
-            return super().plan(kind, symbol, df, timeframe, source=source)
-        seam = pd.concat([current.iloc[-1:], incoming], ignore_index=True)
-        src = f"{source or symbol} appended to {self.path(kind, symbol, timeframe)}"
-        report = validate_frame(kind, seam, source=src, timeframe=timeframe)
-        merged = pd.concat([current, incoming], ignore_index=True)
-        path = self.path(kind, symbol, timeframe)
-        return MergePlan(kind, symbol, timeframe, path, merged, len(incoming), report)
-
-    def apply(self, plans: Sequence[MergePlan]) -> None:
-        """Keep the merged series in memory; write them now, or at `flush` (write-behind)."""
-        if self.write_behind:
-            for p in plans:
-                if p.frame is not None:
-                    self._dirty[(p.kind, p.symbol, p.timeframe)] = p
-        else:
-            super().apply(plans)
-        for p in plans:
-            if p.frame is not None:
-                key = (p.kind, p.symbol, p.timeframe)
-                self._cache[key] = _as_read(p.kind, p.frame)
-                if key in self._cut:
-                    self._trim(key, self._cut[key])
-
-    def flush(self) -> int:
-        """Write every series changed since the last flush; return how many were written."""
-        plans = list(self._dirty.values())
-        if plans:
-            super().apply(plans)
-        self._dirty.clear()
-        return len(plans)
-
-    def forget_before(self, kind: Kind, symbol: str, timeframe: str | None, ts: int) -> None:
-        """Keep only rows from ``ts`` on in memory (a rolling window); the file is untouched.
-
-        Reads that need older rows (a merge reads the whole series) go to the file.
-        """
-        key = (kind, symbol, timeframe)
-        if not self.exists(kind, symbol, timeframe):
-            return  # nothing stored (a symbol without mark candles): nothing to drop
-        if key not in self._cache:
-            self.read(kind, symbol, timeframe)
-        self._cut[key] = ts
-        self._trim(key, ts)
-
-    def _trim(self, key: _Key, ts: int) -> None:
-        df = self._cache[key]
-        lo = int(np.searchsorted(df["timestamp"].to_numpy(), ts, "left"))
-        if lo > 0:
-            self._cache[key] = df.iloc[lo:].reset_index(drop=True)
 
 
 class _Observed:

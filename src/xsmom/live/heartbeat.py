@@ -47,8 +47,13 @@ class Heartbeat:
 
 
 def write_heartbeat(path: Path, beat: Heartbeat) -> None:
-    """Write ``beat`` to ``path`` atomically (temp file, fsync, rename)."""
-    atomic_write_text(path, beat.to_json())
+    """Write ``beat`` to ``path`` atomically (temp file, rename), without fsync.
+
+    A process crash leaves the old or the new heartbeat, whole. The fsyncs (about half of a
+    cycle's file work) are skipped: after a power loss the file may be old or empty, which
+    ``xsmom health`` reports as stale or unreadable until the restarted engine's first beat.
+    """
+    atomic_write_text(path, beat.to_json(), durable=False)
 
 
 def read_heartbeat(path: Path) -> Heartbeat | None:

@@ -68,14 +68,14 @@ def test_rolling_window_forgets_memory_but_never_the_file(tmp_path: Path) -> Non
     full = ParquetStore(root).read(Kind.OHLCV, SYMS[0], "1h")
     cut = int(full["timestamp"].iloc[-100])
     cached.forget_before(Kind.OHLCV, SYMS[0], "1h", cut)
-    assert len(cached._cache[(Kind.OHLCV, SYMS[0], "1h")]) == 100
+    assert cached.memory_rows(Kind.OHLCV, SYMS[0], "1h") == 100
     # an unfiltered read (what a merge does) goes to the file: nothing is lost on disk
     pd.testing.assert_frame_equal(cached.read(Kind.OHLCV, SYMS[0], "1h"), full)
     extra = full.iloc[-1:].copy()
     extra["timestamp"] += 3_600_000
     cached.merge(Kind.OHLCV, SYMS[0], extra, "1h")
     assert len(ParquetStore(root).read(Kind.OHLCV, SYMS[0], "1h")) == len(full) + 1
-    assert len(cached._cache[(Kind.OHLCV, SYMS[0], "1h")]) == 101
+    assert cached.memory_rows(Kind.OHLCV, SYMS[0], "1h") == 101
 
 
 def test_write_behind_holds_appends_in_memory_until_flush(tmp_path: Path) -> None:

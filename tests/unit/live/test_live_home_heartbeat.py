@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from xsmom.data.atomic import atomic_write_text
 from xsmom.errors import CorruptStateError, DataError
 from xsmom.exchange.reports import BalanceReport
 from xsmom.live import (
@@ -80,6 +81,22 @@ def test_heartbeat_is_written_whole_and_read_back(tmp_path: Path) -> None:
     with pytest.raises(CorruptStateError, match="lacks"):
         read_heartbeat(path)
     assert iso_utc(None) is None
+
+
+def test_heartbeat_skips_fsync_but_the_store_writes_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    beat = Heartbeat(ts=1, wall_ms=2, pid=3, last_bar=None, state="active", cycles=0)
+    path = tmp_path / "heartbeat.json"
+    for n in range(3):
+        write_heartbeat(path, Heartbeat(**{**beat.__dict__, "cycles": n}))
+    assert synced == [] and read_heartbeat(path) == Heartbeat(**{**beat.__dict__, "cycles": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["heartbeat.json"]  # no temp file left
+    atomic_write_text(tmp_path / "durable.txt", "x")
+    assert len(synced) == 2  # the file, then its folder
 
 
 def test_sizing_and_margin_ratio() -> None:
