@@ -14,7 +14,7 @@ from xsmom.config import version_id
 from xsmom.notify import from_payload
 from xsmom.rollout import active_version, blend_targets, check_invariant, ensure_active, submit
 from xsmom.rollout.shadow import targets_at
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 A = config(k=1)
 B = config(k=2)

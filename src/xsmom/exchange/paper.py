@@ -45,8 +45,7 @@ from xsmom.exchange.reports import (
     PositionReport,
     Ticker,
 )
-from xsmom.venue import Bar, FeeModel, MarketSpec, MatchingEngine, reject_code
-from xsmom.venue.types import MARGIN_MODE_SAME
+from xsmom.sim import MARGIN_MODE_SAME, Bar, FeeModel, MarketSpec, MatchingEngine, reject_code
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1
