@@ -1,7 +1,7 @@
 """`PaperExchange`: the `Exchange` interface with fills simulated on live market data.
 
 Market data comes from any `MarketData` source (the ccxt adapter's public calls, or
-`StoreMarketData` for replays); orders go to the venue's `MatchingEngine`, the same fill
+`StoreMarketData` for replays); orders go to `xsmom.sim.MatchingEngine`, the same fill
 model as the backtest and the simulated venue (`xsmom.backtest.costs`: fees, slippage with
 participation impact, resting orders filled up to ``max_participation`` of each bar's volume,
 so large orders fill partially over several bars). Before every call the engine catches up:
