@@ -25,7 +25,7 @@ from xsmom.notify import ConsoleChannel
 from xsmom.rollout import RolloutHook, blend_targets, capital_plan
 from xsmom.rollout.shadow import targets_at
 from xsmom.rollout.stages import config_of
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 HOUR = 3_600_000
 DAY = 24 * HOUR

@@ -11,7 +11,7 @@ import pytest
 from live_harness import HOUR, KEYS_ENV, config, fast_config, make_engine, venue
 
 from xsmom.errors import RetryableError
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 
 @pytest.fixture(autouse=True)

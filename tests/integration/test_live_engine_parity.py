@@ -17,7 +17,7 @@ from xsmom.backtest import kernel as k
 from xsmom.data import load_panel
 from xsmom.data.store import ParquetStore
 from xsmom.ledger import Ledger
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 # one week in CI (about 4 minutes with both engines); XSMOM_PARITY_BARS=336 for two weeks
 BARS = int(os.environ.get("XSMOM_PARITY_BARS", str(7 * 24)))

@@ -10,7 +10,7 @@ import pytest
 from live_harness import HOUR, KEYS_ENV, config, fast_config, make_engine, venue
 
 from xsmom.exchange.paper import PaperExchange
-from xsmom.venue import FeeModel, Order
+from xsmom.sim import FeeModel, Order
 
 HALF = 2  # the venue's half spread in ticks
 

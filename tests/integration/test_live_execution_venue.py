@@ -15,7 +15,7 @@ from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.retry import RetryPolicy
 from xsmom.live import Executor, Gate, GateInputs, IdScheme, RetryLater, margin_ratio
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 from xsmom.venue.testing import RunningVenue, start_venue
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"

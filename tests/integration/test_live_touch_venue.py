@@ -31,7 +31,7 @@ from xsmom.exchange.reports import OrderRequest, OrderSide, OrderType
 from xsmom.exchange.retry import RetryPolicy
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
 from xsmom.live import CycleReport, Executor, Gate, GateInputs, IdScheme, margin_ratio
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 from xsmom.venue.testing import RunningVenue, ccxt_config, start_venue
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"

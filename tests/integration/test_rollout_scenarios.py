@@ -23,7 +23,7 @@ from xsmom.rollout import (
     submit,
 )
 from xsmom.rollout.shadow import targets_at
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 A = config(k=1)
 B = config(k=2)

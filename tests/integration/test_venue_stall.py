@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from xsmom.venue.matching import ClientIdRule
+from xsmom.sim import ClientIdRule
 from xsmom.venue.testing import RunningVenue, start_venue
 
 START = "2025-09-01"

@@ -137,7 +137,7 @@ def paper_status(state: Path) -> None:
     Example:
       xsmom exchange paper-status xsmom-home/paper.json
     """
-    from xsmom.venue import MatchingEngine
+    from xsmom.sim import MatchingEngine
 
     try:
         engine = MatchingEngine.restore(json.loads(state.read_text(encoding="utf-8"))["engine"])

@@ -12,11 +12,11 @@ import click
 from xsmom.config import load_config
 from xsmom.errors import ConfigError
 from xsmom.redaction import MASK
+from xsmom.sim import FeeModel
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import load_plan
 from xsmom.venue.persist import StateSaver
-from xsmom.venue.types import FeeModel
 
 KEY_ENV = "XSMOM_VENUE_API_KEY"
 SECRET_ENV = "XSMOM_VENUE_API_SECRET"  # the name of the variable, not a secret

@@ -5,7 +5,7 @@
 - `CcxtExchange`: any ccxt exchange with linear swaps (binanceusdm, bybit, ...), with the one
   ccxt error mapping, retries with backoff and jitter, a token-bucket rate limit, clock sync
   and lookup-before-resend order placement.
-- `PaperExchange`: fills simulated by the venue's matching engine on live (or replayed)
+- `PaperExchange`: fills simulated by the shared matching engine (`xsmom.sim`) on live (or replayed)
   market data, persisted across restarts; `StoreMarketData` replays a Parquet store.
 - `GuardedExchange` + `CircuitBreaker`: every call counted, orders gated by `TradingState`.
 - `client_order_id`: deterministic ids; `load_credentials`: keys from env or a 0600 file.

@@ -2,21 +2,17 @@
 
 Every request goes through `_raw` (rate limiter, ccxt error mapping, call observers) and,
 for everything but order placement, through the `Retrier` (backoff with jitter, retryable
-errors only). `place_order` has its own loop: after an attempt whose outcome is unknown
-(timeout, dropped connection, 5xx) it waits until the venue can no longer apply that request
-(its signed timestamp + ``recvWindow`` + a clock margin), then looks the client id up, and
-sends again only if the order is not there, so one intent never becomes two orders even on a
-venue that lets a filled order's id be used again (Binance). See docs/exchange.md.
+errors only). `place_order` has its own loop (`xsmom.exchange.ccxt_orders.OrderSender`): after
+an attempt whose outcome is unknown it looks the client id up before sending again, so one
+intent never becomes two orders. See docs/exchange.md.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import ccxt
@@ -26,9 +22,7 @@ from xsmom.errors import (
     DataError,
     FatalError,
     InvalidOrderError,
-    NetworkError,
     OrderNotFoundError,
-    RateLimitError,
     RejectedError,
     RetryableError,
 )
@@ -38,9 +32,10 @@ from xsmom.exchange.ccxt_client import make_client as make_client
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
 from xsmom.exchange.ccxt_fills import all_trades
 from xsmom.exchange.ccxt_funding import all_payments
+from xsmom.exchange.ccxt_orders import OrderSender
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.keys import ApiCredentials
-from xsmom.exchange.precision import prepare_order, to_contracts
+from xsmom.exchange.precision import prepare_order
 from xsmom.exchange.ratelimit import TokenBucket
 from xsmom.exchange.reports import (
     BalanceReport,
@@ -53,7 +48,6 @@ from xsmom.exchange.reports import (
     MarkPrice,
     OrderReport,
     OrderRequest,
-    OrderType,
     PositionReport,
     Ticker,
 )
@@ -64,30 +58,6 @@ log = logging.getLogger(__name__)
 CallObserver = Callable[[str, bool], None]
 TRADES_PAGE = 1000  # Binance's largest userTrades page
 FUNDING_PAGE = 1000  # Binance's largest income page
-
-
-# ccxt ids whose signed requests take ``timestamp`` and ``recvWindow`` parameters (Binance's
-# sign()); there the adapter pins both, so it knows when an order can no longer be applied
-_STAMPED = frozenset({"binanceusdm", "binance", "binancecoinm"})
-# Binance's matching engine refused the order because its timestamp had expired on arrival:
-# it was not applied, so it is resent like a 429 (no lookup needed for this send)
-_STALE_AT_ENGINE = '"code":-5028'
-
-
-@dataclass
-class _Attempts:
-    """What the sends of one intent left behind: the last retryable error, and the local
-    time after which no send with an unknown outcome can still be applied (None: none)."""
-
-    last: RetryableError | None = None
-    dead_after: int | None = None
-
-
-@dataclass(frozen=True)
-class _Send:
-    """When one order request was sent: its pinned timestamp (venue ms), if any."""
-
-    stamp_ms: int | None
 
 
 class CcxtExchange:
@@ -116,8 +86,6 @@ class CcxtExchange:
         self._retrier = Retrier(config.retry, sleep=sleep, rng=rng)
         # the real default: the bucket reads the monotonic clock; an injected one is used as is
         bucket_clock = time.monotonic if clock is wall_ms else (lambda: clock() / 1000.0)
-        self._sleep = sleep
-        self._local = clock
         self._limiter = TokenBucket(
             config.rate_per_s, config.burst, clock=bucket_clock, sleep=sleep
         )
@@ -132,6 +100,16 @@ class CcxtExchange:
         self._observers: list[CallObserver] = []
         self._markets: dict[str, MarketInfo] | None = None
         self.requests = 0
+        self._orders = OrderSender(
+            config=config,
+            clock=self.clock,
+            retrier=self._retrier,
+            raw=self._raw,
+            create=lambda *args: self.client.create_order(*args),
+            lookup=self.order_by_client_id,
+            local=clock,
+            sleep=sleep,
+        )
 
     def __repr__(self) -> str:
         return f"CcxtExchange({self.config.exchange_id}, keys={'set' if self._creds else 'none'})"
@@ -417,113 +395,15 @@ class CcxtExchange:
         ]
 
     # ---- trading -----------------------------------------------------------------------------
-    def _stamp(self) -> _Send:
-        """Return the timestamp the next order request is signed with (venue ms), if pinned."""
-        if self.config.exchange_id not in _STAMPED:
-            return _Send(None)
-        return _Send(self._local() + self.clock.offset_ms)
-
-    def _create(self, req: OrderRequest, market: MarketInfo, sent: _Send) -> OrderReport:
-        params: dict[str, Any] = {"clientOrderId": req.client_id}
-        if sent.stamp_ms is not None:
-            params["timestamp"] = sent.stamp_ms
-            params["recvWindow"] = self.config.recv_window_ms
-        if req.reduce_only:
-            params["reduceOnly"] = True
-        if req.post_only:
-            params["postOnly"] = True
-        ccxt_type = "limit" if req.type is OrderType.LIMIT else "market"
-        if req.type is OrderType.STOP_MARKET:
-            params["stopLossPrice"] = req.stop_price
-        amount = to_contracts(market, req.qty)
-        raw = self._raw(
-            "create_order",
-            lambda: self.client.create_order(
-                req.symbol, ccxt_type, req.side.value, amount, req.price, params
-            ),
-        )
-        report = cp.parse_order(raw, market, wall_ms())
-        return report if report.client_id else _with_client_id(report, req.client_id)
-
-    def _dead_after(self, sent: _Send) -> int:
-        """Return the local time (ms) after which the venue can no longer apply ``sent``.
-
-        The venue refuses a request whose timestamp is older than ``recvWindow`` when it
-        applies it, so nothing applies after ``stamp + recvWindow`` venue time; the margin
-        covers the error of the measured clock offset. Without a pinned stamp the send is
-        known to be signed before now, which bounds the stamp from above.
-        """
-        cfg = self.config
-        signed_local = (
-            self._local() if sent.stamp_ms is None else sent.stamp_ms - self.clock.offset_ms
-        )
-        return signed_local + cfg.recv_window_ms + cfg.clock_margin_ms
-
-    def _lookup(self, req: OrderRequest, dead_after: int | None) -> OrderReport | None:
-        """Return the order of ``req`` if an earlier send may have reached the venue.
-
-        ``dead_after`` is None when every earlier send was refused or answered; else the
-        lookup waits until then, so that its answer is final: an absent order can no longer
-        appear and resending cannot double it.
-        """
-        if dead_after is None:
-            return None
-        wait_ms = dead_after - self._local()
-        if wait_ms > 0:
-            log.info("order %s: outcome unknown; looking it up in %d ms", req.client_id, wait_ms)
-            self._sleep(wait_ms / 1000.0)
-        found = self.order_by_client_id(req.symbol, req.client_id)
-        if found is not None:
-            log.warning(
-                "order %s reached the venue despite the error; not resending", req.client_id
-            )
-        return found
-
-    def _attempt(self, req: OrderRequest, market: MarketInfo, st: _Attempts) -> OrderReport | None:
-        """Send ``req`` once; return its order, or None after a retryable failure (in ``st``)."""
-        sent = self._stamp()
-        try:
-            return self._create(req, market, sent)
-        except RateLimitError as err:
-            st.last = err  # refused before it was applied: resend without a lookup
-        except RetryableError as err:
-            st.last, st.dead_after = err, self._dead_after(sent)
-        except RejectedError as err:
-            if _STALE_AT_ENGINE in str(err):  # refused unapplied: it arrived too late
-                st.last = NetworkError(str(err))
-                return None
-            # e.g. "duplicate client id" after a lost answer: the order is ours
-            found = self._lookup(req, st.dead_after)
-            if found is not None:
-                return found
-            raise
-        return None
-
     def place_order(self, request: OrderRequest) -> OrderReport:
         """Round and place ``request``; after an unknown outcome, look it up before resending.
 
-        The lookup waits until the unknown send can no longer be applied (see `_dead_after`).
+        The lookup waits until the unknown send can no longer be applied (see `OrderSender`).
         """
         market = self.market(request.symbol)
         if self.config.max_clock_drift_ms is not None:
             self._check_clock()
-        req = prepare_order(market, request)
-        st = _Attempts()
-        for attempt in range(self.config.retry.max_attempts):
-            if st.last is not None:
-                self._retrier.backoff(attempt - 1, st.last)
-            found = self._lookup(req, st.dead_after)
-            if found is not None:
-                return found
-            report = self._attempt(req, market, st)
-            if report is not None:
-                return report
-        # out of attempts: one last look, so the caller never misses an order that exists
-        found = self._lookup(req, st.dead_after)
-        if found is not None:
-            return found
-        assert st.last is not None  # the loop only ends here after a retryable error
-        raise st.last
+        return self._orders.place(prepare_order(market, request), market)
 
     def cancel_order(
         self, symbol: str, *, client_id: str | None = None, venue_order_id: str | None = None
@@ -572,7 +452,3 @@ class CcxtExchange:
         session = getattr(self.client, "session", None)
         if session is not None:
             session.close()
-
-
-def _with_client_id(report: OrderReport, client_id: str) -> OrderReport:
-    return dataclasses.replace(report, client_id=client_id)

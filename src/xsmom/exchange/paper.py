@@ -1,7 +1,7 @@
 """`PaperExchange`: the `Exchange` interface with fills simulated on live market data.
 
 Market data comes from any `MarketData` source (the ccxt adapter's public calls, or
-`StoreMarketData` for replays); orders go to the venue's `MatchingEngine`, the same fill
+`StoreMarketData` for replays); orders go to `xsmom.sim.MatchingEngine`, the same fill
 model as the backtest and the simulated venue (`xsmom.backtest.costs`: fees, slippage with
 participation impact, resting orders filled up to ``max_participation`` of each bar's volume,
 so large orders fill partially over several bars). Before every call the engine catches up:
@@ -45,8 +45,7 @@ from xsmom.exchange.reports import (
     PositionReport,
     Ticker,
 )
-from xsmom.venue import Bar, FeeModel, MarketSpec, MatchingEngine, reject_code
-from xsmom.venue.types import MARGIN_MODE_SAME
+from xsmom.sim import MARGIN_MODE_SAME, Bar, FeeModel, MarketSpec, MatchingEngine, reject_code
 
 log = logging.getLogger(__name__)
 STATE_VERSION = 1

@@ -11,7 +11,7 @@ from xsmom.exchange.reports import (
     OrderType,
     PositionReport,
 )
-from xsmom.venue import Balance, Fill, MatchingEngine, Order, Position
+from xsmom.sim import Balance, Fill, MatchingEngine, Order, Position
 
 
 def order_report(o: Order) -> OrderReport:

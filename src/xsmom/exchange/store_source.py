@@ -18,7 +18,7 @@ from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import Kind
 from xsmom.errors import DataError, InvalidOrderError
 from xsmom.exchange.reports import Candles, FundingEvent, MarketInfo, MarkPrice, Ticker
-from xsmom.venue.market import MarketData as _StoreData
+from xsmom.sim import MarketData as _StoreData
 
 
 class ManualClock:

@@ -39,7 +39,7 @@ from xsmom.live.engine import Engine, EngineParts
 from xsmom.live.feed import BarFeed, CachedStore
 from xsmom.live.home import Home
 from xsmom.live.signals import StopFlags, sd_notify, watchdog_interval_s
-from xsmom.venue.types import FeeModel
+from xsmom.sim import FeeModel
 
 log = logging.getLogger(__name__)
 

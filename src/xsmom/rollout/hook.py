@@ -20,7 +20,7 @@ from xsmom.notify import Channel
 from xsmom.rollout.pipeline import Pipeline
 from xsmom.rollout.shadow import Shadow, ShadowStep
 from xsmom.rollout.stages import Transition
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 
 class BarInfo(Protocol):

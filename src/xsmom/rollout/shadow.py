@@ -42,8 +42,8 @@ from xsmom.live import (
     target_quantities,
 )
 from xsmom.rollout.stages import PAPER, SMALL, active_config, config_of
+from xsmom.sim import FeeModel
 from xsmom.strategy import compute_targets
-from xsmom.venue import FeeModel
 
 SHADOW_KEY = "rollout.shadow."
 

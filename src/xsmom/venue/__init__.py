@@ -1,42 +1,6 @@
-"""Simulated exchange: matching engine (shared with the paper adapter), market replay, HTTP server.
+"""Simulated exchange: HTTP server speaking a Binance USDT-M REST subset over replayed market data.
 
-Public API: :class:`MatchingEngine` and its value types (see :mod:`xsmom.venue.matching` for the
-fill model). The server and the test helper live in :mod:`xsmom.venue.server` and
+The matching engine and its value types live in :mod:`xsmom.sim` (shared with the paper adapter).
+The server is built by :func:`xsmom.venue.app.create_server`; the test helper lives in
 :mod:`xsmom.venue.testing`.
 """
-
-from xsmom.venue.matching import MatchingEngine
-from xsmom.venue.types import (
-    Balance,
-    Bar,
-    FeeModel,
-    Fill,
-    FundingPayment,
-    MarketSpec,
-    Order,
-    OrderStatus,
-    Position,
-    VenueInsufficientMargin,
-    VenueInvalidOrder,
-    VenueOrderNotFound,
-    VenueOrderRejected,
-    reject_code,
-)
-
-__all__ = [
-    "Balance",
-    "Bar",
-    "FeeModel",
-    "Fill",
-    "FundingPayment",
-    "MarketSpec",
-    "MatchingEngine",
-    "Order",
-    "OrderStatus",
-    "Position",
-    "VenueInsufficientMargin",
-    "VenueInvalidOrder",
-    "VenueOrderNotFound",
-    "VenueOrderRejected",
-    "reject_code",
-]

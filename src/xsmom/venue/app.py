@@ -10,14 +10,12 @@ import pandas as pd
 
 from xsmom.data.bundled import resolve_store
 from xsmom.errors import ConfigError
+from xsmom.sim import ClientIdRule, FeeModel, MarketData
 from xsmom.venue.auth import Credentials
 from xsmom.venue.faults import FaultInjector, FaultPlan
-from xsmom.venue.market import MarketData
-from xsmom.venue.matching import ClientIdRule
 from xsmom.venue.persist import StateStore
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import ReplayClock, Venue, wall_ms
-from xsmom.venue.types import FeeModel
 
 
 def parse_start(start: str | int | None, data: MarketData) -> int:

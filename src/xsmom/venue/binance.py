@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xsmom.venue.types import Balance, Fill, MarketSpec, Order, OrderStatus, Position
+from xsmom.sim import Balance, Fill, MarketSpec, Order, OrderStatus, Position
 
 JSON = dict[str, Any]
 

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from xsmom.errors import ConfigError, CorruptStateError
-from xsmom.venue.matching import ClientIdRule, MatchingEngine
+from xsmom.sim import ClientIdRule, MatchingEngine, Order
 from xsmom.venue.service import Venue
-from xsmom.venue.types import Order
 
 log = logging.getLogger(__name__)
 VERSION = 2

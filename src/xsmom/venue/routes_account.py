@@ -6,12 +6,12 @@ import re
 from typing import Any
 
 from xsmom.errors import RejectedError
+from xsmom.sim import Order, OrderType, Side, TimeInForce, reject_code
 from xsmom.venue import binance as bj
 from xsmom.venue.binance import ApiError, num
 from xsmom.venue.params import Params, Route
 from xsmom.venue.routes_market import symbol_of, symbols_of
 from xsmom.venue.service import Venue
-from xsmom.venue.types import Order, OrderType, Side, TimeInForce, reject_code
 
 _TYPES: dict[str, OrderType] = {"MARKET": "market", "LIMIT": "limit", "STOP_MARKET": "stop_market"}
 _TIFS = ("GTC", "IOC", "FOK", "GTX")

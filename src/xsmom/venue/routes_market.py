@@ -9,9 +9,9 @@ import numpy as np
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import Kind
 from xsmom.errors import DataError
+from xsmom.sim import Candles
 from xsmom.venue import binance as bj
 from xsmom.venue.binance import ApiError, num
-from xsmom.venue.market import Candles
 from xsmom.venue.params import Params, Route
 from xsmom.venue.service import Venue
 

@@ -14,9 +14,7 @@ import time
 from collections.abc import Callable
 
 from xsmom.errors import ConfigError, CorruptStateError
-from xsmom.venue.market import MarketData
-from xsmom.venue.matching import ClientIdRule, MatchingEngine
-from xsmom.venue.types import FeeModel
+from xsmom.sim import ClientIdRule, FeeModel, MarketData, MatchingEngine
 
 
 def wall_ms() -> int:

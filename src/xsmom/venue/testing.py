@@ -27,13 +27,12 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from xsmom.sim import ClientIdRule, FeeModel
 from xsmom.venue.app import create_server
 from xsmom.venue.auth import Credentials, sign
 from xsmom.venue.faults import parse_plan
-from xsmom.venue.matching import ClientIdRule
 from xsmom.venue.server import VenueServer
 from xsmom.venue.service import Venue
-from xsmom.venue.types import FeeModel
 
 TEST_API_KEY = "venue-test-key"
 TEST_API_SECRET = "venue-test-secret"  # a fixed test credential, not a real secret

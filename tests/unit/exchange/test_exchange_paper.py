@@ -12,7 +12,7 @@ from xsmom.errors import CorruptStateError, InvalidOrderError
 from xsmom.exchange.paper import PaperConfig, PaperExchange
 from xsmom.exchange.reports import OrderRequest, OrderSide, OrderStatus
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 BTC = "BTC/USDT:USDT"
 ETH = "ETH/USDT:USDT"

@@ -12,7 +12,7 @@ from xsmom.data.bundled import sample_store
 from xsmom.exchange.paper import PaperConfig, PaperExchange
 from xsmom.exchange.reports import Candles, OrderRequest, OrderSide, OrderStatus
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 BTC = "BTC/USDT:USDT"
 START = 1_748_736_000_000  # 2025-06-01 00:00 UTC

@@ -35,7 +35,7 @@ from xsmom.live import (
     TradingState,
     margin_ratio,
 )
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 IDS = IdScheme("v1")
 

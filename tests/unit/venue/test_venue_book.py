@@ -10,8 +10,8 @@ import pytest
 from xsmom.data.store import ParquetStore
 from xsmom.data.validate import Kind
 from xsmom.errors import ConfigError
+from xsmom.sim import MarketData
 from xsmom.venue.binance import ApiError
-from xsmom.venue.market import MarketData
 from xsmom.venue.params import Params
 from xsmom.venue.routes_market import MARKET_ROUTES
 from xsmom.venue.service import ReplayClock, Venue

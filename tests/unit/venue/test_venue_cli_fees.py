@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from xsmom.cli.venue import fees_from_config
-from xsmom.venue import FeeModel
+from xsmom.sim import FeeModel
 
 
 def test_fees_come_from_the_config_costs_section(tmp_path):

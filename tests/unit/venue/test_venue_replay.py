@@ -8,8 +8,8 @@ import pytest
 
 from xsmom.data.store import ParquetStore
 from xsmom.data.validate import Kind
-from xsmom.venue import FeeModel, OrderStatus
-from xsmom.venue.market import MarketData, price_decimals
+from xsmom.sim import FeeModel, OrderStatus
+from xsmom.sim.market import MarketData, price_decimals
 from xsmom.venue.params import Params
 from xsmom.venue.routes_market import MARKET_ROUTES
 from xsmom.venue.service import ReplayClock, Venue

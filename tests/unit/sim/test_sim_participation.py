@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from xsmom.venue import Bar, FeeModel, MarketSpec, MatchingEngine
-from xsmom.venue.market import Candles
+from xsmom.sim import Bar, Candles, FeeModel, MarketSpec, MatchingEngine
 
 BTC = "BTC/USDT:USDT"
 FEES = FeeModel(taker_fee_bps=5.0, slippage_bps=2.0, impact_coef=0.1, unknown_volume_bps=10.0)

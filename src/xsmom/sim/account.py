@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from xsmom.venue.types import (
+from xsmom.sim.types import (
     Balance,
     FundingPayment,
     MarginMode,

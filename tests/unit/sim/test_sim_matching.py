@@ -13,7 +13,7 @@ from xsmom.errors import (
     OrderNotFoundError,
     OrderRejectedError,
 )
-from xsmom.venue import Bar, FeeModel, MarketSpec, MatchingEngine, OrderStatus, reject_code
+from xsmom.sim import Bar, FeeModel, MarketSpec, MatchingEngine, OrderStatus, reject_code
 
 BTC = "BTC/USDT:USDT"
 FEES = FeeModel(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from xsmom.venue import types as t
-from xsmom.venue.types import FeeModel, MarketSpec, OrderType, Side, TimeInForce, reject
+from xsmom.sim import types as t
+from xsmom.sim.types import FeeModel, MarketSpec, OrderType, Side, TimeInForce, reject
 
 
 def crosses(side: str, price: float, last: float) -> bool:

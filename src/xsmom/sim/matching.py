@@ -6,7 +6,7 @@ threads holds one lock around it (the venue server does).
 
 Public API (all keyword-only where it matters)::
 
-    from xsmom.venue import MatchingEngine, MarketSpec, FeeModel, Bar
+    from xsmom.sim import MatchingEngine, MarketSpec, FeeModel, Bar
 
     eng = MatchingEngine(markets: Mapping[str, MarketSpec], fees: FeeModel,
                          initial_balance: float, default_leverage: int = 20,
@@ -54,7 +54,7 @@ Fill model (the backtest's, via :class:`FeeModel` -> :mod:`xsmom.backtest.costs`
   orders are canceled and every position is closed at the mark with ``liquidation_fee_bps``;
   the wallet is floored at 0 (the insurance fund takes the rest).
 
-Rejects raise the :mod:`xsmom.venue.types` errors (subclasses of the project's error tree) with
+Rejects raise the :mod:`xsmom.sim.types` errors (subclasses of the project's error tree) with
 ``.code`` set to the Binance code: -2019 margin, -4164 min notional, -4014 price tick, -1111
 quantity step, -4003 quantity too small, -5022 post-only, -2022 reduce-only, -2021 would trigger,
 -2013 order does not exist, -2011 cancel of a closed order, -4116 duplicate client id (any
@@ -72,10 +72,10 @@ from typing import Any, Literal
 
 from xsmom.backtest.costs import volume_known
 from xsmom.errors import ConfigError
-from xsmom.venue import checks
-from xsmom.venue import types as t
-from xsmom.venue.account import Account
-from xsmom.venue.types import (
+from xsmom.sim import checks
+from xsmom.sim import types as t
+from xsmom.sim.account import Account
+from xsmom.sim.types import (
     Balance,
     Bar,
     FeeModel,

@@ -20,7 +20,7 @@ from xsmom.data.symbols import to_venue_id
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.data.validate import Kind
 from xsmom.errors import DataError
-from xsmom.venue.types import Bar, MarketSpec
+from xsmom.sim.types import Bar, MarketSpec
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

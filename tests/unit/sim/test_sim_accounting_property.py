@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xsmom.venue import Bar, FeeModel, MarketSpec, MatchingEngine
+from xsmom.sim import Bar, FeeModel, MarketSpec, MatchingEngine
 
 SYM = "ETH/USDT:USDT"
 SPEC = MarketSpec(
