@@ -33,6 +33,7 @@ from xsmom.errors import (
     RetryableError,
 )
 from xsmom.exchange import ccxt_parse as cp
+from xsmom.exchange.ccxt_bybit import find_by_link_id, uses_link_id
 from xsmom.exchange.ccxt_client import CcxtConfig as CcxtConfig
 from xsmom.exchange.ccxt_client import make_client as make_client
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
@@ -352,6 +353,9 @@ class CcxtExchange:
     def order_by_client_id(self, symbol: str, client_id: str) -> OrderReport | None:
         """Return the order with ``client_id`` (plain, then conditional), or None."""
         market = self.market(symbol)
+        if uses_link_id(self.config.exchange_id):
+            raw = find_by_link_id(self._call, self.client, symbol, client_id)
+            return None if raw is None else cp.parse_order(raw, market, wall_ms())
         for params in self._cond():
             query = {**params, "clientOrderId": client_id}
             try:
@@ -442,8 +446,18 @@ class CcxtExchange:
                 req.symbol, ccxt_type, req.side.value, amount, req.price, params
             ),
         )
+        if raw.get("side") is None and uses_link_id(self.config.exchange_id):
+            # Bybit answers ids only: read the order back (an error here is an unknown outcome)
+            raw = self._read_back(req.symbol, req.client_id, None)
         report = cp.parse_order(raw, market, wall_ms())
         return report if report.client_id else _with_client_id(report, req.client_id)
+
+    def _read_back(self, symbol: str, client_id: str | None, order_id: str | None) -> Any:
+        """Return the full order after an answer that carried its ids only (Bybit)."""
+        found = find_by_link_id(self._raw, self.client, symbol, client_id, order_id)
+        if found is None:
+            raise NetworkError(f"order {client_id or order_id} acknowledged but not found")
+        return found
 
     def _dead_after(self, sent: _Send) -> int:
         """Return the local time (ms) after which the venue can no longer apply ``sent``.
@@ -536,7 +550,8 @@ class CcxtExchange:
         for params in self._cond():
             query = dict(params)
             if client_id is not None:
-                query["clientOrderId"] = client_id
+                key = "orderLinkId" if uses_link_id(self.config.exchange_id) else "clientOrderId"
+                query[key] = client_id
             try:
                 raw = self._call(
                     "cancel_order",
@@ -545,6 +560,8 @@ class CcxtExchange:
             except OrderNotFoundError as err:
                 last = err
                 continue
+            if raw.get("side") is None and uses_link_id(self.config.exchange_id):
+                raw = self._read_back(symbol, client_id, raw.get("id") or venue_order_id)
             return cp.parse_order(raw, market, wall_ms())
         assert last is not None
         raise last

@@ -60,3 +60,29 @@ def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -
     if credentials is not None:
         params.update(credentials.ccxt_config())
     return cls(params)
+
+
+BYBIT_VENUE_OPTIONS: dict[str, Any] = {
+    "fetchMarkets": {"types": ["linear"]},  # no spot, inverse or option instruments
+    "defaultType": "swap",
+    "defaultSubType": "linear",
+    "adjustForTimeDifference": False,
+}
+
+
+def bybit_venue_client(
+    url: str, credentials: ApiCredentials | None = None, *, timeout_ms: int = 10_000
+) -> Any:
+    """Return a ccxt ``bybit`` client whose every API points at ``url`` (the simulated venue's
+    Bybit v5 dialect), loading linear swaps only; rate limiting is left to the venue."""
+    params: dict[str, Any] = {
+        "enableRateLimit": False,
+        "timeout": timeout_ms,
+        "options": dict(BYBIT_VENUE_OPTIONS),
+    }
+    if credentials is not None:
+        params.update(credentials.ccxt_config())
+    client = ccxt.bybit(params)
+    base = url.rstrip("/")
+    client.urls["api"] = {k: base for k in client.urls["api"]}
+    return client
