@@ -130,6 +130,7 @@ def test_market_order_fills_and_position_balance_fills_agree(rv: RunningVenue) -
     assert pos.symbol == BTC and pos.qty == pytest.approx(signed) == pytest.approx(0.015)
     assert pos.entry_price == pytest.approx(fills[0].price)  # a reduce keeps the entry
 
+    rv.advance(HOUR)  # the mark moves: the unrealized PnL is not zero
     # wallet: the start minus both fees plus the realized PnL of the reduced 0.005
     realized = 0.005 * (fills[1].price - fills[0].price)
     fees = sum(f.fee for f in fills)
@@ -137,7 +138,11 @@ def test_market_order_fills_and_position_balance_fills_agree(rv: RunningVenue) -
     assert bal.wallet == pytest.approx(wallet0 - fees + realized, abs=1e-6)
     mark = rv.venue.engine.mark_price(BTC)
     assert mark is not None
+    assert abs(mark - fills[0].price) > 1.0
     assert bal.unrealized == pytest.approx(0.015 * (mark - fills[0].price), abs=1e-6)
+    assert bal.equity == pytest.approx(bal.wallet + bal.unrealized, abs=1e-6)
+    margin = 0.015 * mark / rv.venue.engine.position(BTC).leverage
+    assert bal.free == pytest.approx(bal.equity - margin, abs=1e-6)
 
 
 def test_order_link_id_is_unique_per_account_even_after_the_order_closed(
