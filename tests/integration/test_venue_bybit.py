@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from xsmom import errors as xe
+from xsmom.config.live import ExecutionConfig, GuardsConfig
 from xsmom.data.bundled import sample_store
 from xsmom.data.validate import Kind
 from xsmom.exchange.ccxt_adapter import CcxtConfig, CcxtExchange
@@ -19,6 +21,7 @@ from xsmom.exchange.ccxt_client import bybit_venue_client
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.reports import OrderRequest, OrderSide, OrderStatus, OrderType
 from xsmom.exchange.retry import RetryPolicy
+from xsmom.live import Executor, Gate, GateInputs, IdScheme, margin_ratio
 from xsmom.venue import FeeModel
 from xsmom.venue.auth import sign
 from xsmom.venue.testing import RunningVenue, start_venue
@@ -188,3 +191,95 @@ def test_signature_and_timestamp_are_checked(rv: RunningVenue) -> None:
     assert _signed_get(rv, query, secret="wrong", stamp=now)["retCode"] == 10004
     assert _signed_get(rv, query, secret=rv.api_secret, stamp=now - 6_000)["retCode"] == 10002
     assert _signed_get(rv, query, secret=rv.api_secret, stamp=now + 2_000)["retCode"] == 10002
+
+
+# ---- the executor on Bybit ---------------------------------------------------------------------
+FAST = RetryPolicy(max_attempts=6, base_delay=0.01, multiplier=2.0, max_delay=0.05)
+IDS = IdScheme("cfg-bybit")
+START_MS = 1_748_736_000_000  # 2025-06-01 00:00 UTC
+
+
+@pytest.fixture
+def slow_fills() -> Iterator[RunningVenue]:
+    fees = FeeModel(max_participation=4e-6)  # a tiny share of each bar: fills in pieces
+    with start_venue(
+        "sample", start=START_MS, symbols=[BTC, ETH], fees=fees, weight_limit=100_000
+    ) as running:
+        yield running
+
+
+def run_executor(rv: RunningVenue, targets: dict[str, float], bars: int) -> list[Any]:
+    creds = ApiCredentials(rv.api_key, rv.api_secret)
+    config = CcxtConfig(
+        exchange_id="bybit",
+        retry=FAST,
+        conditional_params=None,
+        rate_per_s=500.0,
+        burst=50.0,
+        recv_window_ms=1_000,  # an unknown send is looked up after 1 s + the margin
+        clock_margin_ms=200,
+    )
+    client = bybit_venue_client(rv.url, creds, timeout_ms=400, recv_window_ms=1_000)
+    ex = CcxtExchange(config, creds, client=client, bar_clock=rv.now)
+    gate = Gate(GuardsConfig())
+    executor = Executor(
+        ex, gate, ExecutionConfig(quote_source="last", taker_after_s=6 * 3600), ids=IDS, bar_ms=HOUR
+    )
+    reports = []
+    for _ in range(bars):
+        now = rv.now()
+        bal = ex.balance()
+        gate.update(
+            GateInputs(
+                now_ms=now,
+                equity=bal.equity,
+                margin_ratio=margin_ratio(bal),
+                positions={p.symbol: p.qty for p in ex.positions()},
+                last_bar_ts=now - HOUR,
+                bar_ms=HOUR,
+            )
+        )
+        reports.append(executor.cycle(bar_ts=now - HOUR, now_ms=now, targets=targets))
+        rv.advance(HOUR)
+    ex.close()
+    return reports
+
+
+def test_executor_moves_positions_to_targets_on_bybit(slow_fills: RunningVenue) -> None:
+    rv = slow_fills
+    run_executor(rv, {BTC: 0.05, ETH: -2.0}, bars=12)
+    pos = {p.symbol: p.qty for p in rv.venue.engine.positions()}
+    assert pos[BTC] == pytest.approx(0.05, abs=1e-5) and pos[ETH] == pytest.approx(-2.0, abs=1e-3)
+    fills = rv.venue.engine.fills(BTC)
+    assert len(fills) >= 3 and all(f.is_maker for f in fills)  # post-only pieces
+    assert sum(f.qty for f in fills) == pytest.approx(0.05, abs=1e-9)
+    assert all(IDS.parse(o.client_id) is not None for o in rv.venue.engine.orders())
+
+
+def test_faults_on_bybit_order_endpoints_never_double_an_intent(slow_fills: RunningVenue) -> None:
+    rv = slow_fills
+    rv.set_faults(
+        {
+            "seed": 3,
+            "endpoints": {
+                "POST /v5/order/create": {
+                    "error_rate": 0.4,
+                    "errors": ["drop", "timeout", "late", "503"],
+                    "timeout_s": 0.6,
+                },
+                "POST /v5/order/cancel": {"error_rate": 0.3, "errors": ["503", "late"]},
+            },
+        }
+    )
+    reports = run_executor(rv, {BTC: 0.05, ETH: -2.0}, bars=14)
+    counts = rv.server.faults.counts
+    assert sum(counts.get(k, 0) for k in ("drop", "timeout", "late")) >= 3  # unknown outcomes
+    rv.set_faults({})
+    pos = {p.symbol: p.qty for p in rv.venue.engine.positions()}
+    assert pos[BTC] == pytest.approx(0.05, abs=1e-5) and pos[ETH] == pytest.approx(-2.0, abs=1e-3)
+    assert sum(f.qty for f in rv.venue.engine.fills(BTC)) == pytest.approx(0.05, abs=1e-9)
+    assert sum(f.qty for f in rv.venue.engine.fills(ETH)) == pytest.approx(2.0, abs=1e-9)
+    ids = [o.client_id for o in rv.venue.engine.orders()]
+    assert len(ids) == len(set(ids))
+    sent = Counter(o.client_id for r in reports for o in r.placed)
+    assert set(sent) == set(ids) and max(sent.values()) == 1

@@ -52,6 +52,8 @@ def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -
         "warnOnFetchOpenOrdersWithoutSymbol": False,
         **config.options,
     }
+    if config.exchange_id == "bybit":  # Bybit's signer sends it as X-BAPI-RECV-WINDOW
+        opts.setdefault("recvWindow", config.recv_window_ms)
     params: dict[str, Any] = {
         "enableRateLimit": config.ccxt_rate_limit,
         "timeout": config.timeout_ms,
@@ -71,14 +73,22 @@ BYBIT_VENUE_OPTIONS: dict[str, Any] = {
 
 
 def bybit_venue_client(
-    url: str, credentials: ApiCredentials | None = None, *, timeout_ms: int = 10_000
+    url: str,
+    credentials: ApiCredentials | None = None,
+    *,
+    timeout_ms: int = 10_000,
+    recv_window_ms: int = 5_000,
 ) -> Any:
     """Return a ccxt ``bybit`` client whose every API points at ``url`` (the simulated venue's
-    Bybit v5 dialect), loading linear swaps only; rate limiting is left to the venue."""
+    Bybit v5 dialect), loading linear swaps only; rate limiting is left to the venue.
+
+    ``recv_window_ms`` must equal the adapter's ``CcxtConfig.recv_window_ms``: the adapter
+    waits that long before it looks up an order whose send had an unknown outcome.
+    """
     params: dict[str, Any] = {
         "enableRateLimit": False,
         "timeout": timeout_ms,
-        "options": dict(BYBIT_VENUE_OPTIONS),
+        "options": {**BYBIT_VENUE_OPTIONS, "recvWindow": recv_window_ms},
     }
     if credentials is not None:
         params.update(credentials.ccxt_config())
