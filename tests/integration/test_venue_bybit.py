@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from collections import Counter
@@ -283,3 +286,21 @@ def test_faults_on_bybit_order_endpoints_never_double_an_intent(slow_fills: Runn
     assert len(ids) == len(set(ids))
     sent = Counter(o.client_id for r in reports for o in r.placed)
     assert set(sent) == set(ids) and max(sent.values()) == 1
+
+
+def test_exchange_check_cli_on_the_bybit_dialect(rv: RunningVenue) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("XSMOM_")}
+    env = {**clean, "XSMOM_BYBIT_API_KEY": rv.api_key, "XSMOM_BYBIT_API_SECRET": rv.api_secret}
+    args = ["exchange", "check", "--exchange", "bybit", "--venue-url", rv.url]
+    out = subprocess.run(
+        [sys.executable, "-m", "xsmom.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "markets    2 linear USDT swaps" in out.stdout
+    assert "balance    equity 10000.00" in out.stdout
+    assert rv.api_secret not in out.stdout + out.stderr
