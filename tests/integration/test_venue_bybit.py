@@ -304,3 +304,18 @@ def test_exchange_check_cli_on_the_bybit_dialect(rv: RunningVenue) -> None:
     assert "markets    2 linear USDT swaps" in out.stdout
     assert "balance    equity 10000.00" in out.stdout
     assert rv.api_secret not in out.stdout + out.stderr
+
+
+def test_maintenance_is_a_retryable_5xx_and_429_is_bybit_10006(rv: RunningVenue) -> None:
+    ex = bybit(rv)
+    ex.markets()
+    rv.set_faults({"maintenance_now": True})
+    with pytest.raises(xe.ExchangeUnavailableError):
+        ex.balance()
+    rv.set_faults(
+        {"endpoints": {"GET /v5/account/wallet-balance": {"error_rate": 1.0, "errors": ["429"]}}}
+    )
+    with pytest.raises(xe.RateLimitError):
+        ex.balance()
+    rv.set_faults({})
+    assert ex.balance().wallet == pytest.approx(10_000.0)

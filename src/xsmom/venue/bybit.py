@@ -59,9 +59,11 @@ class BybitError(ApiError):
 
 
 def to_bybit(exc: ApiError) -> ApiError:
-    """Return ``exc`` as Bybit answers it; a plain 5xx of the gateway stays as it is."""
-    if isinstance(exc, BybitError) or (exc.status >= 500 and exc.code == 0):
+    """Return ``exc`` as Bybit answers it; a 5xx is the proxy's plain-text answer."""
+    if isinstance(exc, BybitError):
         return exc
+    if exc.status >= 500:  # maintenance, 502/503/504: no Bybit envelope
+        return ApiError(exc.status, 0, exc.msg, exc.headers)
     out = BybitError(_FROM_BINANCE.get(exc.code, PARAMS), exc.msg)
     out.headers = dict(exc.headers)
     return out

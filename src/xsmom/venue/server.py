@@ -1,4 +1,5 @@
-"""HTTP server speaking the Binance USDT-M futures REST subset, on 127.0.0.1 only.
+"""HTTP server speaking the Binance USDT-M futures REST subset (and a Bybit v5 dialect under
+``/v5/``, see :mod:`xsmom.venue.routes_bybit`), on 127.0.0.1 only.
 
 Thin: it parses the request, injects faults, charges weights, checks the signature, calls the
 route under the venue's lock and writes JSON. State lives in :class:`Venue` and its engine.
