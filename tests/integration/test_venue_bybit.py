@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -319,3 +320,62 @@ def test_maintenance_is_a_retryable_5xx_and_429_is_bybit_10006(rv: RunningVenue)
         ex.balance()
     rv.set_faults({})
     assert ex.balance().wallet == pytest.approx(10_000.0)
+
+
+def test_funding_history_is_refused_not_answered_with_trades(rv: RunningVenue) -> None:
+    ex = bybit(rv)
+    ex.place_order(order("bb-fund-1", OrderSide.BUY, 0.01))  # a trade that must not pass as funding
+    with pytest.raises(xe.RejectedError, match="not simulated"):
+        ex.funding_payments()
+
+
+RECORDED = Path(
+    "/work/shared/data/exchange_responses/nautilus_trader/crates/adapters/bybit/test_data"
+)
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    path = RECORDED / name
+    if not path.exists():
+        pytest.fail(f"shared data missing: {path} (see /work/shared/data/README.md)")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+def _same_shape(ours: dict[str, Any], theirs: dict[str, Any], what: str) -> None:
+    missing = set(theirs) - set(ours)
+    assert not missing, f"{what}: keys of the recorded payload not served: {sorted(missing)}"
+    for k, v in theirs.items():
+        if isinstance(v, str) and ours[k] is not None:
+            assert isinstance(ours[k], str), f"{what}.{k}: {ours[k]!r} is not a string"
+
+
+def test_answers_have_the_keys_of_recorded_bybit_payloads(rv: RunningVenue) -> None:
+    ex = bybit(rv)
+    last = rv.venue.engine.last_price(BTC)
+    assert last is not None
+    ex.place_order(order("bb-shape-1", OrderSide.BUY, 0.01))
+    ex.place_order(order("bb-shape-2", OrderSide.BUY, 0.01, round(last * 0.9, 1)))
+    c, sym = ex.client, {"category": "linear", "symbol": "BTCUSDT"}
+    cases = [
+        ("http_get_orders_realtime.json", c.privateGetV5OrderRealtime(sym)),
+        ("http_get_orders_history.json", c.privateGetV5OrderHistory(sym)),
+        ("http_get_positions.json", c.privateGetV5PositionList(sym)),
+        ("http_get_executions.json", c.privateGetV5ExecutionList(sym)),
+        (
+            "http_get_wallet_balance.json",
+            c.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"}),
+        ),
+        ("http_get_instruments_linear.json", c.publicGetV5MarketInstrumentsInfo(sym)),
+    ]
+    for name, answer in cases:
+        recorded = _recorded(name)
+        assert set(answer) >= {"retCode", "retMsg", "result", "retExtInfo", "time"}
+        assert answer["retCode"] == 0 and answer["result"]["list"], name
+        _same_shape(answer["result"]["list"][0], recorded["result"]["list"][0], name)
+    coin = c.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"})["result"]["list"][0]
+    recorded_usdt = [
+        x
+        for x in _recorded("http_get_wallet_balance.json")["result"]["list"][0]["coin"]
+        if x["coin"] == "USDT"
+    ]
+    _same_shape(coin["coin"][0], recorded_usdt[0], "wallet coin")

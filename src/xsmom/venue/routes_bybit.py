@@ -304,8 +304,14 @@ def _orders(venue: Venue, params: Params, *, history: bool) -> Any:
 
 
 def _executions(venue: Venue, params: Params) -> Any:
-    """Serve ``/v5/execution/list``: newest first, a window of at most 7 days."""
+    """Serve ``/v5/execution/list``: newest first, a window of at most 7 days.
+
+    Trades only: ``execType=Funding`` (ccxt's ``fetch_funding_history``) is refused (10001),
+    funding settlements are not served in this dialect.
+    """
     _linear(params)
+    if params.get("execType") not in (None, "Trade"):
+        raise BybitError(by.PARAMS, "execType other than Trade is not simulated by this venue")
     start, end = params.int_("startTime"), params.int_("endTime")
     if start is None and end is None:
         end = venue.now()
