@@ -379,3 +379,30 @@ def test_answers_have_the_keys_of_recorded_bybit_payloads(rv: RunningVenue) -> N
         if x["coin"] == "USDT"
     ]
     _same_shape(coin["coin"][0], recorded_usdt[0], "wallet coin")
+
+
+def test_stop_market_is_listed_once_and_canceled_with_default_config(rv: RunningVenue) -> None:
+    creds = ApiCredentials(rv.api_key, rv.api_secret)
+    config = CcxtConfig(exchange_id="bybit", rate_per_s=500.0, burst=50.0)  # trigger params on
+    ex = CcxtExchange(config, creds, client=bybit_venue_client(rv.url, creds), bar_clock=rv.now)
+    ex.place_order(order("bb-long-1", OrderSide.BUY, 0.02))
+    last = rv.venue.engine.last_price(BTC)
+    assert last is not None
+    stop = OrderRequest(
+        symbol=BTC,
+        side=OrderSide.SELL,
+        type=OrderType.STOP_MARKET,
+        qty=0.02,
+        stop_price=round(last * 0.8, 1),
+        reduce_only=True,
+        client_id="bb-stop-1",
+    )
+    placed = ex.place_order(stop)
+    assert placed.type is OrderType.STOP_MARKET and placed.stop_price == pytest.approx(
+        round(last * 0.8, 1)
+    )
+    venue_stop = rv.venue.engine.order(client_id="bb-stop-1")
+    assert venue_stop.type == "stop_market" and venue_stop.reduce_only
+    assert [o.client_id for o in ex.open_orders(BTC)] == ["bb-stop-1"]
+    ex.cancel_order(BTC, client_id="bb-stop-1")
+    assert ex.open_orders(BTC) == []

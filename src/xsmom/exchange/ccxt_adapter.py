@@ -330,6 +330,8 @@ class CcxtExchange:
 
     def _cond(self) -> list[dict[str, Any]]:
         """Return the params sets that cover plain and (if separate) conditional orders."""
+        if uses_link_id(self.config.exchange_id):
+            return [{}]  # Bybit's lists hold conditional orders too: asking twice would double
         extra = self.config.conditional_params
         return [{}] if not extra else [{}, dict(extra)]
 
