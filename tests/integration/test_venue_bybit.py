@@ -406,3 +406,27 @@ def test_stop_market_is_listed_once_and_canceled_with_default_config(rv: Running
     assert [o.client_id for o in ex.open_orders(BTC)] == ["bb-stop-1"]
     ex.cancel_order(BTC, client_id="bb-stop-1")
     assert ex.open_orders(BTC) == []
+
+
+def test_live_runner_parts_on_the_bybit_dialect(
+    rv: RunningVenue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xsmom.config import load_config
+    from xsmom.live.home import Home
+    from xsmom.live.runner import LiveOptions, build_parts
+
+    cfg = load_config(None)
+    engine = cfg.live.engine.model_copy(update={"exchange": "bybit"})
+    cfg = cfg.model_copy(update={"live": cfg.live.model_copy(update={"engine": engine})})
+    monkeypatch.setenv("XSMOM_BYBIT_API_KEY", rv.api_key)
+    monkeypatch.setenv("XSMOM_BYBIT_API_SECRET", rv.api_secret)
+    parts = build_parts(cfg, LiveOptions(home=tmp_path, venue=rv.url), Home(tmp_path))
+    try:
+        assert type(parts.client).__name__ == "bybit" and "bybit" in parts.name
+        assert parts.clock() == rv.now()  # the venue's market clock
+        placed = parts.exchange.place_order(order("bb-live-1", OrderSide.BUY, 0.01))
+        assert placed.status is OrderStatus.FILLED
+        (pos,) = parts.exchange.positions()
+        assert pos.symbol == BTC and pos.qty == pytest.approx(0.01)
+    finally:
+        parts.close()
