@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ccxt
 import pytest
 
 from xsmom import errors as xe
@@ -430,3 +431,21 @@ def test_live_runner_parts_on_the_bybit_dialect(
         assert pos.symbol == BTC and pos.qty == pytest.approx(0.01)
     finally:
         parts.close()
+
+
+def test_lists_are_paged_by_cursor_and_a_bad_cursor_is_10001(rv: RunningVenue) -> None:
+    ex = bybit(rv)
+    for i in range(3):
+        ex.place_order(order(f"bb-page-{i}", OrderSide.BUY, 0.01))
+    c = ex.client
+    seen, cursor = [], ""
+    while True:
+        query = {"category": "linear", "symbol": "BTCUSDT", "limit": 2, "cursor": cursor}
+        result = c.privateGetV5ExecutionList(query)["result"]
+        seen += [r["orderLinkId"] for r in result["list"]]
+        cursor = result["nextPageCursor"]
+        if not cursor:
+            break
+    assert seen == ["bb-page-2", "bb-page-1", "bb-page-0"]  # newest first, each once
+    with pytest.raises(ccxt.BadRequest, match="10001"):
+        c.privateGetV5ExecutionList({"category": "linear", "cursor": "x%3A1"})

@@ -102,7 +102,10 @@ def _symbols(venue: Venue, params: Params) -> list[str]:
 
 def _page(rows: list[Any], params: Params, default: int, maximum: int) -> dict[str, Any]:
     """Return ``{"list", "nextPageCursor"}`` for rows from the cursor (an offset) on."""
-    start = int(params.get("cursor") or 0)
+    cursor = params.get("cursor") or "0"
+    if not cursor.isdigit():
+        raise BybitError(by.PARAMS, "params error: cursor invalid")
+    start = int(cursor)
     limit = params.limit(default, maximum)
     chunk = rows[start : start + limit]
     more = start + limit < len(rows)
