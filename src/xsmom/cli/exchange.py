@@ -11,6 +11,7 @@ import click
 
 from xsmom.errors import ClockDriftError, ConfigError, CorruptStateError, RetryableError
 from xsmom.exchange import CcxtConfig, CcxtExchange, load_credentials, make_client
+from xsmom.exchange.ccxt_client import bybit_venue_client
 from xsmom.exchange.keys import ApiCredentials
 from xsmom.exchange.retry import RetryPolicy
 
@@ -34,8 +35,12 @@ def _client(
     if venue_url is None:
         return make_client(cfg, creds)
     venue_url = check_url(venue_url)
+    if exchange_id == "bybit":
+        return bybit_venue_client(venue_url, creds)
     if exchange_id != "binanceusdm":
-        raise ConfigError("--venue-url speaks Binance USDT-M: use --exchange binanceusdm")
+        raise ConfigError(
+            "--venue-url speaks Binance USDT-M and Bybit v5: use --exchange binanceusdm or bybit"
+        )
     import ccxt
 
     from xsmom.venue.testing import ccxt_config
@@ -60,7 +65,7 @@ def exchange() -> None:
 @click.option(
     "--venue-url",
     default=None,
-    help="Point binanceusdm at the simulated venue (http://127.0.0.1:PORT).",
+    help="Point binanceusdm or bybit at the simulated venue (http://127.0.0.1:PORT).",
 )
 @click.option(
     "--keys-file",

@@ -1,4 +1,4 @@
-"""``xsmom venue``: serve the simulated Binance USDT-M venue on 127.0.0.1."""
+"""``xsmom venue``: serve the simulated venue (Binance USDT-M and Bybit v5) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 @click.group()
 def venue() -> None:
-    """Simulated exchange that the real ccxt binanceusdm client can trade against."""
+    """Simulated exchange that the real ccxt binanceusdm and bybit clients can trade against."""
 
 
 @venue.command()

@@ -22,11 +22,13 @@ from xsmom.errors import (
     DataError,
     FatalError,
     InvalidOrderError,
+    NetworkError,
     OrderNotFoundError,
     RejectedError,
     RetryableError,
 )
 from xsmom.exchange import ccxt_parse as cp
+from xsmom.exchange.ccxt_bybit import find_by_link_id, uses_link_id
 from xsmom.exchange.ccxt_client import CcxtConfig as CcxtConfig
 from xsmom.exchange.ccxt_client import make_client as make_client
 from xsmom.exchange.ccxt_errors import is_clock_skew, map_ccxt_error
@@ -107,6 +109,7 @@ class CcxtExchange:
             raw=self._raw,
             create=lambda *args: self.client.create_order(*args),
             lookup=self.order_by_client_id,
+            read_back=self._read_back,
             local=clock,
             sleep=sleep,
         )
@@ -307,6 +310,8 @@ class CcxtExchange:
 
     def _cond(self) -> list[dict[str, Any]]:
         """Return the params sets that cover plain and (if separate) conditional orders."""
+        if uses_link_id(self.config.exchange_id):
+            return [{}]  # Bybit's lists hold conditional orders too: asking twice would double
         extra = self.config.conditional_params
         return [{}] if not extra else [{}, dict(extra)]
 
@@ -330,6 +335,9 @@ class CcxtExchange:
     def order_by_client_id(self, symbol: str, client_id: str) -> OrderReport | None:
         """Return the order with ``client_id`` (plain, then conditional), or None."""
         market = self.market(symbol)
+        if uses_link_id(self.config.exchange_id):
+            raw = find_by_link_id(self._call, self.client, symbol, client_id)
+            return None if raw is None else cp.parse_order(raw, market, wall_ms())
         for params in self._cond():
             query = {**params, "clientOrderId": client_id}
             try:
@@ -395,6 +403,13 @@ class CcxtExchange:
         ]
 
     # ---- trading -----------------------------------------------------------------------------
+    def _read_back(self, symbol: str, client_id: str | None, order_id: str | None) -> Any:
+        """Return the full order after an answer that carried its ids only (Bybit)."""
+        found = find_by_link_id(self._raw, self.client, symbol, client_id, order_id)
+        if found is None:
+            raise NetworkError(f"order {client_id or order_id} acknowledged but not found")
+        return found
+
     def place_order(self, request: OrderRequest) -> OrderReport:
         """Round and place ``request``; after an unknown outcome, look it up before resending.
 
@@ -416,7 +431,8 @@ class CcxtExchange:
         for params in self._cond():
             query = dict(params)
             if client_id is not None:
-                query["clientOrderId"] = client_id
+                key = "orderLinkId" if uses_link_id(self.config.exchange_id) else "clientOrderId"
+                query[key] = client_id
             try:
                 raw = self._call(
                     "cancel_order",
@@ -425,6 +441,8 @@ class CcxtExchange:
             except OrderNotFoundError as err:
                 last = err
                 continue
+            if raw.get("side") is None and uses_link_id(self.config.exchange_id):
+                raw = self._read_back(symbol, client_id, raw.get("id") or venue_order_id)
             return cp.parse_order(raw, market, wall_ms())
         assert last is not None
         raise last

@@ -52,6 +52,8 @@ def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -
         "warnOnFetchOpenOrdersWithoutSymbol": False,
         **config.options,
     }
+    if config.exchange_id == "bybit":  # Bybit's signer sends it as X-BAPI-RECV-WINDOW
+        opts.setdefault("recvWindow", config.recv_window_ms)
     params: dict[str, Any] = {
         "enableRateLimit": config.ccxt_rate_limit,
         "timeout": config.timeout_ms,
@@ -60,3 +62,37 @@ def make_client(config: CcxtConfig, credentials: ApiCredentials | None = None) -
     if credentials is not None:
         params.update(credentials.ccxt_config())
     return cls(params)
+
+
+BYBIT_VENUE_OPTIONS: dict[str, Any] = {
+    "fetchMarkets": {"types": ["linear"]},  # no spot, inverse or option instruments
+    "defaultType": "swap",
+    "defaultSubType": "linear",
+    "adjustForTimeDifference": False,
+}
+
+
+def bybit_venue_client(
+    url: str,
+    credentials: ApiCredentials | None = None,
+    *,
+    timeout_ms: int = 10_000,
+    recv_window_ms: int = 5_000,
+) -> Any:
+    """Return a ccxt ``bybit`` client whose every API points at ``url`` (the simulated venue's
+    Bybit v5 dialect), loading linear swaps only; rate limiting is left to the venue.
+
+    ``recv_window_ms`` must equal the adapter's ``CcxtConfig.recv_window_ms``: the adapter
+    waits that long before it looks up an order whose send had an unknown outcome.
+    """
+    params: dict[str, Any] = {
+        "enableRateLimit": False,
+        "timeout": timeout_ms,
+        "options": {**BYBIT_VENUE_OPTIONS, "recvWindow": recv_window_ms},
+    }
+    if credentials is not None:
+        params.update(credentials.ccxt_config())
+    client = ccxt.bybit(params)
+    base = url.rstrip("/")
+    client.urls["api"] = {k: base for k in client.urls["api"]}
+    return client

@@ -17,6 +17,7 @@ from typing import Any
 
 from xsmom.errors import NetworkError, RateLimitError, RejectedError, RetryableError
 from xsmom.exchange import ccxt_parse as cp
+from xsmom.exchange.ccxt_bybit import uses_link_id
 from xsmom.exchange.ccxt_client import CcxtConfig
 from xsmom.exchange.clock import ClockSync, wall_ms
 from xsmom.exchange.precision import to_contracts
@@ -67,6 +68,7 @@ class OrderSender:
     raw: RawRequest
     create: CreateOrder
     lookup: LookupOrder
+    read_back: Callable[[str, str | None, str | None], Any]  # (symbol, client id, order id)
     local: Callable[[], int]
     sleep: Callable[[float], None]
 
@@ -112,6 +114,9 @@ class OrderSender:
             "create_order",
             lambda: self.create(req.symbol, ccxt_type, req.side.value, amount, req.price, params),
         )
+        if raw.get("side") is None and uses_link_id(self.config.exchange_id):
+            # Bybit answers ids only: read the order back (an error here is an unknown outcome)
+            raw = self.read_back(req.symbol, req.client_id, None)
         report = cp.parse_order(raw, market, wall_ms())
         if report.client_id:
             return report

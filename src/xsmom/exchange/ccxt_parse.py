@@ -99,11 +99,25 @@ def _nested_first(info: Any, *keys: str) -> float | None:
     return None
 
 
+def _bybit_coin_equity(info: Any, currency: str) -> float | None:
+    """Return ``equity`` of ``currency`` in Bybit's unified wallet (ccxt's ``total`` there is
+    the coin's ``walletBalance``, without the unrealized PnL), or None elsewhere."""
+    result = info.get("result") if isinstance(info, Mapping) else None
+    rows = result.get("list") if isinstance(result, Mapping) else None
+    if not isinstance(rows, list) or not rows or not isinstance(rows[0], Mapping):
+        return None
+    for coin in rows[0].get("coin") or []:
+        if isinstance(coin, Mapping) and coin.get("coin") == currency:
+            return fnum(coin.get("equity"))
+    return None
+
+
 def parse_balance(b: Raw, currency: str, ts: int) -> BalanceReport:
     """Return the BalanceReport of a ccxt balance for ``currency``."""
     acct = b.get(currency) or {}
-    equity = f0(acct.get("total"))
     info = b.get("info") or {}
+    coin_equity = _bybit_coin_equity(info, currency)
+    equity = coin_equity if coin_equity is not None else f0(acct.get("total"))
     unreal = _nested_first(info, "totalUnrealizedProfit", "totalPerpUPL") or 0.0
     wallet = _nested_first(info, "totalWalletBalance")
     return BalanceReport(

@@ -30,6 +30,7 @@ from xsmom.exchange import (
     make_client,
 )
 from xsmom.exchange.breaker import BreakerConfig
+from xsmom.exchange.ccxt_client import bybit_venue_client
 from xsmom.exchange.interface import Exchange
 from xsmom.exchange.retry import RetryPolicy
 from xsmom.exchange.state import TradingState
@@ -83,8 +84,14 @@ def _client(cfg: Config, opts: LiveOptions) -> tuple[Any, Any, Callable[[], int]
         )
     if opts.venue is None:
         return make_client(CcxtConfig(exchange_id=ex_id), creds), creds, None
-    if ex_id != "binanceusdm":
-        raise ConfigError("--venue speaks Binance USDT-M: set live.engine.exchange: binanceusdm")
+    if ex_id not in ("binanceusdm", "bybit"):
+        raise ConfigError(
+            "--venue speaks Binance USDT-M and Bybit v5: set live.engine.exchange: "
+            "binanceusdm or bybit"
+        )
+    if ex_id == "bybit":
+        client = bybit_venue_client(opts.venue, creds, timeout_ms=opts.venue_timeout_ms)
+        return client, creds, venue_clock(opts.venue)
     import ccxt
 
     from xsmom.venue.testing import ccxt_config
@@ -124,7 +131,7 @@ def build_parts(cfg: Config, opts: LiveOptions, home: Home) -> EngineParts:
     ccfg = CcxtConfig(exchange_id=cfg.live.engine.exchange)
     if opts.venue:  # loopback: the venue's own weight limits are the only pacing needed
         ccfg = CcxtConfig(
-            exchange_id="binanceusdm",
+            exchange_id=cfg.live.engine.exchange,
             max_clock_drift_ms=None,
             rate_per_s=500.0,
             burst=100.0,

@@ -1,4 +1,5 @@
-"""HTTP server speaking the Binance USDT-M futures REST subset, on 127.0.0.1 only.
+"""HTTP server speaking the Binance USDT-M futures REST subset (and a Bybit v5 dialect under
+``/v5/``, see :mod:`xsmom.venue.routes_bybit`), on 127.0.0.1 only.
 
 Thin: it parses the request, injects faults, charges weights, checks the signature, calls the
 route under the venue's lock and writes JSON. State lives in :class:`Venue` and its engine.
@@ -25,9 +26,16 @@ from urllib.parse import parse_qsl, urlsplit
 from xsmom.errors import ConfigError, XsmomError
 from xsmom.venue.auth import Credentials, WeightMeter, check_signed, check_timestamp
 from xsmom.venue.binance import ApiError
+from xsmom.venue.bybit import PARAMS, BybitError, envelope, to_bybit
 from xsmom.venue.faults import ORDER_PATHS, Decision, FaultInjector, parse_plan
 from xsmom.venue.params import Params, Route
 from xsmom.venue.routes_account import ACCOUNT_ROUTES
+from xsmom.venue.routes_bybit import (
+    BYBIT_ROUTES,
+    bybit_params,
+    check_bybit_signed,
+    check_bybit_time,
+)
 from xsmom.venue.routes_market import MARKET_ROUTES
 from xsmom.venue.service import Venue
 
@@ -199,6 +207,8 @@ class VenueServer:
     ) -> tuple[int, Any, dict[str, str]]:
         if path.startswith("/admin/"):
             return self._admin(req, path, body)
+        if path.startswith("/v5/"):
+            return self._dispatch_bybit(req, path, query, body)
         decision = self.faults.decide(req.command, path, self.venue.clock.now_ms())
         headers: dict[str, str] = {}
         try:
@@ -224,6 +234,53 @@ class VenueServer:
             return exc.status, exc.body(), {**headers, **exc.headers}
         self._post_faults(decision)
         return 200, result, headers
+
+    def _dispatch_bybit(
+        self, req: _Handler, path: str, query: str, body: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        """Answer a Bybit v5 request (same venue, faults and weights; Bybit's envelope)."""
+        decision = self.faults.decide(req.command, path, self.venue.clock.now_ms())
+        headers: dict[str, str] = {}
+        try:
+            self._pre_faults(decision)
+            route = BYBIT_ROUTES.get((req.command, path))
+            if route is None:
+                raise BybitError(PARAMS, f"Path {path} is invalid", 404)
+            params = bybit_params(req.command, query, body)
+            self.weights.charge(req.client_address[0], route.weight_of(params))
+            stamp = None
+            if route.signed:  # the gateway's check, at receipt
+                payload = body if req.command == "POST" else query
+                now = self.venue.server_time()
+                heads = {k.upper(): v for k, v in req.headers.items()}
+                stamp = check_bybit_signed(self.credentials, heads, payload, now)
+            if req.command == "POST" and path == "/v5/order/create":
+                for meter in self.order_meters:
+                    meter.charge("account", 1)
+            if decision.error == "stall":
+                self._sleep(decision.timeout_s)
+            result = self._apply_bybit(route, params, stamp)
+        except ApiError as exc:
+            err = to_bybit(exc)
+            return err.status, err.body(), {**headers, **err.headers}
+        self._post_faults(decision)
+        return 200, envelope(result, self.venue.server_time()), headers
+
+    def _apply_bybit(self, route: Route, params: Params, stamp: tuple[int, int] | None) -> Any:
+        """Run a Bybit route under the venue lock; a signed one is checked for freshness again."""
+        with self.venue.lock:
+            if stamp is not None:
+                try:
+                    check_bybit_time(*stamp, self.venue.server_time())
+                except ApiError:
+                    self.expired_at_apply += 1
+                    raise
+            try:
+                self.venue.sync()
+                return route.handler(self.venue, params)
+            finally:
+                if self.on_applied is not None:
+                    self.on_applied()
 
     def _apply(self, method: str, path: str, route: Route, params: Params) -> Any:
         """Run the route under the venue lock; a signed request is checked against its

@@ -486,7 +486,7 @@ def test_lookup_after_unknown_outcome_waits_until_the_send_can_no_longer_apply()
 def test_without_a_pinned_stamp_the_deadline_counts_from_the_failure() -> None:
     client, clock = StandIn(), SteppedClock()
     cfg = CcxtConfig(
-        exchange_id="bybit",
+        exchange_id="okx",  # any venue whose signer takes no timestamp parameter
         retry=RetryPolicy(max_attempts=2, base_delay=0.0, jitter=0.0),
         max_clock_drift_ms=None,
         rate_per_s=1e6,

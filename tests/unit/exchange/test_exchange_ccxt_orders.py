@@ -64,6 +64,9 @@ class Harness:
         self.lookups: list[tuple[str, str]] = []
         self.fails = fails
         self.found = found
+        self.ids_only = False  # Bybit's create answer: ids only
+        self.read_backs: list[tuple[str, str | None, str | None]] = []
+        self.full: dict[str, Any] = {}
         clock = ClockSync(lambda: self.now + 250, local_ms=lambda: self.now, samples=1)
         clock.measure()
         cfg = CcxtConfig(
@@ -79,6 +82,7 @@ class Harness:
             raw=lambda _name, fn: fn(),
             create=self.create,
             lookup=self.lookup,
+            read_back=self.read_back,
             local=lambda: self.now,
             sleep=self.sleep,
         )
@@ -92,7 +96,13 @@ class Harness:
         self.sent.append(dict(params))
         if len(self.sent) <= self.fails:
             raise NetworkError("read timeout")
-        return {"id": "7", "side": side, "amount": amount, "type": ccxt_type, "status": "open"}
+        full = {"id": "7", "side": side, "amount": amount, "type": ccxt_type, "status": "open"}
+        self.full = full
+        return {"id": "7"} if self.ids_only else full
+
+    def read_back(self, symbol: str, client_id: str | None, order_id: str | None) -> Any:
+        self.read_backs.append((symbol, client_id, order_id))
+        return {**self.full, "clientOrderId": client_id}
 
     def lookup(self, symbol: str, client_id: str) -> OrderReport | None:
         self.lookups.append((symbol, client_id))
@@ -133,3 +143,16 @@ def test_out_of_attempts_raises_the_last_error_after_a_final_lookup() -> None:
         _place(h)
     assert len(h.sent) == 3
     assert len(h.lookups) == 3  # before the 2nd and 3rd send, and once more at the end
+
+
+def test_an_answer_with_ids_only_is_read_back_once_on_bybit() -> None:
+    h = Harness("bybit", fails=0, found=None)
+    h.ids_only = True
+    report = _place(h)
+    assert h.read_backs == [("BTC/USDT:USDT", "c1", None)]
+    assert (report.venue_order_id, report.client_id, report.side.value) == ("7", "c1", "buy")
+    h2 = Harness("binanceusdm", fails=0, found=None)
+    h2.ids_only = True  # only Bybit answers that way: elsewhere it is a parse error, not a read
+    with pytest.raises(ValueError, match="OrderSide"):
+        _place(h2)
+    assert h2.read_backs == []
