@@ -30,10 +30,10 @@ import numpy as np
 from xsmom.config import Config, version_id
 from xsmom.data.panel import MarketPanel
 from xsmom.errors import DataError, ReconcileError, RetryableError
-from xsmom.exchange.breaker import BreakerEvent, CircuitBreaker
+from xsmom.exchange.breaker import BreakerEvent, BreakerOpened, BreakerState, CircuitBreaker
 from xsmom.exchange.clock import wall_ms
 from xsmom.exchange.interface import Exchange
-from xsmom.exchange.reports import PositionReport
+from xsmom.exchange.reports import BalanceReport, PositionReport
 from xsmom.ledger import Ledger, LedgerTx
 from xsmom.live.active import (
     BAR_HOOKS,
@@ -126,6 +126,8 @@ class _Memory:
     bars_since_reconcile: int = 0
     wants_trades: bool = False
     breaker_events: list[BreakerEvent] = field(default_factory=list)
+    breaker_opened: bool = False  # the breaker opened since the gate last looked at it
+    account: tuple[float, float, dict[str, PositionReport]] | None = None  # last read: eq, mr
     plan: dict[str, Any] | None = None  # versions, shares and note of the last bar's targets
 
 
@@ -161,11 +163,26 @@ class Engine:
         self.bar_ms = feed.bar_ms
         self.run_id = uuid.uuid4().hex[:12]
         self.mem = _Memory()
-        parts.breaker.subscribe(self.mem.breaker_events.append)
+        parts.breaker.subscribe(self._on_breaker)
         self.gate = Gate(config.live.guards)
         self.version = version_id(config)
         self.wal = LedgerFirst(parts.exchange, ledger, lambda: self.executor.ids, parts.clock)
         self.executor = self._executor(config, self.version, None)
+
+    def _on_breaker(self, event: BreakerEvent) -> None:
+        self.mem.breaker_events.append(event)
+        if isinstance(event, BreakerOpened):
+            self.mem.breaker_opened = True
+
+    def _breaker_for_gate(self) -> BreakerState:
+        """Return the breaker's state for the gate: OPEN if it opened since the last look.
+
+        A breaker can open and close again within one step (its cool-down is shorter than the
+        retries of a step): the gate must still see the trip, record it and apply its state.
+        """
+        opened, self.mem.breaker_opened = self.mem.breaker_opened, False
+        state = self.parts.breaker.state
+        return BreakerState.OPEN if opened and state is BreakerState.CLOSED else state
 
     # ---- set-up ------------------------------------------------------------------------------
     def _executor(self, cfg: Config, version: str, state: ExecutionState | None) -> Executor:
@@ -291,14 +308,44 @@ class Engine:
         except RetryableError as exc:  # the guards still run: stale data halts
             log.warning("market data not updated: %s", exc)
         have = self.feed.last_bar()
-        if have is None or have < bar_ts:
-            log.warning("bar %s closed on the exchange clock but not served yet", bar_ts)
-            self._gate_only(now, have)
-            return False
-        if reconcile_due(self.mem.bars_since_reconcile, self.config.live.engine.reconcile_every):
-            self.reconcile(now)
-        self._bar(now, bar_ts, last)
+        try:
+            if have is None or have < bar_ts:
+                log.warning("bar %s closed on the exchange clock but not served yet", bar_ts)
+                self._gate_only(now, have)
+                return False
+            if reconcile_due(
+                self.mem.bars_since_reconcile, self.config.live.engine.reconcile_every
+            ):
+                self.reconcile(now)
+            self._bar(now, bar_ts, last)
+        except RetryableError:
+            self._gate_after_failure(now, have)
+            raise
         return True
+
+    def _read_account(self) -> tuple[BalanceReport, dict[str, PositionReport]]:
+        ex = self.parts.exchange
+        balance = ex.balance()
+        positions = {p.symbol: p for p in ex.positions()}
+        self.mem.account = (balance.equity, margin_ratio(balance), positions)
+        return balance, positions
+
+    def _gate_after_failure(self, now: int, have: int | None) -> None:
+        """Let the gate see a failed step (the breaker, the stop file) on the last account read.
+
+        An open breaker fails the account reads themselves, so without this the gate would
+        never see it open; equity and positions are the last ones read (no new loss is judged).
+        """
+        if self.mem.account is None:
+            return
+        equity, mr, positions = self.mem.account
+        before = self.gate.state.value
+        events = self.gate.update(self._inputs(now, have, equity, mr, positions))
+        with self.ledger.transaction() as tx:
+            record_gate_events(tx, events, self.alerts, before)
+            for name, st in self.gate.to_state().items():
+                tx.save_guard_state(name, st, now)
+            self._record_breaker(tx)
 
     def _config_now(self, now: int) -> tuple[Config, str]:
         cfg, vid = active_config(self.ledger, self.config)
@@ -339,13 +386,16 @@ class Engine:
         cfg, vid = self._config_now(now)
         panel, weights, stops, prices = self._targets(cfg, bar_ts)
         weights, stops, plan = mix_targets(self.plan, panel, vid, weights, stops, bar_ts)
-        ex = self.parts.exchange
-        balance = ex.balance()
-        positions = {p.symbol: p for p in ex.positions()}
+        balance, positions = self._read_account()
         qty = target_quantities(weights, balance.equity, prices)
         mr = margin_ratio(balance)
         state_before = self.gate.state.value
         events = self.gate.update(self._inputs(now, bar_ts, balance.equity, mr, positions))
+        if events:  # recorded before any order: a failure later in the step must not lose them
+            with self.ledger.transaction() as tx:
+                record_gate_events(tx, events, self.alerts, state_before)
+                for name, st in self.gate.to_state().items():
+                    tx.save_guard_state(name, st, now)
         report = self.executor.cycle(bar_ts=bar_ts, now_ms=now, targets=qty, stop_levels=stops)
         self.mem.wants_trades = report.wants_trades
         facts = CycleFacts(
@@ -362,7 +412,7 @@ class Engine:
             gate_state=self.gate.state.value,
             extra_meta={META_PLAN: plan},
         )
-        self._record(cfg, facts, report, events, state_before, last, panel)
+        self._record(cfg, facts, report, last, panel)
         self.mem.plan = plan
         self.mem.last_bar, self.mem.cycles = bar_ts, self.mem.cycles + 1
         self.mem.bars_since_reconcile += 1
@@ -393,7 +443,7 @@ class Engine:
             equity=equity,
             margin_ratio=mr,
             positions={s: p.qty for s, p in positions.items()},
-            breaker=self.parts.breaker.state,
+            breaker=self._breaker_for_gate(),
             last_bar_ts=last_bar,
             bar_ms=self.bar_ms,
             last_fill_ts=None if last_fill is None else last_fill.ts,
@@ -403,8 +453,7 @@ class Engine:
 
     def _gate_only(self, now: int, have: int | None) -> None:
         """Update the gate without trading (the exchange has not served the closed bar)."""
-        balance = self.parts.exchange.balance()
-        positions = {p.symbol: p for p in self.parts.exchange.positions()}
+        balance, positions = self._read_account()
         before = self.gate.state.value
         events = self.gate.update(
             self._inputs(now, have, balance.equity, margin_ratio(balance), positions)
@@ -419,8 +468,6 @@ class Engine:
         cfg: Config,
         facts: CycleFacts,
         report: CycleReport,
-        events: Sequence[Any],
-        state_before: str,
         last: int | None,
         panel: MarketPanel,
     ) -> None:
@@ -443,7 +490,6 @@ class Engine:
             apply_fills(tx, got.deltas, facts.positions, now, f"fills of bar {facts.bar_ts}")
             record_facts(tx, facts)
             record_plan(tx, facts.extra_meta[META_PLAN], self.mem.plan, now)
-            record_gate_events(tx, events, self.alerts, state_before)
             record_execution_events(tx, report.events)
             self._record_breaker(tx)
             if last is not None and facts.bar_ts - last > self.bar_ms:
