@@ -99,6 +99,8 @@ class PaperState:
         if version == 1:
             log.warning("paper state %s is version 1; the next save converts it", self.path)
         else:
+            self._written.lines = int(doc["journal"]["lines"])
+            self._written.nbytes = int(doc["journal"]["bytes"])
             self._written.fills = engine.next_ids[1] - 1
             self._written.funding = len(engine.account.funding)
             self._written.next_order = engine.next_ids[0]
