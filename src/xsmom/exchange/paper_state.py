@@ -81,7 +81,6 @@ class PaperState:
             version = doc.get("version")
             if version == 1:
                 snap = doc["engine"]
-                self._cut_journal(0, 0)  # the whole history goes to a new journal at next save
             elif version == STATE_VERSION:
                 snap = self._assemble(doc)
             else:
@@ -98,6 +97,7 @@ class PaperState:
             raise CorruptStateError(f"paper state {self.path} is unreadable: {exc}") from exc
         if version == 1:
             log.warning("paper state %s is version 1; the next save converts it", self.path)
+            self._cut_journal(0, 0)  # the whole history goes to a new journal at the next save
         else:
             self._written.lines = int(doc["journal"]["lines"])
             self._written.nbytes = int(doc["journal"]["bytes"])

@@ -94,6 +94,8 @@ def test_crash_between_journal_append_and_snapshot_replace(
     px.close()
     assert jpath.stat().st_size > saved_size
     path.write_bytes(saved)  # ... but the crash came before the replace
+    with open(jpath, "ab") as fh:  # and in the middle of a further line
+        fh.write(b'{"k":"fill","trade_id":')
 
     with caplog.at_level(logging.WARNING):
         again = open_paper(path, clock)
