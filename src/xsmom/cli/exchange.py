@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
-from xsmom.errors import ClockDriftError, ConfigError, CorruptStateError, RetryableError
+from xsmom.errors import ClockDriftError, ConfigError, RetryableError
 from xsmom.exchange import CcxtConfig, CcxtExchange, load_credentials, make_client
 from xsmom.exchange.ccxt_client import bybit_venue_client
 from xsmom.exchange.keys import ApiCredentials
@@ -142,12 +141,9 @@ def paper_status(state: Path) -> None:
     Example:
       xsmom exchange paper-status xsmom-home/paper.json
     """
-    from xsmom.sim import MatchingEngine
+    from xsmom.exchange.paper_state import read_engine
 
-    try:
-        engine = MatchingEngine.restore(json.loads(state.read_text(encoding="utf-8"))["engine"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CorruptStateError(f"paper state {state} is unreadable: {exc}") from None
+    engine = read_engine(state)  # the snapshot and its journal, files left as they are
     b = engine.balance()
     click.echo(f"wallet {b.wallet:.2f}  equity {b.equity:.2f}  available {b.available:.2f} USDT")
     for p in engine.positions():

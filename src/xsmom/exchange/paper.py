@@ -6,13 +6,13 @@ model as the backtest and the simulated venue (`xsmom.backtest.costs`: fees, sli
 participation impact, resting orders filled up to ``max_participation`` of each bar's volume,
 so large orders fill partially over several bars). Before every call the engine catches up:
 each new closed bar of a tracked symbol is matched, then the funding events up to its close
-are settled. The engine's state, with the catch-up cursors, is written atomically to a JSON
-file after every change and read back on start, so a restart continues where it stopped.
+are settled. The state is saved after every change and read back on start, so a restart
+continues where it stopped: a small snapshot rewritten atomically plus an append-only journal
+of fills, closed orders and funding (`xsmom.exchange.paper_state`), so a save costs O(new fills).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from xsmom.backtest.costs import volume_known
-from xsmom.data.atomic import atomic_write_text
 from xsmom.data.timeframes import timeframe_ms
 from xsmom.errors import (
-    CorruptStateError,
     InvalidOrderError,
     OrderNotFoundError,
     OrderRejectedError,
 )
 from xsmom.exchange.interface import MarketData
 from xsmom.exchange.paper_reports import fill_report, order_report, position_report
+from xsmom.exchange.paper_state import PaperState
 from xsmom.exchange.precision import prepare_order
 from xsmom.exchange.reports import (
     BalanceReport,
@@ -48,7 +47,6 @@ from xsmom.exchange.reports import (
 from xsmom.sim import MARGIN_MODE_SAME, Bar, FeeModel, MarketSpec, MatchingEngine, reject_code
 
 log = logging.getLogger(__name__)
-STATE_VERSION = 1
 TRACK_BARS = 24  # closed bars read when a symbol is first traded
 
 
@@ -90,6 +88,7 @@ class PaperExchange:
     ) -> None:
         self.source = source
         self.state_path = Path(state_path)
+        self._state = PaperState(self.state_path)
         self.clock = clock
         self.config = config or PaperConfig()
         self._bar_ms = timeframe_ms(self.config.timeframe)
@@ -111,30 +110,21 @@ class PaperExchange:
 
     # ---- persistence -------------------------------------------------------------------------
     def _load(self) -> MatchingEngine | None:
-        if not self.state_path.exists():
+        loaded = self._state.load()
+        if loaded is None:
             return None
-        try:
-            doc = json.loads(self.state_path.read_text(encoding="utf-8"))
-            if doc.get("version") != STATE_VERSION:
-                raise CorruptStateError(f"{self.state_path}: unknown state version")
-            engine = MatchingEngine.restore(doc["engine"])
-            self._bar_cursor = {s: int(v) for s, v in doc["bar_cursor"].items()}
-            self._funding_cursor = {s: int(v) for s, v in doc["funding_cursor"].items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CorruptStateError(f"paper state {self.state_path} is unreadable: {exc}") from exc
-        log.info("paper state restored from %s", self.state_path)
-        return engine
+        self._bar_cursor = loaded.bar_cursor
+        self._funding_cursor = loaded.funding_cursor
+        return loaded.engine
 
     def save(self) -> None:
-        """Write the whole paper state atomically."""
-        doc: dict[str, Any] = {
-            "version": STATE_VERSION,
+        """Journal the new fills, closed orders and funding; replace the snapshot atomically."""
+        extra: dict[str, Any] = {
             "config": {**asdict(self.config), "fees": asdict(self.config.fees)},
             "bar_cursor": self._bar_cursor,
             "funding_cursor": self._funding_cursor,
-            "engine": self.engine.snapshot(),
         }
-        atomic_write_text(self.state_path, json.dumps(doc, separators=(",", ":")))
+        self._state.save(self.engine, extra)
 
     # ---- catching up with the market ---------------------------------------------------------
     def _track(self, symbol: str, now: int) -> None:

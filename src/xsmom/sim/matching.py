@@ -24,6 +24,7 @@ Public API (all keyword-only where it matters)::
     eng.order(order_id=None, client_id=None) -> Order      # raises VenueOrderNotFound (-2013)
     eng.orders(symbol=None) / eng.open_orders(symbol=None) -> list[Order]
     eng.fills(symbol=None) -> list[Fill] ; eng.funding_payments() -> list[FundingPayment]
+    eng.fills_from(index) -> list[Fill]                    # the fills after the first index
     eng.position(symbol) -> Position ; eng.positions() -> list[Position]  (non-flat only)
     eng.balance() -> Balance ; eng.last_price(symbol) / eng.mark_price(symbol) -> float | None
     eng.snapshot() -> dict (JSON-able) ; MatchingEngine.restore(d) -> MatchingEngine
@@ -117,7 +118,8 @@ class MatchingEngine:
         self._orders: dict[int, Order] = {}
         self._open: dict[int, None] = {}  # ids of open orders, in time priority
         self._by_client: dict[str, int] = {}
-        self._fills: list[Fill] = []
+        self._fills: list[Fill] = []  # in trade id order: fill n has index n - 1
+        self._fills_of: dict[str, list[Fill]] = {}  # the same fills by symbol
         self._last: dict[str, float] = {}
         self._ref_qv: dict[str, float] = {}
         self._taken: dict[str, float] = {}  # taker notional since the symbol's last bar close
@@ -258,7 +260,13 @@ class MatchingEngine:
 
     def fills(self, symbol: str | None = None) -> list[Fill]:
         """Return the account's executions, oldest first."""
-        return [f for f in self._fills if symbol is None or f.symbol == symbol]
+        if symbol is None:
+            return list(self._fills)
+        return list(self._fills_of.get(symbol, ()))
+
+    def fills_from(self, index: int) -> list[Fill]:
+        """Return the executions after the first ``index`` ones (what a journal lacks)."""
+        return self._fills[index:]
 
     # ---- market events -----------------------------------------------------------------------
     def on_bar(self, symbol: str, bar: Bar, *, ts: int) -> list[Fill]:
@@ -366,7 +374,8 @@ class MatchingEngine:
         for raw in data["orders"]:
             order = Order(**{**raw, "status": OrderStatus(raw["status"])})
             eng._put(order)
-        eng._fills = [Fill(**f) for f in data["fills"]]
+        for f in data["fills"]:
+            eng._add_fill(Fill(**f))
         eng._last = {s: float(v) for s, v in data["last"].items()}
         eng._ref_qv = {s: float(v) for s, v in data["ref_qv"].items()}
         eng._taken = {s: float(v) for s, v in data.get("taken", {}).items()}  # older: none
@@ -510,7 +519,7 @@ class MatchingEngine:
             liquidation=liq,
         )
         self._next_trade_id += 1
-        self._fills.append(fill)
+        self._add_fill(fill)
         current = self._orders[order.order_id]
         if current.reduce_only and current.is_open and self._reduce_cap(current) <= 0:
             self._close(current, OrderStatus.EXPIRED, ts)
@@ -520,6 +529,10 @@ class MatchingEngine:
         closed = replace(self._orders[order.order_id], status=status, ts_updated=ts)
         self._put(closed)
         return closed
+
+    def _add_fill(self, fill: Fill) -> None:
+        self._fills.append(fill)
+        self._fills_of.setdefault(fill.symbol, []).append(fill)
 
     def _put(self, order: Order) -> None:
         """Store an order's new state and keep the open-order and client-id indexes."""

@@ -241,3 +241,30 @@ def test_snapshot_restore_round_trip_is_exact_and_keeps_behaving():
     assert copy.on_bar(BTC, b, ts=3) == eng.on_bar(BTC, b, ts=3)
     assert copy.snapshot() == eng.snapshot()
     assert copy.order(client_id="tp").status is OrderStatus.FILLED
+
+
+def test_fills_by_symbol_come_from_an_index_in_time_order_and_survive_restore():
+    eth = MarketSpec(
+        symbol="ETH/USDT:USDT",
+        venue_id="ETHUSDT",
+        price_tick=0.01,
+        qty_step=0.001,
+        min_qty=0.001,
+        min_notional=5.0,
+        max_leverage=20,
+    )
+    eng = MatchingEngine({BTC: spec(), eth.symbol: eth}, FEES, 10_000.0)
+    eng.update_price(BTC, last=100.0, quote_volume=1e6, ts=0)
+    eng.update_price(eth.symbol, last=50.0, quote_volume=1e6, ts=0)
+    for i, sym in enumerate([BTC, eth.symbol, eth.symbol, BTC, eth.symbol]):
+        eng.submit(symbol=sym, side="buy" if i % 2 else "sell", type="market", qty=0.1, ts=i)
+    assert [f.trade_id for f in eng.fills(BTC)] == [1, 4]
+    assert [f.trade_id for f in eng.fills(eth.symbol)] == [2, 3, 5]
+    assert eng.fills("XRP/USDT:USDT") == []
+    assert [f.trade_id for f in eng.fills_from(3)] == [4, 5]
+    eng.fills(BTC).clear()  # a copy: the caller cannot change the engine's history
+    copy = MatchingEngine.restore(json.loads(json.dumps(eng.snapshot())))
+    for sym in (BTC, eth.symbol):
+        assert copy.fills(sym) == eng.fills(sym) == [f for f in eng.fills() if f.symbol == sym]
+    copy.submit(symbol=BTC, side="buy", type="market", qty=0.1, ts=9)
+    assert [f.trade_id for f in copy.fills(BTC)] == [1, 4, 6]
