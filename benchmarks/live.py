@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,7 @@ import pandas as pd
 from xsmom.config import config_from_dict
 from xsmom.data import Kind, ParquetStore
 from xsmom.data.symbols import from_venue_id
+from xsmom.data.testing import StoreClient
 from xsmom.exchange import CircuitBreaker, GuardedExchange, PaperConfig, PaperExchange
 from xsmom.exchange.store_source import ManualClock, StoreMarketData
 from xsmom.ledger import open_home_ledger
@@ -75,57 +76,11 @@ class TimedExchange:
 
 
 class UnsavedPaper(PaperExchange):
-    """The paper adapter without its state file: each save writes every fill and order the
-    account ever had (its cost grows with the run; 1 s a bar after 1,500 bars here)."""
+    """The paper adapter without its state file (a save appends the bar's fills to its
+    journal and rewrites a small snapshot: a few ms a bar, kept out of the memory run)."""
 
     def save(self) -> None:
         """Keep the state in memory only (the benchmark never restarts the exchange)."""
-
-
-class StoreClient:
-    """The ccxt calls the downloader makes, answered from a store at a clock (closed bars)."""
-
-    id = "store"
-    has: ClassVar[dict[str, bool]] = {
-        "fetchOHLCV": True,
-        "fetchMarkOHLCV": True,
-        "fetchFundingRateHistory": True,
-    }
-
-    def __init__(self, store: ParquetStore, symbols: list[str], clock: Callable[[], int]) -> None:
-        self.clock = clock
-        self.markets = {s: {"symbol": s} for s in symbols}
-        self._c = {s: store.read(Kind.OHLCV, s, "1h").to_numpy() for s in symbols}
-        self._m = {s: store.read(Kind.MARK, s, "1h").to_numpy() for s in symbols}
-        self._f = {s: store.read(Kind.FUNDING, s).to_numpy() for s in symbols}
-
-    def load_markets(self) -> dict[str, Any]:
-        return self.markets
-
-    def fetch_ohlcv(
-        self,
-        symbol: str,
-        timeframe: str,
-        since: int | None = None,
-        limit: int | None = None,
-        params: dict[str, Any] | None = None,
-    ) -> list[list[float]]:
-        rows = self._m[symbol] if (params or {}).get("price") == "mark" else self._c[symbol]
-        ts = rows[:, 0]
-        lo = int(np.searchsorted(ts, since or 0))
-        hi = int(np.searchsorted(ts, self.clock() - HOUR, "right"))
-        hi = min(hi, lo + (limit or 1000))
-        return [[int(r[0]), *map(float, r[1:6])] for r in rows[lo:hi]]
-
-    def fetch_funding_rate_history(
-        self, symbol: str, since: int | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        rows = self._f[symbol]
-        ts = rows[:, 0]
-        lo = int(np.searchsorted(ts, since or 0))
-        hi = int(np.searchsorted(ts, self.clock(), "right"))
-        hi = min(hi, lo + (limit or 1000))
-        return [{"timestamp": int(r[0]), "fundingRate": float(r[1])} for r in rows[lo:hi]]
 
 
 def build_source(root: Path, n: int) -> tuple[ParquetStore, list[str]]:

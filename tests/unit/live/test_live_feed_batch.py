@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_client import StoreClient
 
 from xsmom.config import config_from_dict
 from xsmom.data import Kind, ParquetStore, load_panel
@@ -21,6 +20,7 @@ from xsmom.data.cached import CachedStore
 from xsmom.data.download import Downloader
 from xsmom.data.panel import MarketPanel
 from xsmom.data.store import rows_frame
+from xsmom.data.testing import StoreClient
 from xsmom.data.validate import validate_frame
 from xsmom.errors import DataError
 from xsmom.live.feed import BarFeed

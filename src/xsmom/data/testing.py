@@ -1,4 +1,4 @@
-"""A ccxt client fake that serves a Parquet store's closed bars at a test clock (no network)."""
+"""A ccxt client fake serving a store's closed bars at a clock (tests, benchmarks; no network)."""
 
 from __future__ import annotations
 
