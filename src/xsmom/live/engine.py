@@ -319,7 +319,7 @@ class Engine:
                 self.reconcile(now)
             self._bar(now, bar_ts, last)
         except RetryableError:
-            self._gate_after_failure(now, have)
+            self._gate_on_account(now, have)
             raise
         return True
 
@@ -330,17 +330,23 @@ class Engine:
         self.mem.account = (balance.equity, margin_ratio(balance), positions)
         return balance, positions
 
-    def _gate_after_failure(self, now: int, have: int | None) -> None:
-        """Let the gate see a failed step (the breaker, the stop file) on the last account read.
+    def _gate_on_account(self, now: int, have: int | None) -> None:
+        """Update the gate on the last account read and record what changed (no trading).
 
-        An open breaker fails the account reads themselves, so without this the gate would
-        never see it open; equity and positions are the last ones read (no new loss is judged).
+        Also after a failed step: an open breaker fails the account reads themselves, so
+        without this the gate would never see it; equity and positions are then the last ones
+        read (no new loss is judged).
         """
         if self.mem.account is None:
             return
         equity, mr, positions = self.mem.account
         before = self.gate.state.value
-        events = self.gate.update(self._inputs(now, have, equity, mr, positions))
+        self._record_gate(
+            self.gate.update(self._inputs(now, have, equity, mr, positions)), before, now
+        )
+
+    def _record_gate(self, events: Sequence[Any], before: str, now: int) -> None:
+        """Record the gate's events, the guards' state and the breaker's pending events."""
         with self.ledger.transaction() as tx:
             record_gate_events(tx, events, self.alerts, before)
             for name, st in self.gate.to_state().items():
@@ -392,10 +398,7 @@ class Engine:
         state_before = self.gate.state.value
         events = self.gate.update(self._inputs(now, bar_ts, balance.equity, mr, positions))
         if events:  # recorded before any order: a failure later in the step must not lose them
-            with self.ledger.transaction() as tx:
-                record_gate_events(tx, events, self.alerts, state_before)
-                for name, st in self.gate.to_state().items():
-                    tx.save_guard_state(name, st, now)
+            self._record_gate(events, state_before, now)
         report = self.executor.cycle(bar_ts=bar_ts, now_ms=now, targets=qty, stop_levels=stops)
         self.mem.wants_trades = report.wants_trades
         facts = CycleFacts(
@@ -453,15 +456,8 @@ class Engine:
 
     def _gate_only(self, now: int, have: int | None) -> None:
         """Update the gate without trading (the exchange has not served the closed bar)."""
-        balance, positions = self._read_account()
-        before = self.gate.state.value
-        events = self.gate.update(
-            self._inputs(now, have, balance.equity, margin_ratio(balance), positions)
-        )
-        with self.ledger.transaction() as tx:
-            record_gate_events(tx, events, self.alerts, before)
-            for name, st in self.gate.to_state().items():
-                tx.save_guard_state(name, st, now)
+        self._read_account()
+        self._gate_on_account(now, have)
 
     def _record(
         self,
